@@ -1,0 +1,103 @@
+//! The asset: one master file and everything the catalog knows about it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::media_kind::MediaKind;
+use crate::stage::Stages;
+use crate::status::AssetStatus;
+use crate::technical::TechnicalMetadata;
+
+/// An asset's identifier: a UUIDv7, so ids sort by creation time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = String, format = Uuid)]
+pub struct AssetId(pub Uuid);
+
+impl AssetId {
+    pub fn new() -> Self {
+        AssetId(Uuid::now_v7())
+    }
+}
+
+impl Default for AssetId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for AssetId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+impl FromStr for AssetId {
+    type Err = uuid::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s).map(AssetId)
+    }
+}
+
+/// A catalog entry. Descriptive fields are editable; identity, content and technical fields are
+/// set by ingest and by operators.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Asset {
+    pub id: AssetId,
+    pub title: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub kind: MediaKind,
+    pub mime: String,
+    /// Size of the master in bytes.
+    pub size: u64,
+    /// Lower-case hex SHA-256 of the master.
+    pub sha256: String,
+    /// Object-store key of the master (`masters/{id}/{sha256}/source.{ext}`).
+    pub master_key: String,
+    /// The file name the master was uploaded with (a base name, never a path).
+    pub original_filename: String,
+    pub project: String,
+    pub owner: String,
+    pub status: AssetStatus,
+    /// Why the asset failed, when it did.
+    pub status_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// When a soft delete happened, and until when the master is retained.
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub retention_until: Option<DateTime<Utc>>,
+    pub technical: Option<TechnicalMetadata>,
+    pub stages: Stages,
+}
+
+impl Asset {
+    /// The text the full-text index covers: title, description and tags.
+    pub fn search_text(&self) -> String {
+        let mut text = String::with_capacity(self.title.len() + self.description.len() + 16 * self.tags.len());
+        text.push_str(&self.title);
+        text.push('\n');
+        text.push_str(&self.description);
+        for tag in &self.tags {
+            text.push('\n');
+            text.push_str(tag);
+        }
+        text
+    }
+
+    /// Tags from a comma-separated list: trimmed, empty ones dropped, duplicates removed.
+    pub fn parse_tags(list: &str) -> Vec<String> {
+        let mut tags: Vec<String> = Vec::new();
+        for tag in list.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            if !tags.iter().any(|t| t == tag) {
+                tags.push(tag.to_string());
+            }
+        }
+        tags
+    }
+}

@@ -1,0 +1,76 @@
+//! What flows through the system: intents recorded in the event log (the system of record), and
+//! the results operators hand back to the dataflow.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::asset::AssetId;
+use crate::media_kind::MediaKind;
+use crate::rendition::Rendition;
+use crate::stage::Stage;
+use crate::technical::TechnicalMetadata;
+
+/// One record of the event log: an event with when and for whom it happened.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventEnvelope {
+    pub at: DateTime<Utc>,
+    pub principal: String,
+    pub event: Event,
+}
+
+/// An intent: something a person or a client asked for, durable once in the log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A master is stored at its content-addressed key; the asset now exists.
+    AssetIngested {
+        id: AssetId,
+        title: String,
+        description: String,
+        tags: Vec<String>,
+        kind: MediaKind,
+        mime: String,
+        size: u64,
+        sha256: String,
+        master_key: String,
+        original_filename: String,
+        project: String,
+        owner: String,
+    },
+    /// Descriptive metadata edited; absent fields are left as they are.
+    MetadataEdited {
+        id: AssetId,
+        title: Option<String>,
+        description: Option<String>,
+        tags: Option<Vec<String>>,
+    },
+    /// Soft delete: the asset leaves listings and search; its master is kept until the deadline.
+    AssetDeleted { id: AssetId, retention_until: DateTime<Utc> },
+}
+
+impl Event {
+    pub fn asset_id(&self) -> AssetId {
+        match self {
+            Event::AssetIngested { id, .. } | Event::MetadataEdited { id, .. } | Event::AssetDeleted { id, .. } => *id,
+        }
+    }
+}
+
+/// What an operator hands back to the dataflow for one asset.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum WorkResult {
+    Probed { id: AssetId, technical: TechnicalMetadata },
+    RenditionWritten { rendition: Rendition },
+    StageFailed { id: AssetId, stage: Stage, reason: String },
+    StageSkipped { id: AssetId, stage: Stage, reason: String },
+}
+
+impl WorkResult {
+    pub fn asset_id(&self) -> AssetId {
+        match self {
+            WorkResult::Probed { id, .. } | WorkResult::StageFailed { id, .. } | WorkResult::StageSkipped { id, .. } => *id,
+            WorkResult::RenditionWritten { rendition } => rendition.asset_id,
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Arrow schemas of the catalog tables. The Lance tables are written with exactly these, so
+//! pylance, DuckDB or Polars read them without Acervo.
+
+use std::sync::{Arc, LazyLock};
+
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+fn ts() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+fn tags() -> DataType {
+    DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
+}
+
+/// `assets`: one row per asset, keyed by `id`.
+pub static ASSETS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Utf8, false),
+        Field::new("title", DataType::Utf8, false),
+        Field::new("description", DataType::Utf8, false),
+        Field::new("tags", tags(), false),
+        // title, description and tags joined: the column the full-text index covers.
+        Field::new("search_text", DataType::Utf8, false),
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("mime", DataType::Utf8, false),
+        Field::new("size", DataType::UInt64, false),
+        Field::new("sha256", DataType::Utf8, false),
+        Field::new("master_key", DataType::Utf8, false),
+        Field::new("original_filename", DataType::Utf8, false),
+        Field::new("project", DataType::Utf8, false),
+        Field::new("owner", DataType::Utf8, false),
+        Field::new("status", DataType::Utf8, false),
+        Field::new("status_reason", DataType::Utf8, true),
+        Field::new("created_at", ts(), false),
+        Field::new("updated_at", ts(), false),
+        Field::new("deleted_at", ts(), true),
+        Field::new("retention_until", ts(), true),
+        Field::new("container", DataType::Utf8, true),
+        Field::new("duration_seconds", DataType::Float64, true),
+        Field::new("width", DataType::UInt32, true),
+        Field::new("height", DataType::UInt32, true),
+        Field::new("fps", DataType::Float64, true),
+        Field::new("video_codec", DataType::Utf8, true),
+        Field::new("audio_codec", DataType::Utf8, true),
+        Field::new("bitrate", DataType::UInt64, true),
+        Field::new("sample_rate", DataType::UInt32, true),
+        Field::new("channels", DataType::UInt32, true),
+        Field::new("exif_camera_make", DataType::Utf8, true),
+        Field::new("exif_camera_model", DataType::Utf8, true),
+        Field::new("exif_taken_at", DataType::Timestamp(TimeUnit::Microsecond, None), true),
+        Field::new("exif_gps_latitude", DataType::Float64, true),
+        Field::new("exif_gps_longitude", DataType::Float64, true),
+        Field::new("exif_orientation", DataType::UInt16, true),
+        // Stage states as JSON ({"probe":{"state":"done"},…}): their shape grows with new stages.
+        Field::new("stages", DataType::Utf8, false),
+    ]))
+});
+
+/// `renditions`: one row per (asset_id, profile).
+pub static RENDITIONS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        Field::new("asset_id", DataType::Utf8, false),
+        Field::new("profile", DataType::Utf8, false),
+        Field::new("key", DataType::Utf8, false),
+        Field::new("mime", DataType::Utf8, false),
+        Field::new("width", DataType::UInt32, true),
+        Field::new("height", DataType::UInt32, true),
+        Field::new("size", DataType::UInt64, false),
+        Field::new("sha256", DataType::Utf8, false),
+        Field::new("created_at", ts(), false),
+    ]))
+});

@@ -1,0 +1,112 @@
+//! The catalog writer: an async task that turns batches of updates into Lance upserts. It reads
+//! the affected rows, applies events and results in order, and writes assets and renditions.
+//! A failed write is retried with backoff; the dataflow keeps the batch's capability until the
+//! write is acknowledged, so the checkpoint never passes an update that is not durable.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use acervo_catalog::{AssetId, Event, Rendition, WorkResult};
+use acervo_lakehouse::{Catalog, CatalogError};
+use timely::scheduling::SyncActivator;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::materialize::{apply_event, apply_result};
+use crate::metrics::Metrics;
+use crate::update::Update;
+
+pub struct WriteRequest {
+    pub id: u64,
+    pub updates: Vec<Update>,
+}
+
+/// Starts the writer on `runtime`; acknowledgements go to `acks`, and `wake` activates the
+/// operator that waits for them.
+pub fn spawn(
+    runtime: &tokio::runtime::Handle,
+    catalog: Arc<Catalog>,
+    metrics: Arc<Metrics>,
+    acks: std::sync::mpsc::Sender<u64>,
+    wake: SyncActivator,
+) -> UnboundedSender<WriteRequest> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<WriteRequest>();
+    runtime.spawn(async move {
+        while let Some(req) = rx.recv().await {
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                let start = Instant::now();
+                match write(&catalog, &req.updates).await {
+                    Ok(()) => {
+                        metrics.catalog_write_seconds.observe(start.elapsed().as_secs_f64());
+                        metrics.catalog_updates.inc_by(req.updates.len() as u64);
+                        break;
+                    }
+                    Err(e) => {
+                        metrics.catalog_write_failures.inc();
+                        tracing::error!(error = %e, retry_in = ?backoff, "catalog write failed; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(30));
+                    }
+                }
+            }
+            if acks.send(req.id).is_err() {
+                return; // the dataflow is gone
+            }
+            let _ = wake.activate();
+        }
+    });
+    tx
+}
+
+async fn write(catalog: &Catalog, updates: &[Update]) -> Result<(), CatalogError> {
+    let mut ids: Vec<AssetId> = updates
+        .iter()
+        .map(|u| match u {
+            Update::Event { event, .. } => event.0.event.asset_id(),
+            Update::Result { result, .. } => result.0.asset_id(),
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut rows: HashMap<AssetId, _> = catalog.get_assets(&ids).await?.into_iter().map(|(k, v)| (k, Some(v))).collect();
+    let mut changed = Vec::new();
+    let mut renditions: Vec<Rendition> = Vec::new();
+    for u in updates {
+        match u {
+            Update::Event { event, .. } => {
+                let id = event.0.event.asset_id();
+                let row = rows.entry(id).or_insert(None);
+                let before = row.clone();
+                *row = apply_event(row.take(), &event.0);
+                if *row != before || matches!(event.0.event, Event::AssetIngested { .. }) && before.is_none() {
+                    changed.push(id);
+                }
+            }
+            Update::Result { result, .. } => {
+                let id = result.0.asset_id();
+                let row = rows.entry(id).or_insert(None);
+                match row.take() {
+                    Some(asset) => {
+                        *row = Some(apply_result(asset, &result.0));
+                        changed.push(id);
+                        if let WorkResult::RenditionWritten { rendition } = &result.0 {
+                            renditions.push(rendition.clone());
+                        }
+                    }
+                    None => tracing::warn!(asset = %id, "media result for an asset that is not in the catalog; ignored"),
+                }
+            }
+        }
+    }
+    changed.sort_unstable();
+    changed.dedup();
+    let assets: Vec<_> = changed.iter().filter_map(|id| rows.get(id).cloned().flatten()).collect();
+    catalog.upsert_assets(&assets).await?;
+    // One row per (asset, profile): the last one of the batch wins.
+    let mut by_key: HashMap<(AssetId, String), Rendition> = HashMap::new();
+    for r in renditions {
+        by_key.insert((r.asset_id, r.profile.clone()), r);
+    }
+    catalog.upsert_renditions(&by_key.into_values().collect::<Vec<_>>()).await
+}

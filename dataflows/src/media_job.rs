@@ -1,0 +1,157 @@
+//! One media job: everything the pool does for a newly ingested asset. Probe, then (for
+//! pictures) a thumbnail at its content-addressed key, skipped when that key already holds one
+//! (a replay after a crash). Every failure becomes a result with a reason, never a panic.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use acervo_catalog::rendition::THUMBNAIL_PROFILE;
+use acervo_catalog::{AssetId, MediaKind, Rendition, Stage, TechnicalMetadata, WorkResult, media_stages};
+use acervo_lakehouse::{MasterStore, keys};
+use acervo_operators::{ProbeLimits, ThumbnailSource, probe, thumbnail};
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+
+use crate::jobs::JobRegistry;
+use crate::metrics::Metrics;
+
+pub struct MediaContext {
+    pub masters: MasterStore,
+    pub runtime: tokio::runtime::Handle,
+    pub jobs: Arc<JobRegistry>,
+    pub metrics: Arc<Metrics>,
+    pub limits: ProbeLimits,
+}
+
+#[derive(Clone, Debug)]
+pub struct MediaInput {
+    pub id: AssetId,
+    pub kind: MediaKind,
+    pub sha256: String,
+    pub master_key: String,
+}
+
+/// A local copy of the master: the file itself on a local store, a temporary download otherwise.
+enum LocalMaster {
+    InPlace(PathBuf),
+    Downloaded(tempfile::TempPath),
+}
+
+impl LocalMaster {
+    fn path(&self) -> &std::path::Path {
+        match self {
+            LocalMaster::InPlace(p) => p,
+            LocalMaster::Downloaded(p) => p,
+        }
+    }
+}
+
+fn fetch_master(ctx: &MediaContext, input: &MediaInput) -> Result<LocalMaster, String> {
+    if let Some(path) = ctx.masters.objects().local_path(&input.master_key) {
+        return Ok(LocalMaster::InPlace(path));
+    }
+    let ext = keys::extension_of(&input.master_key);
+    let tmp = tempfile::Builder::new()
+        .prefix("acervo-master-")
+        .suffix(&if ext.is_empty() { String::new() } else { format!(".{ext}") })
+        .tempfile()
+        .map_err(|e| format!("cannot create a temporary file for the master: {e}"))?
+        .into_temp_path();
+    ctx.runtime
+        .block_on(ctx.masters.download_to(&input.master_key, &tmp))
+        .map_err(|e| e.to_string())?;
+    Ok(LocalMaster::Downloaded(tmp))
+}
+
+/// Times a stage, reports it live and counts its outcome.
+fn stage<T>(ctx: &MediaContext, id: AssetId, stage: Stage, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    ctx.jobs.started(id, stage);
+    let start = Instant::now();
+    let out = f();
+    ctx.metrics.media_seconds.with_label_values(&[stage.as_str()]).observe(start.elapsed().as_secs_f64());
+    ctx.metrics.media_jobs.with_label_values(&[stage.as_str(), if out.is_ok() { "ok" } else { "failed" }]).inc();
+    ctx.jobs.finished(id, stage);
+    out
+}
+
+pub fn run(ctx: &MediaContext, input: &MediaInput) -> Vec<WorkResult> {
+    let stages = media_stages(input.kind);
+    let id = input.id;
+    let mut results = Vec::new();
+    if stages.is_empty() {
+        return results;
+    }
+    let master = match fetch_master(ctx, input) {
+        Ok(m) => m,
+        Err(reason) => {
+            results.push(WorkResult::StageFailed { id, stage: Stage::Probe, reason: format!("reading the master: {reason}") });
+            return results;
+        }
+    };
+    let technical = stage(ctx, id, Stage::Probe, || probe(master.path(), input.kind, ctx.limits).map_err(|e| e.to_string()));
+    let technical: TechnicalMetadata = match technical {
+        Ok(t) => {
+            results.push(WorkResult::Probed { id, technical: t.clone() });
+            t
+        }
+        Err(reason) => {
+            results.push(WorkResult::StageFailed { id, stage: Stage::Probe, reason });
+            for s in stages.iter().filter(|s| **s != Stage::Probe) {
+                results.push(WorkResult::StageSkipped { id, stage: *s, reason: "the probe failed".into() });
+            }
+            return results;
+        }
+    };
+    if stages.contains(&Stage::Thumbnail) {
+        let source = match input.kind {
+            MediaKind::Video => technical.duration_seconds.map(|d| ThumbnailSource::Video { duration_seconds: d }),
+            _ => Some(ThumbnailSource::Image { orientation: technical.exif.as_ref().and_then(|e| e.orientation) }),
+        };
+        let result = match source {
+            None if technical.width.is_none() => {
+                WorkResult::StageSkipped { id, stage: Stage::Thumbnail, reason: "no picture stream".into() }
+            }
+            source => match stage(ctx, id, Stage::Thumbnail, || make_thumbnail(ctx, input, master.path(), source)) {
+                Ok(rendition) => WorkResult::RenditionWritten { rendition },
+                Err(reason) => WorkResult::StageFailed { id, stage: Stage::Thumbnail, reason },
+            },
+        };
+        results.push(result);
+    }
+    results
+}
+
+fn make_thumbnail(
+    ctx: &MediaContext,
+    input: &MediaInput,
+    path: &std::path::Path,
+    source: Option<ThumbnailSource>,
+) -> Result<Rendition, String> {
+    let key = keys::thumbnail(input.id, &input.sha256, THUMBNAIL_PROFILE, "jpg");
+    let existing = ctx.runtime.block_on(ctx.masters.get_if_exists(&key)).map_err(|e| e.to_string())?;
+    let (jpeg, width, height) = match existing {
+        Some(bytes) => {
+            // Written before a crash: reuse it rather than decode the master again.
+            let size = imagesize::blob_size(&bytes).map_err(|e| format!("existing thumbnail {key} is unreadable: {e}"))?;
+            (bytes.to_vec(), size.width as u32, size.height as u32)
+        }
+        None => {
+            let source = source.unwrap_or(ThumbnailSource::Video { duration_seconds: 0.0 });
+            let thumb = thumbnail(path, source, ctx.limits).map_err(|e| e.to_string())?;
+            ctx.runtime.block_on(ctx.masters.put_small(&key, thumb.jpeg.clone())).map_err(|e| e.to_string())?;
+            (thumb.jpeg, thumb.width, thumb.height)
+        }
+    };
+    Ok(Rendition {
+        asset_id: input.id,
+        profile: THUMBNAIL_PROFILE.into(),
+        key,
+        mime: "image/jpeg".into(),
+        width: Some(width),
+        height: Some(height),
+        size: jpeg.len() as u64,
+        sha256: hex::encode(Sha256::digest(&jpeg)),
+        created_at: Utc::now(),
+    })
+}

@@ -1,0 +1,72 @@
+//! Prometheus metrics of the dataflow: log and checkpoint positions, the media queue, job
+//! outcomes and durations, catalog writes. The API registers its own in the same registry.
+
+use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+
+pub struct Metrics {
+    pub registry: Registry,
+    pub log_end_offset: IntGauge,
+    pub committed_offset: IntGauge,
+    pub media_queue: IntGauge,
+    pub media_jobs: IntCounterVec,
+    pub media_seconds: HistogramVec,
+    pub catalog_write_seconds: Histogram,
+    pub catalog_updates: IntCounter,
+    pub catalog_write_failures: IntCounter,
+    pub bad_log_records: IntCounter,
+}
+
+fn must<T>(r: prometheus::Result<T>) -> T {
+    // Metric definitions are constants of this file: an error here is a programming error.
+    r.unwrap_or_else(|e| panic!("invalid metric definition: {e}"))
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let registry = Registry::new();
+        let log_end_offset = must(IntGauge::new("acervo_log_end_offset", "Offset the next event-log append will get"));
+        let committed_offset =
+            must(IntGauge::new("acervo_dataflow_committed_offset", "Event-log offset below which every output is durable"));
+        let media_queue = must(IntGauge::new("acervo_media_queue_depth", "Media jobs waiting for a pool thread"));
+        let media_jobs = must(IntCounterVec::new(Opts::new("acervo_media_stage_total", "Media stages run, by stage and outcome"), &["stage", "outcome"]));
+        let media_seconds = must(HistogramVec::new(
+            HistogramOpts::new("acervo_media_stage_seconds", "Duration of media stages").buckets(prometheus::exponential_buckets(0.005, 2.5, 12).unwrap_or_default()),
+            &["stage"],
+        ));
+        let catalog_write_seconds = must(Histogram::with_opts(HistogramOpts::new("acervo_catalog_write_seconds", "Duration of one catalog write batch")));
+        let catalog_updates = must(IntCounter::new("acervo_catalog_updates_total", "Events and results materialised into the catalog"));
+        let catalog_write_failures = must(IntCounter::new("acervo_catalog_write_failures_total", "Catalog write batches that failed and were retried"));
+        let bad_log_records = must(IntCounter::new("acervo_log_bad_records_total", "Event-log records that could not be decoded and were skipped"));
+        for c in [
+            Box::new(log_end_offset.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(committed_offset.clone()),
+            Box::new(media_queue.clone()),
+            Box::new(media_jobs.clone()),
+            Box::new(media_seconds.clone()),
+            Box::new(catalog_write_seconds.clone()),
+            Box::new(catalog_updates.clone()),
+            Box::new(catalog_write_failures.clone()),
+            Box::new(bad_log_records.clone()),
+        ] {
+            must(registry.register(c));
+        }
+        Metrics {
+            registry,
+            log_end_offset,
+            committed_offset,
+            media_queue,
+            media_jobs,
+            media_seconds,
+            catalog_write_seconds,
+            catalog_updates,
+            catalog_write_failures,
+            bad_log_records,
+        }
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,47 @@
+//! The object key layout (seed 001 §4.3.7). Keys are immutable and content-addressed: a new
+//! master or a new profile version always lands on a new key, so every object can be served
+//! with `Cache-Control: immutable` and every write is idempotent.
+
+use acervo_catalog::AssetId;
+
+/// `masters/{asset_id}/{sha256}/source.{ext}`: the master, source of truth.
+pub fn master(asset: AssetId, sha256: &str, ext: &str) -> String {
+    if ext.is_empty() {
+        format!("masters/{asset}/{sha256}/source")
+    } else {
+        format!("masters/{asset}/{sha256}/source.{ext}")
+    }
+}
+
+/// `proxies/{asset_id}/{sha256}/{profile}/output.{ext}`: editorial renditions (expire in 90 days).
+pub fn proxy(asset: AssetId, sha256: &str, profile: &str, ext: &str) -> String {
+    format!("proxies/{asset}/{sha256}/{profile}/output.{ext}")
+}
+
+/// `thumbs/{asset_id}/{sha256}/{profile}/output.{ext}`: thumbnails (expire in 180 days).
+pub fn thumbnail(asset: AssetId, sha256: &str, profile: &str, ext: &str) -> String {
+    format!("thumbs/{asset}/{sha256}/{profile}/output.{ext}")
+}
+
+/// `delivery/{channel}/{asset_id}/{sha256}/{profile}/manifest.m3u8`: distribution output.
+pub fn delivery_manifest(channel: &str, asset: AssetId, sha256: &str, profile: &str) -> String {
+    format!("delivery/{channel}/{asset}/{sha256}/{profile}/manifest.m3u8")
+}
+
+/// `uploads/{upload_id}`: staging while a master streams in and its hash is not yet known.
+pub fn upload_staging(upload_id: &str) -> String {
+    format!("uploads/{upload_id}")
+}
+
+/// The extension a master keeps: the uploaded name's, lower-cased, if it is a plain short
+/// alphanumeric one; otherwise none.
+pub fn extension_of(filename: &str) -> String {
+    match filename.rsplit_once('.') {
+        Some((stem, ext))
+            if !stem.is_empty() && !ext.is_empty() && ext.len() <= 8 && ext.chars().all(|c| c.is_ascii_alphanumeric()) =>
+        {
+            ext.to_ascii_lowercase()
+        }
+        _ => String::new(),
+    }
+}

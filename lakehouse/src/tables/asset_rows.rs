@@ -1,0 +1,275 @@
+//! Conversion between catalog types and the Arrow rows of the `assets` and `renditions` tables.
+
+use std::sync::Arc;
+
+use acervo_catalog::schema::{ASSETS, RENDITIONS};
+use acervo_catalog::{Asset, AssetId, ImageExif, Rendition, Stages, TechnicalMetadata};
+use arrow_array::builder::{ListBuilder, StringBuilder};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Float64Type, TimestampMicrosecondType, UInt16Type, UInt32Type, UInt64Type,
+};
+use arrow_array::{
+    Array, ArrayRef, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray, UInt16Array, UInt32Array,
+    UInt64Array,
+};
+use arrow_schema::ArrowError;
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RowError {
+    #[error("building a record batch: {0}")]
+    Arrow(#[from] ArrowError),
+    #[error("catalog row has no column {0:?} of the expected type")]
+    MissingColumn(&'static str),
+    #[error("catalog row {row}: bad value in column {column:?}: {reason}")]
+    BadValue { row: usize, column: &'static str, reason: String },
+}
+
+fn ts(values: impl Iterator<Item = Option<DateTime<Utc>>>) -> ArrayRef {
+    Arc::new(TimestampMicrosecondArray::from(values.map(|v| v.map(|t| t.timestamp_micros())).collect::<Vec<_>>()).with_timezone("UTC"))
+}
+
+fn exif(a: &Asset) -> Option<&ImageExif> {
+    a.technical.as_ref().and_then(|t| t.exif.as_ref())
+}
+
+fn strings<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
+    Arc::new(StringArray::from_iter_values(values))
+}
+
+fn opt_strings<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+    Arc::new(StringArray::from_iter(values))
+}
+
+pub fn assets_to_batch(assets: &[Asset]) -> Result<RecordBatch, RowError> {
+    let tech = |f: &dyn Fn(&TechnicalMetadata) -> Option<f64>| -> Vec<Option<f64>> {
+        assets.iter().map(|a| a.technical.as_ref().and_then(f)).collect()
+    };
+    let tech_u32 = |f: &dyn Fn(&TechnicalMetadata) -> Option<u32>| -> ArrayRef {
+        Arc::new(UInt32Array::from(assets.iter().map(|a| a.technical.as_ref().and_then(f)).collect::<Vec<_>>()))
+    };
+    let tech_str = |f: &dyn Fn(&TechnicalMetadata) -> Option<&str>| -> ArrayRef {
+        opt_strings(assets.iter().map(|a| a.technical.as_ref().and_then(f)))
+    };
+
+    let mut tags = ListBuilder::new(StringBuilder::new());
+    for a in assets {
+        for t in &a.tags {
+            tags.values().append_value(t);
+        }
+        tags.append(true);
+    }
+    let stages: Vec<String> = assets
+        .iter()
+        .map(|a| serde_json::to_string(&a.stages).unwrap_or_else(|_| "{}".into()))
+        .collect();
+
+    let columns: Vec<ArrayRef> = vec![
+        strings(assets.iter().map(|a| a.id.to_string()).collect::<Vec<_>>().iter().map(String::as_str)),
+        strings(assets.iter().map(|a| a.title.as_str())),
+        strings(assets.iter().map(|a| a.description.as_str())),
+        Arc::new(tags.finish()),
+        strings(assets.iter().map(|a| a.search_text()).collect::<Vec<_>>().iter().map(String::as_str)),
+        strings(assets.iter().map(|a| a.kind.as_str())),
+        strings(assets.iter().map(|a| a.mime.as_str())),
+        Arc::new(UInt64Array::from_iter_values(assets.iter().map(|a| a.size))),
+        strings(assets.iter().map(|a| a.sha256.as_str())),
+        strings(assets.iter().map(|a| a.master_key.as_str())),
+        strings(assets.iter().map(|a| a.original_filename.as_str())),
+        strings(assets.iter().map(|a| a.project.as_str())),
+        strings(assets.iter().map(|a| a.owner.as_str())),
+        strings(assets.iter().map(|a| a.status.as_str())),
+        opt_strings(assets.iter().map(|a| a.status_reason.as_deref())),
+        ts(assets.iter().map(|a| Some(a.created_at))),
+        ts(assets.iter().map(|a| Some(a.updated_at))),
+        ts(assets.iter().map(|a| a.deleted_at)),
+        ts(assets.iter().map(|a| a.retention_until)),
+        tech_str(&|t| t.container.as_deref()),
+        Arc::new(Float64Array::from(tech(&|t| t.duration_seconds))),
+        tech_u32(&|t| t.width),
+        tech_u32(&|t| t.height),
+        Arc::new(Float64Array::from(tech(&|t| t.fps))),
+        tech_str(&|t| t.video_codec.as_deref()),
+        tech_str(&|t| t.audio_codec.as_deref()),
+        Arc::new(UInt64Array::from(assets.iter().map(|a| a.technical.as_ref().and_then(|t| t.bitrate)).collect::<Vec<_>>())),
+        tech_u32(&|t| t.sample_rate),
+        tech_u32(&|t| t.channels),
+        opt_strings(assets.iter().map(|a| exif(a).and_then(|e| e.camera_make.as_deref()))),
+        opt_strings(assets.iter().map(|a| exif(a).and_then(|e| e.camera_model.as_deref()))),
+        Arc::new(TimestampMicrosecondArray::from(
+            assets
+                .iter()
+                .map(|a| exif(a).and_then(|e| e.taken_at).map(|t| t.and_utc().timestamp_micros()))
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(Float64Array::from(assets.iter().map(|a| exif(a).and_then(|e| e.gps_latitude)).collect::<Vec<_>>())),
+        Arc::new(Float64Array::from(assets.iter().map(|a| exif(a).and_then(|e| e.gps_longitude)).collect::<Vec<_>>())),
+        Arc::new(UInt16Array::from(assets.iter().map(|a| exif(a).and_then(|e| e.orientation)).collect::<Vec<_>>())),
+        strings(stages.iter().map(String::as_str)),
+    ];
+    Ok(RecordBatch::try_new(ASSETS.clone(), columns)?)
+}
+
+/// Typed access to the columns of a batch read back from a table, by name.
+struct Columns<'a>(&'a RecordBatch);
+
+impl<'a> Columns<'a> {
+    fn col(&self, name: &'static str) -> Result<&'a ArrayRef, RowError> {
+        self.0.column_by_name(name).ok_or(RowError::MissingColumn(name))
+    }
+    fn str(&self, name: &'static str) -> Result<&'a StringArray, RowError> {
+        self.col(name)?.as_string_opt::<i32>().ok_or(RowError::MissingColumn(name))
+    }
+    fn f64(&self, name: &'static str) -> Result<&'a Float64Array, RowError> {
+        self.col(name)?.as_primitive_opt::<Float64Type>().ok_or(RowError::MissingColumn(name))
+    }
+    fn u32(&self, name: &'static str) -> Result<&'a UInt32Array, RowError> {
+        self.col(name)?.as_primitive_opt::<UInt32Type>().ok_or(RowError::MissingColumn(name))
+    }
+    fn u64(&self, name: &'static str) -> Result<&'a UInt64Array, RowError> {
+        self.col(name)?.as_primitive_opt::<UInt64Type>().ok_or(RowError::MissingColumn(name))
+    }
+    fn u16(&self, name: &'static str) -> Result<&'a UInt16Array, RowError> {
+        self.col(name)?.as_primitive_opt::<UInt16Type>().ok_or(RowError::MissingColumn(name))
+    }
+    fn ts(&self, name: &'static str) -> Result<&'a TimestampMicrosecondArray, RowError> {
+        self.col(name)?.as_primitive_opt::<TimestampMicrosecondType>().ok_or(RowError::MissingColumn(name))
+    }
+}
+
+fn opt<A: Array, T>(a: &A, i: usize, get: impl Fn(&A, usize) -> T) -> Option<T> {
+    if a.is_null(i) { None } else { Some(get(a, i)) }
+}
+
+fn utc(micros: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(micros).unwrap_or_default()
+}
+
+pub fn batch_to_assets(batch: &RecordBatch) -> Result<Vec<Asset>, RowError> {
+    let c = Columns(batch);
+    let (id, title, description, kind, mime, sha256) =
+        (c.str("id")?, c.str("title")?, c.str("description")?, c.str("kind")?, c.str("mime")?, c.str("sha256")?);
+    let (master_key, original_filename, project, owner, status, status_reason) = (
+        c.str("master_key")?,
+        c.str("original_filename")?,
+        c.str("project")?,
+        c.str("owner")?,
+        c.str("status")?,
+        c.str("status_reason")?,
+    );
+    let tags = c.col("tags")?.as_list_opt::<i32>().ok_or(RowError::MissingColumn("tags"))?;
+    let size = c.u64("size")?;
+    let (created_at, updated_at, deleted_at, retention_until) =
+        (c.ts("created_at")?, c.ts("updated_at")?, c.ts("deleted_at")?, c.ts("retention_until")?);
+    let (container, duration, width, height, fps) =
+        (c.str("container")?, c.f64("duration_seconds")?, c.u32("width")?, c.u32("height")?, c.f64("fps")?);
+    let (vcodec, acodec, bitrate, sample_rate, channels) =
+        (c.str("video_codec")?, c.str("audio_codec")?, c.u64("bitrate")?, c.u32("sample_rate")?, c.u32("channels")?);
+    let (make, model, taken, lat, lon, orientation) = (
+        c.str("exif_camera_make")?,
+        c.str("exif_camera_model")?,
+        c.ts("exif_taken_at")?,
+        c.f64("exif_gps_latitude")?,
+        c.f64("exif_gps_longitude")?,
+        c.u16("exif_orientation")?,
+    );
+    let stages = c.str("stages")?;
+
+    let bad = |row: usize, column: &'static str, reason: String| RowError::BadValue { row, column, reason };
+    let s = |a: &StringArray, i: usize| a.value(i).to_string();
+    let mut out = Vec::with_capacity(batch.num_rows());
+    for i in 0..batch.num_rows() {
+        let tag_values = tags.value(i);
+        let tag_values = tag_values.as_string_opt::<i32>().ok_or(RowError::MissingColumn("tags"))?;
+        let exif = ImageExif {
+            camera_make: opt(make, i, s),
+            camera_model: opt(model, i, s),
+            taken_at: opt(taken, i, |a, i| a.value(i))
+                .and_then(DateTime::from_timestamp_micros)
+                .map(|t| t.naive_utc()),
+            gps_latitude: opt(lat, i, |a, i| a.value(i)),
+            gps_longitude: opt(lon, i, |a, i| a.value(i)),
+            orientation: opt(orientation, i, |a, i| a.value(i)),
+        };
+        let has_exif = exif != ImageExif::default();
+        let technical = TechnicalMetadata {
+            container: opt(container, i, s),
+            duration_seconds: opt(duration, i, |a, i| a.value(i)),
+            width: opt(width, i, |a, i| a.value(i)),
+            height: opt(height, i, |a, i| a.value(i)),
+            fps: opt(fps, i, |a, i| a.value(i)),
+            video_codec: opt(vcodec, i, s),
+            audio_codec: opt(acodec, i, s),
+            bitrate: opt(bitrate, i, |a, i| a.value(i)),
+            sample_rate: opt(sample_rate, i, |a, i| a.value(i)),
+            channels: opt(channels, i, |a, i| a.value(i)),
+            exif: has_exif.then_some(exif),
+        };
+        let stages: Stages = serde_json::from_str(stages.value(i)).map_err(|e| bad(i, "stages", e.to_string()))?;
+        out.push(Asset {
+            id: id.value(i).parse::<AssetId>().map_err(|e| bad(i, "id", e.to_string()))?,
+            title: s(title, i),
+            description: s(description, i),
+            tags: tag_values.iter().flatten().map(str::to_string).collect(),
+            kind: kind.value(i).parse().map_err(|e: acervo_catalog::media_kind::UnknownMediaKind| bad(i, "kind", e.to_string()))?,
+            mime: s(mime, i),
+            size: size.value(i),
+            sha256: s(sha256, i),
+            master_key: s(master_key, i),
+            original_filename: s(original_filename, i),
+            project: s(project, i),
+            owner: s(owner, i),
+            status: status.value(i).parse().map_err(|e: acervo_catalog::status::UnknownStatus| bad(i, "status", e.to_string()))?,
+            status_reason: opt(status_reason, i, s),
+            created_at: utc(created_at.value(i)),
+            updated_at: utc(updated_at.value(i)),
+            deleted_at: opt(deleted_at, i, |a, i| utc(a.value(i))),
+            retention_until: opt(retention_until, i, |a, i| utc(a.value(i))),
+            technical: (technical != TechnicalMetadata::default()).then_some(technical),
+            stages,
+        });
+    }
+    Ok(out)
+}
+
+pub fn renditions_to_batch(rs: &[Rendition]) -> Result<RecordBatch, RowError> {
+    let ids: Vec<String> = rs.iter().map(|r| r.asset_id.to_string()).collect();
+    let columns: Vec<ArrayRef> = vec![
+        strings(ids.iter().map(String::as_str)),
+        strings(rs.iter().map(|r| r.profile.as_str())),
+        strings(rs.iter().map(|r| r.key.as_str())),
+        strings(rs.iter().map(|r| r.mime.as_str())),
+        Arc::new(UInt32Array::from(rs.iter().map(|r| r.width).collect::<Vec<_>>())),
+        Arc::new(UInt32Array::from(rs.iter().map(|r| r.height).collect::<Vec<_>>())),
+        Arc::new(UInt64Array::from_iter_values(rs.iter().map(|r| r.size))),
+        strings(rs.iter().map(|r| r.sha256.as_str())),
+        ts(rs.iter().map(|r| Some(r.created_at))),
+    ];
+    Ok(RecordBatch::try_new(RENDITIONS.clone(), columns)?)
+}
+
+pub fn batch_to_renditions(batch: &RecordBatch) -> Result<Vec<Rendition>, RowError> {
+    let c = Columns(batch);
+    let (asset_id, profile, key, mime, sha256) = (c.str("asset_id")?, c.str("profile")?, c.str("key")?, c.str("mime")?, c.str("sha256")?);
+    let (width, height, size, created_at) = (c.u32("width")?, c.u32("height")?, c.u64("size")?, c.ts("created_at")?);
+    (0..batch.num_rows())
+        .map(|i| {
+            Ok(Rendition {
+                asset_id: asset_id
+                    .value(i)
+                    .parse()
+                    .map_err(|e: uuid::Error| RowError::BadValue { row: i, column: "asset_id", reason: e.to_string() })?,
+                profile: profile.value(i).to_string(),
+                key: key.value(i).to_string(),
+                mime: mime.value(i).to_string(),
+                width: opt(width, i, |a, i| a.value(i)),
+                height: opt(height, i, |a, i| a.value(i)),
+                size: size.value(i),
+                sha256: sha256.value(i).to_string(),
+                created_at: utc(created_at.value(i)),
+            })
+        })
+        .collect()
+}
+

@@ -1,0 +1,277 @@
+//! The catalog handle: both Lance datasets, the single-writer lock, and index upkeep.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+
+use acervo_catalog::schema::{ASSETS, RENDITIONS};
+use acervo_catalog::{Asset, AssetId, Principal, Rendition};
+use arrow_array::{RecordBatch, RecordBatchIterator};
+use arrow_schema::SchemaRef;
+use datafusion::execution::context::{SQLOptions, SessionContext};
+use futures::TryStreamExt;
+use lance::Dataset;
+use lance::datafusion::LanceTableProvider;
+use lance::dataset::scanner::ColumnOrdering;
+use lance::dataset::{MergeInsertBuilder, WhenMatched, WhenNotMatched, WriteMode, WriteParams};
+use lance::index::DatasetIndexExt;
+use lance_index::IndexType;
+use lance_index::optimize::OptimizeOptions;
+use lance_index::scalar::InvertedIndexParams;
+
+use super::asset_rows::{RowError, assets_to_batch, batch_to_assets, batch_to_renditions, renditions_to_batch};
+use super::filter::{AssetFilter, quote};
+
+pub(crate) const FTS_INDEX: &str = "search_text_fts";
+/// Rows written since the last index refresh that trigger folding them into the index.
+const INDEX_REFRESH_ROWS: usize = 5_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("catalog table {table}: {source}")]
+    Lance { table: &'static str, source: lance::Error },
+    #[error("catalog rows: {0}")]
+    Rows(#[from] RowError),
+    #[error("SQL: {0}")]
+    Sql(#[from] datafusion::error::DataFusionError),
+    #[error("cannot create catalog directory {path}: {source}")]
+    Dir { path: PathBuf, source: std::io::Error },
+}
+
+fn lance_err(table: &'static str) -> impl FnOnce(lance::Error) -> CatalogError {
+    move |source| CatalogError::Lance { table, source }
+}
+
+/// Where a master lives and what it should hash to (for `acervo verify`).
+#[derive(Debug, Clone)]
+pub struct MasterRef {
+    pub id: AssetId,
+    pub key: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+pub struct Catalog {
+    dir: PathBuf,
+    pub(crate) assets: RwLock<Arc<Dataset>>,
+    renditions: RwLock<Arc<Dataset>>,
+    /// Lance commits from one process are serialised here: the dataflow is the only writer.
+    write_lock: tokio::sync::Mutex<()>,
+    rows_since_index: AtomicUsize,
+}
+
+async fn open_or_create(uri: &str, schema: SchemaRef, table: &'static str) -> Result<Dataset, CatalogError> {
+    match Dataset::open(uri).await {
+        Ok(ds) => Ok(ds),
+        Err(lance::Error::DatasetNotFound { .. }) => {
+            let empty = RecordBatchIterator::new(Vec::<Result<RecordBatch, arrow_schema::ArrowError>>::new(), schema);
+            let params = WriteParams { mode: WriteMode::Create, ..Default::default() };
+            Dataset::write(empty, uri, Some(params)).await.map_err(lance_err(table))
+        }
+        Err(e) => Err(lance_err(table)(e)),
+    }
+}
+
+impl Catalog {
+    pub async fn open(dir: impl AsRef<Path>) -> Result<Catalog, CatalogError> {
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(|source| CatalogError::Dir { path: dir.clone(), source })?;
+        let assets = open_or_create(&uri(&dir, "assets"), ASSETS.clone(), "assets").await?;
+        let renditions = open_or_create(&uri(&dir, "renditions"), RENDITIONS.clone(), "renditions").await?;
+        Ok(Catalog {
+            dir,
+            assets: RwLock::new(Arc::new(assets)),
+            renditions: RwLock::new(Arc::new(renditions)),
+            write_lock: tokio::sync::Mutex::new(()),
+            rows_since_index: AtomicUsize::new(0),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(crate) fn assets_ds(&self) -> Arc<Dataset> {
+        self.assets.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn renditions_ds(&self) -> Arc<Dataset> {
+        self.renditions.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Picks up commits made by another process (a server writing while the CLI reads).
+    pub async fn refresh(&self) -> Result<(), CatalogError> {
+        let a = Dataset::open(&uri(&self.dir, "assets")).await.map_err(lance_err("assets"))?;
+        let r = Dataset::open(&uri(&self.dir, "renditions")).await.map_err(lance_err("renditions"))?;
+        *self.assets.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(a);
+        *self.renditions.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(r);
+        Ok(())
+    }
+
+    /// Inserts or replaces assets by id.
+    pub async fn upsert_assets(&self, assets: &[Asset]) -> Result<(), CatalogError> {
+        if assets.is_empty() {
+            return Ok(());
+        }
+        let batch = assets_to_batch(assets)?;
+        let _guard = self.write_lock.lock().await;
+        let ds = upsert(self.assets_ds(), "id", batch, "assets").await?;
+        *self.assets.write().unwrap_or_else(|p| p.into_inner()) = ds;
+        let pending = self.rows_since_index.fetch_add(assets.len(), Ordering::Relaxed) + assets.len();
+        self.maintain_fts(pending).await
+    }
+
+    /// Inserts or replaces renditions by (asset_id, profile).
+    pub async fn upsert_renditions(&self, renditions: &[Rendition]) -> Result<(), CatalogError> {
+        if renditions.is_empty() {
+            return Ok(());
+        }
+        let batch = renditions_to_batch(renditions)?;
+        let _guard = self.write_lock.lock().await;
+        let ds = upsert_on(self.renditions_ds(), &["asset_id", "profile"], batch, "renditions").await?;
+        *self.renditions.write().unwrap_or_else(|p| p.into_inner()) = ds;
+        Ok(())
+    }
+
+    /// Builds the full-text index once there are rows, then folds new rows into it now and
+    /// then; rows not yet folded in are still found (Lance searches them by flat scan).
+    async fn maintain_fts(&self, pending: usize) -> Result<(), CatalogError> {
+        let mut ds = (*self.assets_ds()).clone();
+        let indices = ds.load_indices().await.map_err(lance_err("assets"))?;
+        let has_index = indices.iter().any(|i| i.name == FTS_INDEX);
+        if has_index && pending < INDEX_REFRESH_ROWS {
+            return Ok(());
+        }
+        if has_index {
+            ds.optimize_indices(&OptimizeOptions::default()).await.map_err(lance_err("assets"))?;
+        } else {
+            let params = InvertedIndexParams::default()
+                .with_position(true)
+                .lower_case(true)
+                .stem(false)
+                .remove_stop_words(false)
+                .ascii_folding(true);
+            ds.create_index(&["search_text"], IndexType::Inverted, Some(FTS_INDEX.into()), &params, true)
+                .await
+                .map_err(lance_err("assets"))?;
+        }
+        self.rows_since_index.store(0, Ordering::Relaxed);
+        *self.assets.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(ds);
+        Ok(())
+    }
+
+    pub async fn get_assets(&self, ids: &[AssetId]) -> Result<HashMap<AssetId, Asset>, CatalogError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let list: Vec<String> = ids.iter().map(|id| quote(&id.to_string())).collect();
+        let assets = self.scan_assets(&format!("id IN ({})", list.join(", ")), None, None).await?;
+        Ok(assets.into_iter().map(|a| (a.id, a)).collect())
+    }
+
+    pub async fn get_asset(&self, id: AssetId) -> Result<Option<Asset>, CatalogError> {
+        Ok(self.get_assets(&[id]).await?.remove(&id))
+    }
+
+    /// Assets matching `filter` for `principal`, newest first, with the total count.
+    pub async fn list(&self, filter: &AssetFilter, principal: &Principal, limit: usize, offset: usize) -> Result<(Vec<Asset>, usize), CatalogError> {
+        let predicate = filter.to_sql(principal);
+        let total = self.assets_ds().count_rows(Some(predicate.clone())).await.map_err(lance_err("assets"))?;
+        let assets = self.scan_assets(&predicate, Some(limit), Some(offset)).await?;
+        Ok((assets, total))
+    }
+
+    /// A live asset in `project` whose master has this hash.
+    pub async fn find_by_sha256(&self, sha256: &str, project: &str) -> Result<Option<Asset>, CatalogError> {
+        let predicate = format!(
+            "sha256 = {} AND project = {} AND status <> 'deleted'",
+            quote(sha256),
+            quote(project)
+        );
+        Ok(self.scan_assets(&predicate, Some(1), None).await?.into_iter().next())
+    }
+
+    async fn scan_assets(&self, predicate: &str, limit: Option<usize>, offset: Option<usize>) -> Result<Vec<Asset>, CatalogError> {
+        let ds = self.assets_ds();
+        let mut scan = ds.scan();
+        scan.filter(predicate).map_err(lance_err("assets"))?;
+        if limit.is_some() || offset.is_some() {
+            scan.order_by(Some(vec![ColumnOrdering::desc_nulls_last("id".into())])).map_err(lance_err("assets"))?;
+            scan.limit(limit.map(|l| l as i64), offset.map(|o| o as i64)).map_err(lance_err("assets"))?;
+        }
+        let batches: Vec<RecordBatch> = scan
+            .try_into_stream()
+            .await
+            .map_err(lance_err("assets"))?
+            .try_collect()
+            .await
+            .map_err(lance_err("assets"))?;
+        let mut out = Vec::new();
+        for b in &batches {
+            out.extend(batch_to_assets(b)?);
+        }
+        Ok(out)
+    }
+
+    pub async fn renditions_of(&self, id: AssetId) -> Result<Vec<Rendition>, CatalogError> {
+        let ds = self.renditions_ds();
+        let mut scan = ds.scan();
+        scan.filter(&format!("asset_id = {}", quote(&id.to_string()))).map_err(lance_err("renditions"))?;
+        let batches: Vec<RecordBatch> = scan
+            .try_into_stream()
+            .await
+            .map_err(lance_err("renditions"))?
+            .try_collect()
+            .await
+            .map_err(lance_err("renditions"))?;
+        let mut out = Vec::new();
+        for b in &batches {
+            out.extend(batch_to_renditions(b)?);
+        }
+        out.sort_by(|a, b| a.profile.cmp(&b.profile));
+        Ok(out)
+    }
+
+    /// Every master the catalog references, deleted ones included (they are retained).
+    pub async fn masters(&self) -> Result<Vec<MasterRef>, CatalogError> {
+        let assets = self.scan_assets("true", None, None).await?;
+        Ok(assets
+            .into_iter()
+            .map(|a| MasterRef { id: a.id, key: a.master_key, sha256: a.sha256, size: a.size })
+            .collect())
+    }
+
+    /// A DataFusion session with `assets` and `renditions` registered.
+    pub fn session(&self) -> Result<SessionContext, CatalogError> {
+        let ctx = SessionContext::new();
+        ctx.register_table("assets", Arc::new(LanceTableProvider::new(self.assets_ds(), false, false)))?;
+        ctx.register_table("renditions", Arc::new(LanceTableProvider::new(self.renditions_ds(), false, false)))?;
+        Ok(ctx)
+    }
+
+    /// Runs a read-only SQL query over the catalog.
+    pub async fn sql(&self, query: &str) -> Result<Vec<RecordBatch>, CatalogError> {
+        let ctx = self.session()?;
+        let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
+        let df = ctx.sql_with_options(query, options).await?;
+        Ok(df.collect().await?)
+    }
+}
+
+fn uri(dir: &Path, table: &str) -> String {
+    dir.join(format!("{table}.lance")).to_string_lossy().into_owned()
+}
+
+async fn upsert(ds: Arc<Dataset>, key: &str, batch: RecordBatch, table: &'static str) -> Result<Arc<Dataset>, CatalogError> {
+    upsert_on(ds, &[key], batch, table).await
+}
+
+async fn upsert_on(ds: Arc<Dataset>, keys: &[&str], batch: RecordBatch, table: &'static str) -> Result<Arc<Dataset>, CatalogError> {
+    let mut builder = MergeInsertBuilder::try_new(ds, keys.iter().map(|k| k.to_string()).collect()).map_err(lance_err(table))?;
+    // The builder's default for matched rows is to keep them: an upsert must replace them.
+    builder.when_matched(WhenMatched::UpdateAll).when_not_matched(WhenNotMatched::InsertAll);
+    let job = builder.try_build().map_err(lance_err(table))?;
+    let (ds, _stats) = job.execute_batches(vec![batch]).await.map_err(lance_err(table))?;
+    Ok(ds)
+}

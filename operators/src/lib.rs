@@ -1,0 +1,15 @@
+//! Acervo's media operators. Each is a plain function over a local file that returns typed
+//! results or a typed error saying what failed; the dataflow runs them on its bounded pool.
+//!
+//! - `probe`: technical metadata of video, audio and images (ffmpeg-next), EXIF for photos;
+//! - `thumbnail`: a JPEG poster frame at 10 % of a video's duration, or a 300 px image thumbnail.
+
+mod error;
+pub mod exif;
+mod ffmpeg_init;
+pub mod probe;
+pub mod thumbnail;
+
+pub use error::OperatorError;
+pub use probe::{ProbeLimits, probe};
+pub use thumbnail::{Source as ThumbnailSource, THUMBNAIL_SIZE, Thumbnail, thumbnail};

@@ -1,0 +1,44 @@
+//! Acervo's HTTP API (axum): uploads streamed to the master store, downloads with Range and
+//! ETag, the catalog, full-text search with facets, job progress, health, Prometheus metrics
+//! and the OpenAPI document. Every error is an RFC 9457 `application/problem+json`.
+
+mod extract;
+mod http_metrics;
+mod media_type;
+mod openapi;
+mod pending;
+mod problem;
+mod range;
+mod routes;
+mod state;
+
+pub use problem::ApiError;
+pub use state::AppState;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+
+/// The API router over `state`.
+pub fn router(state: AppState) -> Router {
+    let upload_limit = usize::try_from(state.config.limits.max_upload_bytes).unwrap_or(usize::MAX);
+    Router::new()
+        .route("/healthz", get(routes::ops::healthz))
+        .route("/metrics", get(routes::ops::metrics))
+        .route("/api/v1/openapi.json", get(routes::ops::openapi))
+        .route(
+            "/api/v1/assets",
+            get(routes::assets::list).post(routes::assets::create).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route(
+            "/api/v1/assets/{id}",
+            get(routes::assets::get_one).patch(routes::assets::patch).delete(routes::assets::delete),
+        )
+        .route("/api/v1/assets/{id}/download", get(routes::download::master))
+        .route("/api/v1/assets/{id}/renditions/{profile}", get(routes::download::rendition))
+        .route("/api/v1/search", get(routes::search::search))
+        .route("/api/v1/jobs/{id}", get(routes::jobs::job))
+        .fallback(routes::ops::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), http_metrics::record))
+        .with_state(state)
+}

@@ -1,0 +1,62 @@
+//! Read-your-writes. An accepted intent is durable in the log before the dataflow has
+//! materialised it; until the catalog shows it, reads of that asset replay it on top of the
+//! catalog row, so a client that got a 201 or 202 never reads an older state.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use acervo_catalog::{Asset, AssetId, AssetStatus, Event, EventEnvelope};
+use acervo_dataflows::materialize::apply_event;
+use chrono::{Duration, Utc};
+
+/// Past this, an intent the catalog never showed is dropped from memory (the log keeps it).
+const FORGET_AFTER_MINUTES: i64 = 30;
+
+#[derive(Default)]
+pub struct PendingWrites {
+    by_asset: Mutex<HashMap<AssetId, Vec<EventEnvelope>>>,
+}
+
+fn applied(env: &EventEnvelope, row: Option<&Asset>) -> bool {
+    match (&env.event, row) {
+        (_, None) => false,
+        (Event::AssetIngested { .. }, Some(_)) => true,
+        (Event::MetadataEdited { .. }, Some(r)) => r.updated_at >= env.at,
+        (Event::AssetDeleted { .. }, Some(r)) => r.status == AssetStatus::Deleted,
+    }
+}
+
+impl PendingWrites {
+    pub fn add(&self, env: EventEnvelope) {
+        let mut map = self.by_asset.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 1024 {
+            let horizon = Utc::now() - Duration::minutes(FORGET_AFTER_MINUTES);
+            map.retain(|_, evs| evs.iter().any(|e| e.at > horizon));
+        }
+        map.entry(env.event.asset_id()).or_default().push(env);
+    }
+
+    /// The asset as its writer last left it: the catalog row plus intents not yet in it.
+    pub fn view(&self, id: AssetId, row: Option<Asset>) -> Option<Asset> {
+        let mut map = self.by_asset.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(events) = map.get_mut(&id) else { return row };
+        events.retain(|e| !applied(e, row.as_ref()));
+        let mut out = row;
+        for e in events.iter() {
+            out = apply_event(out, e);
+        }
+        if events.is_empty() {
+            map.remove(&id);
+        }
+        out
+    }
+
+    /// An accepted upload of the same content into the same project not yet in the catalog.
+    pub fn ingest_of(&self, project: &str, sha256: &str) -> Option<AssetId> {
+        let map = self.by_asset.lock().unwrap_or_else(|p| p.into_inner());
+        map.values().flatten().find_map(|e| match &e.event {
+            Event::AssetIngested { id, project: p, sha256: s, .. } if p == project && s == sha256 => Some(*id),
+            _ => None,
+        })
+    }
+}

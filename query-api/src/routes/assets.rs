@@ -1,0 +1,325 @@
+//! `/api/v1/assets`: upload, list, read, edit, soft delete.
+
+use std::pin::pin;
+
+use acervo_catalog::{Asset, AssetId, AssetStatus, Event, EventEnvelope, MediaKind, Rendition};
+use acervo_lakehouse::masters::MasterError;
+use acervo_lakehouse::tables::AssetFilter;
+use acervo_lakehouse::{StoredMaster, keys};
+use axum::Json;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::visible_asset;
+use crate::extract::{ApiJson, ApiQuery, parse_id};
+use crate::media_type::{check_filename, classify};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// Largest text field accepted in an upload form.
+const MAX_FIELD_BYTES: usize = 64 * 1024;
+const DEFAULT_PROJECT: &str = "default";
+
+#[derive(Serialize, ToSchema)]
+pub struct RenditionView {
+    #[serde(flatten)]
+    pub rendition: Rendition,
+    pub url: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AssetView {
+    #[serde(flatten)]
+    pub asset: Asset,
+    pub renditions: Vec<RenditionView>,
+    pub download_url: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Created {
+    pub id: AssetId,
+    pub sha256: String,
+    pub size: u64,
+    pub status: AssetStatus,
+}
+
+/// The upload form (`multipart/form-data`).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The master, streamed to storage.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    title: Option<String>,
+    description: Option<String>,
+    /// Comma-separated.
+    tags: Option<String>,
+    project: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListParams {
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub project: Option<String>,
+    pub sha256: Option<String>,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AssetPage {
+    pub items: Vec<Asset>,
+    pub total: usize,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+/// Descriptive fields to change; absent fields stay as they are.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssetPatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+pub(crate) fn asset_filter(kind: Option<&str>, status: Option<&str>, project: Option<String>, sha256: Option<String>) -> Result<AssetFilter, ApiError> {
+    Ok(AssetFilter {
+        kind: kind.filter(|k| !k.is_empty()).map(str::parse::<MediaKind>).transpose().map_err(|e| ApiError::bad_request(e.to_string()))?,
+        status: status
+            .filter(|s| !s.is_empty())
+            .map(str::parse::<AssetStatus>)
+            .transpose()
+            .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        project: project.filter(|p| !p.is_empty()),
+        sha256: sha256.filter(|s| !s.is_empty()),
+    })
+}
+
+pub(crate) fn page_bounds(limit: Option<usize>, offset: Option<usize>) -> Result<(usize, usize), ApiError> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 1000"));
+    }
+    Ok((limit, offset.unwrap_or(0)))
+}
+
+fn master_error(e: MasterError) -> ApiError {
+    match e {
+        MasterError::Empty => ApiError::unprocessable("the uploaded file is empty"),
+        MasterError::TooLarge { limit } => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Content too large", format!("the upload exceeds the limit of {limit} bytes"))
+        }
+        MasterError::Body { .. } => ApiError::bad_request(e.to_string()),
+        other => ApiError::internal(other),
+    }
+}
+
+async fn append(state: &AppState, env: EventEnvelope) -> Result<(), ApiError> {
+    let bytes = serde_json::to_vec(&env).map_err(ApiError::internal)?;
+    let log = state.log.clone();
+    tokio::task::spawn_blocking(move || log.append(&[&bytes]))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    state.pending.add(env);
+    Ok(())
+}
+
+fn view(asset: Asset, renditions: Vec<Rendition>) -> AssetView {
+    let id = asset.id;
+    AssetView {
+        renditions: renditions
+            .into_iter()
+            .map(|r| RenditionView { url: format!("/api/v1/assets/{id}/renditions/{}", r.profile), rendition: r })
+            .collect(),
+        download_url: format!("/api/v1/assets/{id}/download"),
+        asset,
+    }
+}
+
+/// Upload a master with its descriptive metadata.
+#[utoipa::path(post, path = "/api/v1/assets", tag = "assets",
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "Master and event are durable", body = Created),
+        (status = 400, description = "Malformed form or file name"),
+        (status = 409, description = "The same content is already in this project"),
+        (status = 413, description = "Too large"),
+        (status = 415, description = "Content does not match its name"),
+        (status = 422, description = "Empty file"),
+    ))]
+pub async fn create(State(state): State<AppState>, multipart: Result<Multipart, MultipartRejection>) -> Result<Response, ApiError> {
+    let mut multipart = multipart.map_err(|e| ApiError::bad_request(format!("expected a multipart/form-data body: {e}")))?;
+    let principal = state.principal();
+    let id = AssetId::new();
+    let (mut title, mut description, mut tags, mut project) = (None, None, None, None);
+    let mut stored: Option<(StoredMaster, String, String)> = None;
+    let result: Result<(), ApiError> = async {
+        while let Some(field) = multipart.next_field().await.map_err(|e| ApiError::bad_request(format!("malformed multipart body: {e}")))? {
+            let name = field.name().unwrap_or_default().to_string();
+            match name.as_str() {
+                "file" => {
+                    if stored.is_some() {
+                        return Err(ApiError::bad_request("the form has more than one file part"));
+                    }
+                    let filename = field.file_name().unwrap_or_default().to_string();
+                    check_filename(&filename).map_err(ApiError::bad_request)?;
+                    let ext = keys::extension_of(&filename);
+                    let master = state
+                        .masters
+                        .store(id, &ext, Box::pin(field), state.config.limits.max_upload_bytes)
+                        .await
+                        .map_err(master_error)?;
+                    stored = Some((master, filename, ext));
+                }
+                "title" | "description" | "tags" | "project" => {
+                    let mut value = Vec::new();
+                    let mut field = pin!(field);
+                    while let Some(chunk) = futures::StreamExt::next(&mut field).await {
+                        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading form field {name}: {e}")))?;
+                        value.extend_from_slice(&chunk);
+                        if value.len() > MAX_FIELD_BYTES {
+                            return Err(ApiError::bad_request(format!("form field {name} is longer than {MAX_FIELD_BYTES} bytes")));
+                        }
+                    }
+                    let value = String::from_utf8(value).map_err(|_| ApiError::bad_request(format!("form field {name} is not UTF-8")))?;
+                    let slot = match name.as_str() {
+                        "title" => &mut title,
+                        "description" => &mut description,
+                        "tags" => &mut tags,
+                        _ => &mut project,
+                    };
+                    *slot = Some(value);
+                }
+                other => return Err(ApiError::bad_request(format!("unknown form field {other:?} (expected file, title, description, tags, project)"))),
+            }
+        }
+        Ok(())
+    }
+    .await;
+    let Some((master, filename, ext)) = stored else {
+        result?;
+        return Err(ApiError::bad_request("the form has no file part"));
+    };
+    // From here on a refusal must also remove the stored master.
+    let refuse = |e: ApiError| async { 
+        let _ = state.masters.delete(&master.key).await;
+        e
+    };
+    if let Err(e) = result {
+        return Err(refuse(e).await);
+    }
+    let (mime, kind) = match classify(&master.head, &ext) {
+        Ok(c) => c,
+        Err(reason) => return Err(refuse(ApiError::unsupported_media(reason)).await),
+    };
+    let project = project.map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).unwrap_or_else(|| DEFAULT_PROJECT.into());
+    if !principal.can_see_project(&project) {
+        return Err(refuse(ApiError::new(StatusCode::FORBIDDEN, "Forbidden", format!("no access to project {project:?}"))).await);
+    }
+    let duplicate = match state.pending.ingest_of(&project, &master.sha256) {
+        Some(existing) => Some(existing),
+        None => state.catalog.find_by_sha256(&master.sha256, &project).await?.map(|a| a.id),
+    };
+    if let Some(existing) = duplicate {
+        let e = ApiError::conflict(format!("the same content (sha256 {}) is already asset {existing} in project {project:?}", master.sha256))
+            .with("existing_id", serde_json::json!(existing));
+        return Err(refuse(e).await);
+    }
+    let title = title
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| filename.rsplit_once('.').map(|(stem, _)| stem).unwrap_or(&filename).to_string());
+    let event = Event::AssetIngested {
+        id,
+        title,
+        description: description.unwrap_or_default().trim().to_string(),
+        tags: tags.as_deref().map(Asset::parse_tags).unwrap_or_default(),
+        kind,
+        mime,
+        size: master.size,
+        sha256: master.sha256.clone(),
+        master_key: master.key.clone(),
+        original_filename: filename,
+        project,
+        owner: principal.name.clone(),
+    };
+    let env = EventEnvelope { at: Utc::now(), principal: principal.name, event };
+    if let Err(e) = append(&state, env).await {
+        return Err(refuse(e).await);
+    }
+    tracing::info!(asset = %id, sha256 = %master.sha256, size = master.size, "master ingested");
+    let body = Created { id, sha256: master.sha256, size: master.size, status: AssetStatus::Processing };
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/assets/{id}")) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// List assets, newest first.
+#[utoipa::path(get, path = "/api/v1/assets", tag = "assets", params(ListParams),
+    responses((status = 200, body = AssetPage), (status = 400, description = "Invalid filter")))]
+pub async fn list(State(state): State<AppState>, ApiQuery(p): ApiQuery<ListParams>) -> Result<Json<AssetPage>, ApiError> {
+    let filter = asset_filter(p.kind.as_deref(), p.status.as_deref(), p.project, p.sha256)?;
+    let (limit, offset) = page_bounds(p.limit, p.offset)?;
+    let (items, total) = state.catalog.list(&filter, &state.principal(), limit, offset).await?;
+    Ok(Json(AssetPage { items, total, limit, offset }))
+}
+
+/// An asset with its technical metadata, renditions and stage states.
+#[utoipa::path(get, path = "/api/v1/assets/{id}", tag = "assets", params(("id" = String, Path)),
+    responses((status = 200, body = AssetView), (status = 404, description = "No such asset")))]
+pub async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<AssetView>, ApiError> {
+    let id = parse_id(&id)?;
+    let asset = visible_asset(&state, id).await?;
+    let renditions = state.catalog.renditions_of(id).await?;
+    Ok(Json(view(asset, renditions)))
+}
+
+/// Edit descriptive metadata (recorded as an event).
+#[utoipa::path(patch, path = "/api/v1/assets/{id}", tag = "assets", params(("id" = String, Path)), request_body = AssetPatch,
+    responses((status = 200, body = AssetView), (status = 404), (status = 409, description = "The asset is deleted"),
+        (status = 415), (status = 422, description = "Unknown fields or invalid values")))]
+pub async fn patch(State(state): State<AppState>, Path(id): Path<String>, ApiJson(patch): ApiJson<AssetPatch>) -> Result<Json<AssetView>, ApiError> {
+    let id = parse_id(&id)?;
+    let asset = visible_asset(&state, id).await?;
+    if asset.status == AssetStatus::Deleted {
+        return Err(ApiError::conflict(format!("asset {id} is deleted")));
+    }
+    if patch.title.is_none() && patch.description.is_none() && patch.tags.is_none() {
+        return Err(ApiError::unprocessable("nothing to change: give title, description or tags"));
+    }
+    let title = patch.title.map(|t| t.trim().to_string());
+    if title.as_deref() == Some("") {
+        return Err(ApiError::unprocessable("the title cannot be empty"));
+    }
+    let tags = patch.tags.map(|t| Asset::parse_tags(&t.join(",")));
+    let principal = state.principal();
+    let event = Event::MetadataEdited { id, title, description: patch.description.map(|d| d.trim().to_string()), tags };
+    append(&state, EventEnvelope { at: Utc::now(), principal: principal.name, event }).await?;
+    get_one(State(state), Path(id.to_string())).await
+}
+
+/// Soft delete: the asset leaves listings and search; its master is retained.
+#[utoipa::path(delete, path = "/api/v1/assets/{id}", tag = "assets", params(("id" = String, Path)),
+    responses((status = 200, body = AssetView), (status = 404)))]
+pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<AssetView>, ApiError> {
+    let id = parse_id(&id)?;
+    let asset = visible_asset(&state, id).await?;
+    if asset.status != AssetStatus::Deleted {
+        let now = Utc::now();
+        let retention_until = now + chrono::Duration::days(i64::from(state.config.retention_days));
+        let event = Event::AssetDeleted { id, retention_until };
+        append(&state, EventEnvelope { at: now, principal: state.principal().name, event }).await?;
+    }
+    get_one(State(state), Path(id.to_string())).await
+}
+

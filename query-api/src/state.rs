@@ -1,0 +1,45 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use acervo_catalog::{AcervoConfig, Principal};
+use acervo_dataflows::{Engine, JobRegistry, Metrics};
+use acervo_lakehouse::{Catalog, EventLog, MasterStore};
+
+use crate::http_metrics::HttpMetrics;
+use crate::pending::PendingWrites;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<AcervoConfig>,
+    pub catalog: Arc<Catalog>,
+    pub log: Arc<dyn EventLog>,
+    pub masters: MasterStore,
+    pub engine: Arc<Engine>,
+    pub jobs: Arc<JobRegistry>,
+    pub metrics: Arc<Metrics>,
+    pub(crate) http: Arc<HttpMetrics>,
+    pub(crate) pending: Arc<PendingWrites>,
+}
+
+impl AppState {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        config: Arc<AcervoConfig>,
+        catalog: Arc<Catalog>,
+        log: Arc<dyn EventLog>,
+        masters: MasterStore,
+        engine: Arc<Engine>,
+        jobs: Arc<JobRegistry>,
+        metrics: Arc<Metrics>,
+    ) -> AppState {
+        let http = Arc::new(HttpMetrics::register(&metrics.registry));
+        AppState { config, catalog, log, masters, engine, jobs, metrics, http, pending: Arc::new(PendingWrites::default()) }
+    }
+
+    /// The principal a request acts for. Authentication plugs in here; until then every
+    /// request is the built-in local administrator.
+    pub fn principal(&self) -> Principal {
+        Principal::local_admin()
+    }
+}

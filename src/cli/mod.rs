@@ -1,0 +1,7 @@
+//! The subcommands.
+
+pub mod ingest;
+pub mod search;
+pub mod serve;
+pub mod sql;
+pub mod verify;

@@ -1,0 +1,57 @@
+//! `acervo serve`: the API and the ingest dataflow in one process, on one data directory.
+
+use std::fs::File;
+use std::sync::Arc;
+
+use acervo_catalog::AcervoConfig;
+use acervo_dataflows::{Engine, EngineContext, JobRegistry, Metrics};
+use acervo_lakehouse::{Checkpoint, EventLog};
+use acervo_operators::ProbeLimits;
+use acervo_query_api::{AppState, router};
+use anyhow::Context;
+
+use crate::open;
+
+pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
+    // One server per data directory: a second one would interleave writes to the log.
+    let lock_path = cfg.home.join("acervo.lock");
+    let lock = File::create(&lock_path).with_context(|| format!("cannot create {}", lock_path.display()))?;
+    lock.try_lock()
+        .map_err(|_| anyhow::anyhow!("another acervo server is using {}", cfg.home.display()))?;
+
+    let masters = open::masters(&cfg)?;
+    let log: Arc<dyn EventLog> = open::log(&cfg)?;
+    let catalog = open::catalog(&cfg).await?;
+    let metrics = Arc::new(Metrics::new());
+    let jobs = Arc::new(JobRegistry::default());
+    let engine = Arc::new(
+        Engine::start(EngineContext {
+            log: Arc::clone(&log),
+            catalog: Arc::clone(&catalog),
+            masters: masters.clone(),
+            checkpoint: Checkpoint::new(cfg.checkpoint_path()),
+            jobs: Arc::clone(&jobs),
+            metrics: Arc::clone(&metrics),
+            runtime: tokio::runtime::Handle::current(),
+            config: cfg.dataflow.clone(),
+            limits: ProbeLimits { max_image_pixels: cfg.limits.max_image_pixels },
+        })
+        .context("starting the dataflow")?,
+    );
+    let listener = tokio::net::TcpListener::bind(&cfg.addr).await.with_context(|| format!("cannot listen on {}", cfg.addr))?;
+    let addr = listener.local_addr()?;
+    let cfg = Arc::new(cfg);
+    let state = AppState::new(Arc::clone(&cfg), catalog, log, masters, Arc::clone(&engine), jobs, metrics);
+    tracing::info!(%addr, home = %cfg.home.display(), objects = %cfg.objects_url(), "acervo is serving");
+    println!("acervo listening on http://{addr} (data in {})", cfg.home.display());
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down");
+        })
+        .await
+        .context("HTTP server")?;
+    tokio::task::spawn_blocking(move || engine.stop()).await?.context("stopping the dataflow")?;
+    drop(lock);
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! `acervo`: the command-line entry point. `serve` runs the API and the dataflow in one
+//! process; `ingest` uploads files to a running server; `search`, `sql` and `verify` work on
+//! the data directory directly.
+
+mod cli;
+mod config;
+mod open;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "acervo", version, about = "Digital asset management for newsrooms")]
+struct Cli {
+    /// Data directory (also ACERVO_HOME; default ./acervo-data).
+    #[arg(long, global = true)]
+    home: Option<PathBuf>,
+    /// A TOML configuration file layered over the defaults (also ACERVO_CONFIG).
+    #[arg(long, global = true, env = "ACERVO_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API and the ingest dataflow.
+    Serve {
+        /// Address to listen on (also ACERVO_ADDR; default 127.0.0.1:8080).
+        #[arg(long)]
+        addr: Option<String>,
+    },
+    /// Upload files and folders to a running server; duplicates (same SHA-256) are skipped.
+    Ingest(cli::ingest::IngestArgs),
+    /// Full-text search of the catalog.
+    Search(cli::search::SearchArgs),
+    /// Run a read-only SQL query over the catalog (tables `assets`, `renditions`).
+    Sql {
+        query: String,
+    },
+    /// Re-hash every master and compare it with its recorded SHA-256.
+    Verify,
+    /// Print the effective configuration.
+    Config,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("acervo: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let serving = matches!(cli.command, Command::Serve { .. });
+    init_tracing(if serving { "info,lance=warn,lance_index=warn" } else { "warn" });
+    let addr = match &cli.command {
+        Command::Serve { addr } => addr.clone(),
+        _ => None,
+    };
+    let cfg = config::load(cli.config.as_deref(), cli.home.as_deref(), addr.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { .. } => cli::serve::run(cfg).await.map(|_| ExitCode::SUCCESS),
+            Command::Ingest(args) => cli::ingest::run(args).await,
+            Command::Search(args) => cli::search::run(&cfg, args).await.map(|_| ExitCode::SUCCESS),
+            Command::Sql { query } => cli::sql::run(&cfg, &query).await.map(|_| ExitCode::SUCCESS),
+            Command::Verify => cli::verify::run(&cfg).await,
+            Command::Config => {
+                println!("{}", serde_json::to_string_pretty(&cfg)?);
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    })
+}
+
+fn init_tracing(default: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("ACERVO_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("ACERVO_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

@@ -1,0 +1,20 @@
+//! Opening the storage of a data directory: objects, masters, log and catalog.
+
+use std::sync::Arc;
+
+use acervo_catalog::AcervoConfig;
+use acervo_lakehouse::{Catalog, MasterStore, Objects, SegmentLog};
+use anyhow::Context;
+
+pub fn masters(cfg: &AcervoConfig) -> anyhow::Result<MasterStore> {
+    let objects = Objects::open(&cfg.objects_url(), &cfg.storage).context("object store")?;
+    Ok(MasterStore::new(objects))
+}
+
+pub fn log(cfg: &AcervoConfig) -> anyhow::Result<Arc<SegmentLog>> {
+    Ok(Arc::new(SegmentLog::open(cfg.log_dir()).context("event log")?))
+}
+
+pub async fn catalog(cfg: &AcervoConfig) -> anyhow::Result<Arc<Catalog>> {
+    Ok(Arc::new(Catalog::open(cfg.catalog_dir()).await.context("catalog")?))
+}

@@ -1,0 +1,79 @@
+//! The asset status state machine and the materialisation of events and results.
+
+use acervo_catalog::{AssetId, AssetStatus, Event, EventEnvelope, MediaKind, Stage, StageState, TechnicalMetadata, WorkResult};
+use acervo_dataflows::materialize::{apply_event, apply_result};
+use chrono::Utc;
+
+#[test]
+fn status_transitions() {
+    use AssetStatus::*;
+    assert_eq!(Uploading.transition(Processing), Ok(Processing));
+    assert_eq!(Processing.transition(Ready), Ok(Ready));
+    assert_eq!(Processing.transition(Failed), Ok(Failed));
+    assert_eq!(Ready.transition(Deleted), Ok(Deleted));
+    let err = Ready.transition(Uploading).unwrap_err();
+    assert_eq!((err.from, err.to), (Ready, Uploading));
+    assert_eq!(err.to_string(), "illegal asset status transition from ready to uploading");
+    assert!(Deleted.transition(Ready).is_err());
+    assert!(Uploading.transition(Ready).is_err());
+    assert!(Failed.transition(Ready).is_err());
+}
+
+fn ingested(kind: MediaKind) -> EventEnvelope {
+    EventEnvelope {
+        at: Utc::now(),
+        principal: "test".into(),
+        event: Event::AssetIngested {
+            id: AssetId::new(),
+            title: "Pleno del Congreso".into(),
+            description: "".into(),
+            tags: vec!["política".into()],
+            kind,
+            mime: "video/mp4".into(),
+            size: 10,
+            sha256: "00".repeat(32),
+            master_key: "masters/x/y/source.mp4".into(),
+            original_filename: "pleno.mp4".into(),
+            project: "news".into(),
+            owner: "test".into(),
+        },
+    }
+}
+
+#[test]
+fn ingest_then_results_make_an_asset_ready_and_replays_change_nothing() {
+    let env = ingested(MediaKind::Video);
+    let id = env.event.asset_id();
+    let asset = apply_event(None, &env).unwrap();
+    assert_eq!(asset.status, AssetStatus::Processing);
+    assert_eq!(asset.stages.get(&Stage::Probe), Some(&StageState::Pending));
+
+    let probed = apply_result(asset, &WorkResult::Probed { id, technical: TechnicalMetadata { width: Some(1280), ..Default::default() } });
+    assert_eq!(probed.status, AssetStatus::Processing, "the thumbnail is still pending");
+    let skipped = apply_result(probed, &WorkResult::StageSkipped { id, stage: Stage::Thumbnail, reason: "x".into() });
+    assert_eq!(skipped.status, AssetStatus::Ready);
+
+    // Replaying the ingest over the materialised row changes nothing.
+    assert_eq!(apply_event(Some(skipped.clone()), &env), Some(skipped.clone()));
+
+    let deleted = EventEnvelope { at: Utc::now(), principal: "t".into(), event: Event::AssetDeleted { id, retention_until: Utc::now() } };
+    let gone = apply_event(Some(skipped), &deleted).unwrap();
+    assert_eq!(gone.status, AssetStatus::Deleted);
+    assert_eq!(apply_event(Some(gone.clone()), &deleted), Some(gone));
+}
+
+#[test]
+fn a_failed_probe_fails_the_asset_with_its_reason() {
+    let env = ingested(MediaKind::Video);
+    let id = env.event.asset_id();
+    let asset = apply_event(None, &env).unwrap();
+    let failed = apply_result(asset, &WorkResult::StageFailed { id, stage: Stage::Probe, reason: "moov atom not found".into() });
+    assert_eq!(failed.status, AssetStatus::Failed);
+    assert_eq!(failed.status_reason.as_deref(), Some("moov atom not found"));
+}
+
+#[test]
+fn documents_are_ready_at_once() {
+    let asset = apply_event(None, &ingested(MediaKind::Document)).unwrap();
+    assert_eq!(asset.status, AssetStatus::Ready);
+}

@@ -1,0 +1,10 @@
+//! Acervo's end-to-end tests: one binary, split by topic.
+
+mod api_contract;
+mod bad_input;
+mod catalog_state;
+mod cli;
+mod crash_recovery;
+mod downloads;
+mod event_log;
+mod media_pipeline;

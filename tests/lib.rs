@@ -1,0 +1,250 @@
+//! Helpers for Acervo's end-to-end tests: real media made with the ffmpeg CLI and exiftool, a
+//! real `acervo serve` process on a loopback port, and a real HTTP client.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// The `acervo` binary next to this test binary (`target/<profile>/acervo`), or `ACERVO_BIN`.
+pub fn acervo_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("ACERVO_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().unwrap_or_default();
+    // target/<profile>/deps/e2e-hash → target/<profile>/acervo
+    exe.parent().and_then(Path::parent).map(|d| d.join("acervo")).unwrap_or_else(|| PathBuf::from("acervo"))
+}
+
+pub fn sha256_file(path: &Path) -> Result<String> {
+    Ok(hex::encode(Sha256::digest(std::fs::read(path)?)))
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Runs a media tool; fails with its stderr when it fails.
+pub fn run_tool(program: &str, args: &[&str]) -> Result<()> {
+    let out = Command::new(program).args(args).output().with_context(|| format!("cannot run {program}"))?;
+    ensure!(out.status.success(), "{program} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(())
+}
+
+fn ffmpeg(args: &[&str]) -> Result<()> {
+    let mut full = vec!["-hide_banner", "-loglevel", "error", "-y"];
+    full.extend_from_slice(args);
+    run_tool("ffmpeg", &full)
+}
+
+/// A 1280×720 H.264/AAC MP4 of `seconds` seconds at 25 fps, 48 kHz stereo audio.
+pub fn make_mp4(path: &Path, seconds: u32) -> Result<()> {
+    let d = seconds.to_string();
+    ffmpeg(&[
+        "-f", "lavfi", "-i", &format!("testsrc2=size=1280x720:rate=25:duration={d}"),
+        "-f", "lavfi", "-i", &format!("sine=frequency=440:sample_rate=48000:duration={d}"),
+        "-map", "0:v", "-map", "1:a", "-ac", "2",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-b:a", "128k", "-shortest", "-movflags", "+faststart",
+        path.to_str().unwrap_or_default(),
+    ])
+}
+
+/// A 5 s mono 16-bit WAV at 44.1 kHz.
+pub fn make_wav(path: &Path) -> Result<()> {
+    ffmpeg(&["-f", "lavfi", "-i", "sine=frequency=660:sample_rate=44100:duration=5", "-c:a", "pcm_s16le", path.to_str().unwrap_or_default()])
+}
+
+/// A 4 s stereo MP3 at 44.1 kHz.
+pub fn make_mp3(path: &Path) -> Result<()> {
+    ffmpeg(&[
+        "-f", "lavfi", "-i", "sine=frequency=523:sample_rate=44100:duration=4", "-ac", "2",
+        "-c:a", "libmp3lame", "-b:a", "128k", path.to_str().unwrap_or_default(),
+    ])
+}
+
+/// A still image of `w`×`h` from a test pattern (PNG or JPEG by extension).
+pub fn make_image(path: &Path, w: u32, h: u32) -> Result<()> {
+    ffmpeg(&["-f", "lavfi", "-i", &format!("testsrc2=size={w}x{h}:rate=1"), "-frames:v", "1", path.to_str().unwrap_or_default()])
+}
+
+/// Writes EXIF camera, date, GPS and orientation into a JPEG with exiftool.
+pub fn tag_exif(path: &Path, make: &str, model: &str, taken: &str, orientation: u16) -> Result<()> {
+    run_tool(
+        "exiftool",
+        &[
+            "-q", "-overwrite_original",
+            &format!("-Make={make}"),
+            &format!("-Model={model}"),
+            &format!("-DateTimeOriginal={taken}"),
+            "-GPSLatitude=40.4168", "-GPSLatitudeRef=N",
+            "-GPSLongitude=3.7038", "-GPSLongitudeRef=W",
+            &format!("-Orientation#={orientation}"),
+            path.to_str().unwrap_or_default(),
+        ],
+    )
+}
+
+/// A PNG whose header claims `w`×`h` pixels (a decompression bomb) with a tiny payload.
+pub fn png_with_header(path: &Path, w: u32, h: u32) -> Result<()> {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = |kind: &[u8], data: &[u8]| {
+        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        png.extend_from_slice(&body);
+        png.extend_from_slice(&crc32(&body).to_be_bytes());
+    };
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
+    chunk(b"IHDR", &ihdr);
+    chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    chunk(b"IEND", &[]);
+    Ok(std::fs::write(path, png)?)
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// A running `acervo serve` on a loopback port, killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub home: PathBuf,
+}
+
+impl Server {
+    pub fn start(home: &Path) -> Result<Server> {
+        Self::start_with(home, &[])
+    }
+
+    pub fn start_with(home: &Path, env: &[(&str, &str)]) -> Result<Server> {
+        let mut cmd = Command::new(acervo_bin());
+        cmd.args(["serve", "--addr", "127.0.0.1:0", "--home"])
+            .arg(home)
+            .env("ACERVO_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().with_context(|| format!("cannot start {}", acervo_bin().display()))?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines.next().context("the server exited before listening")??;
+        let base = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .with_context(|| format!("unexpected first line {first:?}"))?
+            .to_string();
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Ok(Server { child, base, home: home.to_path_buf() })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap_or_default()
+}
+
+/// Uploads a file with a title and comma-separated tags.
+pub async fn upload(client: &reqwest::Client, server: &Server, path: &Path, title: &str, tags: &str) -> Result<reqwest::Response> {
+    upload_named(client, server, path, &path.file_name().unwrap_or_default().to_string_lossy(), title, tags).await
+}
+
+pub async fn upload_named(client: &reqwest::Client, server: &Server, path: &Path, filename: &str, title: &str, tags: &str) -> Result<reqwest::Response> {
+    let bytes = std::fs::read(path)?;
+    let form = reqwest::multipart::Form::new()
+        .text("title", title.to_string())
+        .text("description", format!("Test upload of {filename}"))
+        .text("tags", tags.to_string())
+        .part("file", reqwest::multipart::Part::bytes(bytes).file_name(filename.to_string()));
+    Ok(client.post(server.url("/api/v1/assets")).multipart(form).send().await?)
+}
+
+/// Uploads and returns the new asset's id, failing unless the answer is 201.
+pub async fn upload_ok(client: &reqwest::Client, server: &Server, path: &Path, title: &str, tags: &str) -> Result<String> {
+    let resp = upload(client, server, path, title, tags).await?;
+    let status = resp.status();
+    let body: Value = resp.json().await?;
+    ensure!(status == 201, "upload of {} answered {status}: {body}", path.display());
+    Ok(body["id"].as_str().context("no id")?.to_string())
+}
+
+pub async fn get_json(client: &reqwest::Client, url: &str) -> Result<(u16, Value)> {
+    let resp = client.get(url).send().await?;
+    let status = resp.status().as_u16();
+    Ok((status, resp.json().await.unwrap_or(Value::Null)))
+}
+
+/// Polls an asset until its status is one of `statuses`.
+pub async fn wait_status(client: &reqwest::Client, server: &Server, id: &str, statuses: &[&str], timeout: Duration) -> Result<Value> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let (code, body) = get_json(client, &server.url(&format!("/api/v1/assets/{id}"))).await?;
+        if code == 200 && statuses.iter().any(|s| body["status"] == *s) {
+            return Ok(body);
+        }
+        if Instant::now() > deadline {
+            bail!("asset {id} did not reach {statuses:?} in {timeout:?}; last answer {code}: {body}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Polls search until `q` finds `id`, returning the whole answer.
+pub async fn wait_searchable(client: &reqwest::Client, server: &Server, q: &str, id: &str, timeout: Duration) -> Result<Value> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let url = reqwest::Url::parse_with_params(&server.url("/api/v1/search"), &[("q", q)])?;
+        let (code, body) = get_json(client, url.as_str()).await?;
+        let found = body["hits"].as_array().is_some_and(|h| h.iter().any(|x| x["asset"]["id"] == id));
+        if code == 200 && found {
+            return Ok(body);
+        }
+        if Instant::now() > deadline {
+            bail!("search {q:?} did not find {id} in {timeout:?}; last answer {code}: {body}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs the acervo CLI and returns (exit code, stdout, stderr).
+pub fn acervo(args: &[&str]) -> Result<(i32, String, String)> {
+    let out = Command::new(acervo_bin()).args(args).env("ACERVO_LOG", "error").output()?;
+    Ok((out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into()))
+}
