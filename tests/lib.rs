@@ -43,20 +43,37 @@ fn ffmpeg(args: &[&str]) -> Result<()> {
 
 /// A 1280×720 H.264/AAC MP4 of `seconds` seconds at 25 fps, 48 kHz stereo audio.
 pub fn make_mp4(path: &Path, seconds: u32) -> Result<()> {
+    make_video(path, seconds, 1280, 720, 440, true)
+}
+
+/// An H.264/AAC MP4; `faststart` puts the index (moov) first, otherwise it comes last, as
+/// cameras write it.
+pub fn make_video(path: &Path, seconds: u32, w: u32, h: u32, tone: u32, faststart: bool) -> Result<()> {
     let d = seconds.to_string();
-    ffmpeg(&[
-        "-f", "lavfi", "-i", &format!("testsrc2=size=1280x720:rate=25:duration={d}"),
-        "-f", "lavfi", "-i", &format!("sine=frequency=440:sample_rate=48000:duration={d}"),
+    let video = format!("testsrc2=size={w}x{h}:rate=25:duration={d}");
+    let audio = format!("sine=frequency={tone}:sample_rate=48000:duration={d}");
+    let mut args = vec![
+        "-f", "lavfi", "-i", &video, "-f", "lavfi", "-i", &audio,
         "-map", "0:v", "-map", "1:a", "-ac", "2",
         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-        "-c:a", "aac", "-b:a", "128k", "-shortest", "-movflags", "+faststart",
-        path.to_str().unwrap_or_default(),
-    ])
+        "-c:a", "aac", "-b:a", "128k", "-shortest",
+    ];
+    if faststart {
+        args.extend(["-movflags", "+faststart"]);
+    }
+    args.push(path.to_str().unwrap_or_default());
+    ffmpeg(&args)
 }
 
 /// A 5 s mono 16-bit WAV at 44.1 kHz.
 pub fn make_wav(path: &Path) -> Result<()> {
-    ffmpeg(&["-f", "lavfi", "-i", "sine=frequency=660:sample_rate=44100:duration=5", "-c:a", "pcm_s16le", path.to_str().unwrap_or_default()])
+    make_tone(path, 660, 5)
+}
+
+/// A mono 16-bit WAV at 44.1 kHz of a sine `tone`.
+pub fn make_tone(path: &Path, tone: u32, seconds: u32) -> Result<()> {
+    let src = format!("sine=frequency={tone}:sample_rate=44100:duration={seconds}");
+    ffmpeg(&["-f", "lavfi", "-i", &src, "-c:a", "pcm_s16le", path.to_str().unwrap_or_default()])
 }
 
 /// A 4 s stereo MP3 at 44.1 kHz.

@@ -33,11 +33,11 @@ pub async fn run(cfg: &AcervoConfig) -> anyhow::Result<ExitCode> {
             Ok((sha, size)) if sha == r.sha256 && size == r.size => {}
             Ok((sha, size)) => {
                 bad += 1;
-                bar.println(format!("MISMATCH {} {}: sha256 {sha} ({size} bytes), catalog says {} ({} bytes)", r.id, r.key, r.sha256, r.size));
+                bar.suspend(|| println!("MISMATCH {} {}: sha256 {sha} ({size} bytes), catalog says {} ({} bytes)", r.id, r.key, r.sha256, r.size));
             }
             Err(e) => {
                 bad += 1;
-                bar.println(format!("UNREADABLE {} {}: {e}", r.id, r.key));
+                bar.suspend(|| println!("UNREADABLE {} {}: {e}", r.id, r.key));
             }
         }
     }

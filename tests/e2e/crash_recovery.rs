@@ -1,0 +1,93 @@
+//! SIGKILL the server while 20 files are being ingested, restart it on the same data: every
+//! asset that got a 201 is there exactly once, ready, with its SHA-256 verified and no
+//! duplicate renditions.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use acervo_tests::*;
+use serde_json::Value;
+
+fn make_inputs(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for i in 0..7u32 {
+        let p = dir.join(format!("clip{i}.mp4"));
+        make_video(&p, 2, 320 + 16 * i, 240, 300 + 40 * i, true).unwrap();
+        files.push(p);
+    }
+    for i in 0..7u32 {
+        let p = dir.join(format!("photo{i}.{}", if i % 2 == 0 { "png" } else { "jpg" }));
+        make_image(&p, 400 + 8 * i, 300).unwrap();
+        files.push(p);
+    }
+    for i in 0..6u32 {
+        let p = dir.join(format!("tone{i}.wav"));
+        make_tone(&p, 200 + 100 * i, 2).unwrap();
+        files.push(p);
+    }
+    files
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_during_ingest_loses_and_duplicates_nothing() {
+    let work = tempfile::tempdir().unwrap();
+    let inputs = make_inputs(work.path());
+    assert_eq!(inputs.len(), 20);
+    let home = work.path().join("home");
+    let mut server = Server::start(&home).unwrap();
+    let c = client();
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(PathBuf, Option<String>)>();
+    for (i, path) in inputs.iter().enumerate() {
+        let (c, tx, path, url) = (c.clone(), tx.clone(), path.clone(), server.url("/api/v1/assets"));
+        tokio::spawn(async move {
+            let form = reqwest::multipart::Form::new()
+                .text("title", format!("Crash test {i}"))
+                .part("file", reqwest::multipart::Part::bytes(std::fs::read(&path).unwrap()).file_name(path.file_name().unwrap().to_string_lossy().into_owned()));
+            let id = match c.post(url).multipart(form).send().await {
+                Ok(r) if r.status() == 201 => r.json::<Value>().await.ok().and_then(|v| v["id"].as_str().map(str::to_string)),
+                _ => None,
+            };
+            let _ = tx.send((path, id));
+        });
+    }
+    drop(tx);
+    // Kill once a few uploads are acknowledged: the rest are mid-upload or mid-processing.
+    let mut answers = Vec::new();
+    while let Some(a) = rx.recv().await {
+        answers.push(a);
+        if answers.iter().filter(|(_, id)| id.is_some()).count() == 6 {
+            server.kill();
+        }
+    }
+    let acknowledged: HashMap<String, PathBuf> = answers.into_iter().filter_map(|(p, id)| id.map(|id| (id, p))).collect();
+    assert!(acknowledged.len() >= 6, "only {} uploads were acknowledged", acknowledged.len());
+
+    let server = Server::start(&home).unwrap();
+    for (id, path) in &acknowledged {
+        let a = wait_status(&c, &server, id, &["ready", "failed"], Duration::from_secs(120)).await.unwrap();
+        assert_eq!(a["status"], "ready", "{a}");
+        assert_eq!(a["sha256"], sha256_file(path).unwrap(), "{}", path.display());
+    }
+    // Exactly once each, and no rendition twice.
+    let (_, page) = get_json(&c, &server.url("/api/v1/assets?limit=1000")).await.unwrap();
+    let ids: Vec<&str> = page["items"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    for id in acknowledged.keys() {
+        assert_eq!(ids.iter().filter(|x| *x == id).count(), 1, "asset {id}");
+    }
+    let mut by_sha: HashMap<&str, usize> = HashMap::new();
+    for a in page["items"].as_array().unwrap() {
+        *by_sha.entry(a["sha256"].as_str().unwrap()).or_default() += 1;
+    }
+    assert!(by_sha.values().all(|n| *n == 1), "the same content was ingested twice: {by_sha:?}");
+
+    let home_arg = home.to_str().unwrap();
+    let (code, out, err) =
+        acervo(&["sql", "SELECT asset_id, profile, count(*) AS n FROM renditions GROUP BY asset_id, profile HAVING count(*) > 1", "--home", home_arg]).unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("0 rows"), "duplicate renditions: {out}");
+    let (code, out, err) = acervo(&["verify", "--home", home_arg]).unwrap();
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("all match"), "{out}");
+}
