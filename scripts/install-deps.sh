@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what Acervo needs to build, run and test on Debian 12: the FFmpeg libraries and CLI,
+# clang/libclang (ffmpeg-sys bindings), protoc (lance), mold (linking), exiftool (EXIF test
+# fixtures) and cargo-nextest. Idempotent: packages already present are left as they are.
+set -euo pipefail
+
+packages=(
+  pkg-config clang libclang-dev mold protobuf-compiler
+  ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
+  libavfilter-dev libavdevice-dev
+  libimage-exiftool-perl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  echo "installing: ${missing[*]}"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! cargo nextest --version >/dev/null 2>&1; then
+  cargo install cargo-nextest --locked
+fi
