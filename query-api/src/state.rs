@@ -20,6 +20,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub(crate) http: Arc<HttpMetrics>,
     pub(crate) pending: Arc<PendingWrites>,
+    /// Serialises the duplicate check and the append of an ingest, so two uploads of the same
+    /// content cannot both pass the check.
+    pub(crate) admission: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AppState {
@@ -34,7 +37,7 @@ impl AppState {
         metrics: Arc<Metrics>,
     ) -> AppState {
         let http = Arc::new(HttpMetrics::register(&metrics.registry));
-        AppState { config, catalog, log, masters, engine, jobs, metrics, http, pending: Arc::new(PendingWrites::default()) }
+        AppState { config, catalog, log, masters, engine, jobs, metrics, http, pending: Arc::new(PendingWrites::default()), admission: Arc::default() }
     }
 
     /// The principal a request acts for. Authentication plugs in here; until then every

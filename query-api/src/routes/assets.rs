@@ -224,6 +224,7 @@ pub async fn create(State(state): State<AppState>, multipart: Result<Multipart, 
     if !principal.can_see_project(&project) {
         return Err(refuse(ApiError::new(StatusCode::FORBIDDEN, "Forbidden", format!("no access to project {project:?}"))).await);
     }
+    let _admission = state.admission.lock().await;
     let duplicate = match state.pending.ingest_of(&project, &master.sha256) {
         Some(existing) => Some(existing),
         None => state.catalog.find_by_sha256(&master.sha256, &project).await?.map(|a| a.id),
