@@ -48,7 +48,7 @@ pub struct AcervoConfig {
     pub limits: LimitsConfig,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct StorageConfig {
     pub url: String,
     pub s3_endpoint: String,
