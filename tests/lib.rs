@@ -265,3 +265,65 @@ pub fn acervo(args: &[&str]) -> Result<(i32, String, String)> {
     let out = Command::new(acervo_bin()).args(args).env("ACERVO_LOG", "error").output()?;
     Ok((out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into()))
 }
+
+/// The s3s-fs binary (a real S3 server over a directory, with SigV4 checks): `ACERVO_S3S_FS`,
+/// else where `scripts/install-deps.sh` installs it, else `PATH`.
+pub fn s3s_fs_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("ACERVO_S3S_FS") {
+        return PathBuf::from(p);
+    }
+    let cache = std::env::var("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache"));
+    let installed = cache.join("acervo/tools/bin/s3s-fs");
+    if installed.exists() { installed } else { PathBuf::from("s3s-fs") }
+}
+
+/// A real S3 server (s3s-fs) on a loopback port, storing under `root`; killed when dropped.
+pub struct S3Server {
+    child: Child,
+    pub endpoint: String,
+    pub root: PathBuf,
+}
+
+pub const S3_ACCESS_KEY: &str = "acervo-test";
+pub const S3_SECRET_KEY: &str = "acervo-test-secret";
+
+impl S3Server {
+    /// Starts the server with one bucket, `bucket`.
+    pub fn start(root: &Path, bucket: &str) -> Result<S3Server> {
+        std::fs::create_dir_all(root.join(bucket))?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let child = Command::new(s3s_fs_bin())
+            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", S3_ACCESS_KEY, "--secret-key", S3_SECRET_KEY])
+            .arg(root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("cannot start {} (installed by scripts/install-deps.sh)", s3s_fs_bin().display()))?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            ensure!(Instant::now() < deadline, "s3s-fs did not listen on port {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(S3Server { child, endpoint: format!("http://127.0.0.1:{port}"), root: root.to_path_buf() })
+    }
+
+    /// `ACERVO_*` variables that put Acervo's objects in `s3://{bucket}/{prefix}` here.
+    pub fn acervo_env(&self, bucket: &str, prefix: &str) -> Vec<(String, String)> {
+        vec![
+            ("ACERVO_STORAGE__URL".into(), format!("s3://{bucket}/{prefix}")),
+            ("ACERVO_STORAGE__S3_ENDPOINT".into(), self.endpoint.clone()),
+            ("ACERVO_STORAGE__S3_ACCESS_KEY_ID".into(), S3_ACCESS_KEY.into()),
+            ("ACERVO_STORAGE__S3_SECRET_ACCESS_KEY".into(), S3_SECRET_KEY.into()),
+            ("ACERVO_STORAGE__S3_ALLOW_HTTP".into(), "true".into()),
+        ]
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

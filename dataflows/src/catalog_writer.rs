@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use acervo_catalog::{AssetId, Event, Rendition, WorkResult};
+use acervo_catalog::{AssetId, Rendition, WorkResult};
 use acervo_lakehouse::{Catalog, CatalogError};
 use timely::scheduling::SyncActivator;
 use tokio::sync::mpsc::UnboundedSender;
@@ -79,7 +79,7 @@ async fn write(catalog: &Catalog, updates: &[Update]) -> Result<(), CatalogError
                 let row = rows.entry(id).or_insert(None);
                 let before = row.clone();
                 *row = apply_event(row.take(), &event.0);
-                if *row != before || matches!(event.0.event, Event::AssetIngested { .. }) && before.is_none() {
+                if *row != before {
                     changed.push(id);
                 }
             }

@@ -177,12 +177,12 @@ pub fn build<'scope>(scope: Scope<'scope, u64>, shared: Arc<Shared>, start: u64,
                     && !batch.is_empty()
                 {
                     next_id += 1;
-                    if writer.send(WriteRequest { id: next_id, updates: batch }).is_ok() {
-                        in_flight.insert(next_id, cap);
-                    } else {
+                    // Without a writer the capability is held for good: the checkpoint stays
+                    // put and the batch is replayed on the next start.
+                    if writer.send(WriteRequest { id: next_id, updates: batch }).is_err() {
                         tracing::error!("the catalog writer stopped; holding the checkpoint");
-                        in_flight.insert(next_id, cap);
                     }
+                    in_flight.insert(next_id, cap);
                 }
                 while let Ok(id) = ack_rx.try_recv() {
                     in_flight.remove(&id);

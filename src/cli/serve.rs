@@ -20,6 +20,12 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
         .map_err(|_| anyhow::anyhow!("another acervo server is using {}", cfg.home.display()))?;
 
     let masters = open::masters(&cfg)?;
+    // Uploads cut off by a crash or a dropped connection leave staging objects behind.
+    match masters.sweep_staging(std::time::Duration::from_secs(24 * 3600)).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(removed = n, "removed stale upload staging objects"),
+        Err(e) => tracing::warn!(error = %e, "cannot sweep upload staging objects"),
+    }
     let log: Arc<dyn EventLog> = open::log(&cfg)?;
     let catalog = open::catalog(&cfg).await?;
     let metrics = Arc::new(Metrics::new());

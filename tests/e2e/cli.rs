@@ -83,3 +83,35 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn configuration_layers_defaults_file_environment_and_flags() {
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("acervo.toml");
+    std::fs::write(&file, "retention_days = 7\n[dataflow]\nmedia_threads = 3\n").unwrap();
+    let home = work.path().join("data");
+    let out = std::process::Command::new(acervo_bin())
+        .args(["config", "--config", file.to_str().unwrap(), "--home", home.to_str().unwrap()])
+        .env("ACERVO_DATAFLOW__WORKERS", "4")
+        .env("ACERVO_ADDR", "127.0.0.1:9999")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cfg: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(cfg["retention_days"], 7, "from the file");
+    assert_eq!(cfg["dataflow"]["media_threads"], 3, "from the file");
+    assert_eq!(cfg["dataflow"]["workers"], 4, "from the environment");
+    assert_eq!(cfg["addr"], "127.0.0.1:9999", "from the environment");
+    assert_eq!(cfg["dataflow"]["media_queue"], 64, "from the embedded defaults");
+    assert_eq!(cfg["home"], home.canonicalize().unwrap().to_str().unwrap(), "from the flag");
+
+    let bad = std::process::Command::new(acervo_bin())
+        .args(["config", "--home", home.to_str().unwrap()])
+        .env("ACERVO_DATAFLOW__WORKERS", "many")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.to_lowercase().contains("dataflow.workers"), "{err}");
+}

@@ -64,7 +64,8 @@ async fn sigkill_during_ingest_loses_and_duplicates_nothing() {
     let acknowledged: HashMap<String, PathBuf> = answers.into_iter().filter_map(|(p, id)| id.map(|id| (id, p))).collect();
     assert!(acknowledged.len() >= 6, "only {} uploads were acknowledged", acknowledged.len());
 
-    let server = Server::start(&home).unwrap();
+    // Restart with two timely workers: media work is exchanged between them by asset.
+    let server = Server::start_with(&home, &[("ACERVO_DATAFLOW__WORKERS", "2")]).unwrap();
     for (id, path) in &acknowledged {
         let a = wait_status(&c, &server, id, &["ready", "failed"], Duration::from_secs(120)).await.unwrap();
         assert_eq!(a["status"], "ready", "{a}");

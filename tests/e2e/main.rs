@@ -8,3 +8,4 @@ mod crash_recovery;
 mod downloads;
 mod event_log;
 mod media_pipeline;
+mod s3_storage;

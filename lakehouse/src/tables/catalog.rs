@@ -200,35 +200,14 @@ impl Catalog {
             scan.order_by(Some(vec![ColumnOrdering::desc_nulls_last("id".into())])).map_err(lance_err("assets"))?;
             scan.limit(limit.map(|l| l as i64), offset.map(|o| o as i64)).map_err(lance_err("assets"))?;
         }
-        let batches: Vec<RecordBatch> = scan
-            .try_into_stream()
-            .await
-            .map_err(lance_err("assets"))?
-            .try_collect()
-            .await
-            .map_err(lance_err("assets"))?;
-        let mut out = Vec::new();
-        for b in &batches {
-            out.extend(batch_to_assets(b)?);
-        }
-        Ok(out)
+        rows(&scan, "assets", batch_to_assets).await
     }
 
     pub async fn renditions_of(&self, id: AssetId) -> Result<Vec<Rendition>, CatalogError> {
         let ds = self.renditions_ds();
         let mut scan = ds.scan();
         scan.filter(&format!("asset_id = {}", quote(&id.to_string()))).map_err(lance_err("renditions"))?;
-        let batches: Vec<RecordBatch> = scan
-            .try_into_stream()
-            .await
-            .map_err(lance_err("renditions"))?
-            .try_collect()
-            .await
-            .map_err(lance_err("renditions"))?;
-        let mut out = Vec::new();
-        for b in &batches {
-            out.extend(batch_to_renditions(b)?);
-        }
+        let mut out = rows(&scan, "renditions", batch_to_renditions).await?;
         out.sort_by(|a, b| a.profile.cmp(&b.profile));
         Ok(out)
     }
@@ -257,6 +236,20 @@ impl Catalog {
         let df = ctx.sql_with_options(query, options).await?;
         Ok(df.collect().await?)
     }
+}
+
+/// Runs a scan and converts every batch it yields.
+async fn rows<T>(
+    scan: &lance::dataset::scanner::Scanner,
+    table: &'static str,
+    convert: fn(&RecordBatch) -> Result<Vec<T>, RowError>,
+) -> Result<Vec<T>, CatalogError> {
+    let batches: Vec<RecordBatch> = scan.try_into_stream().await.map_err(lance_err(table))?.try_collect().await.map_err(lance_err(table))?;
+    let mut out = Vec::new();
+    for b in &batches {
+        out.extend(convert(b)?);
+    }
+    Ok(out)
 }
 
 fn uri(dir: &Path, table: &str) -> String {
