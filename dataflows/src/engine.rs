@@ -121,6 +121,11 @@ impl Engine {
                     if leader && published > stored {
                         checkpoint.store(published)?;
                     }
+                    // Timely would otherwise step until the dataflow completes, which it never
+                    // does while the source is open. Work in flight is redone from the log.
+                    for dataflow in worker.installed_dataflows() {
+                        worker.drop_dataflow(dataflow);
+                    }
                     Ok::<(), EngineError>(())
                 })
                 .map_err(EngineError::Start)?;

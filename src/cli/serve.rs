@@ -51,13 +51,27 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
     tracing::info!(%addr, home = %cfg.home.display(), objects = %cfg.objects_url(), "acervo is serving");
     println!("acervo listening on http://{addr} (data in {})", cfg.home.display());
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-            tracing::info!("shutting down");
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await
         .context("HTTP server")?;
     tokio::task::spawn_blocking(move || engine.stop()).await?.context("stopping the dataflow")?;
     drop(lock);
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM (what Kubernetes sends before it kills a pod).
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
 }

@@ -92,3 +92,26 @@ async fn sigkill_during_ingest_loses_and_duplicates_nothing() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("all match"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_cleanly_with_the_checkpoint_at_the_end_of_the_log() {
+    let work = tempfile::tempdir().unwrap();
+    let home = work.path().join("home");
+    let mut server = Server::start(&home).unwrap();
+    let c = client();
+    let png = work.path().join("a.png");
+    make_image(&png, 64, 64).unwrap();
+    let id = upload_ok(&c, &server, &png, "Graceful", "").await.unwrap();
+    wait_status(&c, &server, &id, &["ready"], Duration::from_secs(60)).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while get_json(&c, &server.url("/healthz")).await.unwrap().1["durable_offset"] != 1 {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pid = server.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "exit status {status}");
+    let checkpoint = std::fs::read_to_string(home.join("checkpoints/catalog.offset")).unwrap();
+    assert_eq!(checkpoint.trim(), "1", "the checkpoint covers the one event in the log");
+}
