@@ -18,6 +18,8 @@ use crate::objects::Objects;
 /// How much of the head of a master is kept for content sniffing.
 pub const HEAD_BYTES: usize = 8192;
 const CHUNK: usize = 8 << 20;
+/// Size of the blocks handed to the disk writer.
+const WRITE_BLOCK: usize = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MasterError {
@@ -132,19 +134,20 @@ impl MasterStore {
             tokio::fs::create_dir_all(dir).await.map_err(io(staging))?;
         }
         let file = std::fs::File::create(&staging_path).map_err(io(staging))?;
-        // Writes go to a dedicated thread through a small bounded channel: the request task
-        // hashes while the disk writes, and memory stays bounded by the channel depth.
+        // Writes go to a dedicated thread in blocks of WRITE_BLOCK through a small bounded
+        // channel: the request task hashes while the disk writes, memory stays bounded by the
+        // channel depth, and the many small chunks of an HTTP body cost one hand-over per block.
         let (tx, rx) = std::sync::mpsc::sync_channel::<Bytes>(4);
         let writer = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            let mut out = std::io::BufWriter::with_capacity(CHUNK, file);
-            for chunk in rx {
-                out.write_all(&chunk)?;
+            let mut file = file;
+            for block in rx {
+                file.write_all(&block)?;
             }
-            let file = out.into_inner().map_err(|e| e.into_error())?;
             file.sync_all()
         });
         let mut tally = Tally::new(limit);
         let mut failure = None;
+        let mut block = bytes::BytesMut::with_capacity(WRITE_BLOCK);
         while let Some(chunk) = body.next().await {
             let chunk = match chunk {
                 Ok(c) => c,
@@ -157,9 +160,13 @@ impl MasterStore {
                 failure = Some(e);
                 break;
             }
-            if tx.send(chunk).is_err() {
+            block.extend_from_slice(&chunk);
+            if block.len() >= WRITE_BLOCK && tx.send(block.split().freeze()).is_err() {
                 break; // the writer failed; its error is reported below
             }
+        }
+        if failure.is_none() && !block.is_empty() {
+            let _ = tx.send(block.freeze());
         }
         drop(tx);
         let written = writer.await.map_err(|e| MasterError::Io { key: staging.to_string(), source: std::io::Error::other(e) })?;
