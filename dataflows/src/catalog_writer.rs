@@ -101,12 +101,13 @@ async fn write(catalog: &Catalog, updates: &[Update]) -> Result<(), CatalogError
     }
     changed.sort_unstable();
     changed.dedup();
-    let assets: Vec<_> = changed.iter().filter_map(|id| rows.get(id).cloned().flatten()).collect();
-    catalog.upsert_assets(&assets).await?;
+    // Renditions first: once a reader sees an asset ready, its renditions are there too.
     // One row per (asset, profile): the last one of the batch wins.
     let mut by_key: HashMap<(AssetId, String), Rendition> = HashMap::new();
     for r in renditions {
         by_key.insert((r.asset_id, r.profile.clone()), r);
     }
-    catalog.upsert_renditions(&by_key.into_values().collect::<Vec<_>>()).await
+    catalog.upsert_renditions(&by_key.into_values().collect::<Vec<_>>()).await?;
+    let assets: Vec<_> = changed.iter().filter_map(|id| rows.get(id).cloned().flatten()).collect();
+    catalog.upsert_assets(&assets).await
 }
