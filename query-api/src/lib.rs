@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/search", get(routes::search::search))
         .route("/api/v1/jobs/{id}", get(routes::jobs::job))
         .fallback(routes::ops::not_found)
+        .method_not_allowed_fallback(routes::ops::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), http_metrics::record))
         .with_state(state)
 }

@@ -101,6 +101,7 @@ async fn bad_uploads_are_refused_or_failed_and_the_server_stays_up() {
     assert_problem(c.get(server.url("/api/v1/assets/not-a-uuid")).send().await.unwrap(), 404).await;
     assert_problem(c.get(server.url("/api/v1/assets/01930000-0000-7000-8000-000000000000")).send().await.unwrap(), 404).await;
     assert_problem(c.get(server.url("/api/v1/nothing-here")).send().await.unwrap(), 404).await;
+    assert_problem(c.put(server.url("/api/v1/assets")).send().await.unwrap(), 405).await;
     assert_problem(c.get(server.url("/api/v1/search?q=x&kind=hologram")).send().await.unwrap(), 400).await;
     assert_problem(c.get(server.url("/api/v1/assets?limit=0")).send().await.unwrap(), 400).await;
     assert_problem(c.get(server.url("/api/v1/assets?limit=abc")).send().await.unwrap(), 400).await;

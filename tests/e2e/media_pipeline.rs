@@ -198,4 +198,9 @@ async fn real_media_becomes_ready_with_exact_metadata_thumbnails_and_search() {
     }
     let (code, _) = get_json(&c, &server.url(&format!("/api/v1/assets/{song}/download"))).await.unwrap();
     assert_eq!(code, 410);
+    let resp = c.patch(server.url(&format!("/api/v1/assets/{song}"))).json(&serde_json::json!({"title": "x"})).send().await.unwrap();
+    assert_eq!(resp.status(), 409, "a deleted asset cannot be edited");
+    let (_, deleted_list) = get_json(&c, &server.url("/api/v1/assets?status=deleted")).await.unwrap();
+    assert_eq!(deleted_list["total"], 1);
+    assert_eq!(deleted_list["items"][0]["id"], song.as_str());
 }
