@@ -12,7 +12,7 @@ use serde::Serialize;
 pub struct LiveStage {
     pub stage: Stage,
     pub started_at: DateTime<Utc>,
-    /// 0.0 to 1.0.
+    /// 0.0 to 1.0; probe and thumbnail are short and report none, long stages will.
     pub progress: f32,
 }
 
@@ -25,12 +25,6 @@ impl JobRegistry {
     pub fn started(&self, id: AssetId, stage: Stage) {
         let live = LiveStage { stage, started_at: Utc::now(), progress: 0.0 };
         self.running.lock().unwrap_or_else(|p| p.into_inner()).entry(id).or_default().insert(stage, live);
-    }
-
-    pub fn progress(&self, id: AssetId, stage: Stage, progress: f32) {
-        if let Some(s) = self.running.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&id).and_then(|m| m.get_mut(&stage)) {
-            s.progress = progress.clamp(0.0, 1.0);
-        }
     }
 
     pub fn finished(&self, id: AssetId, stage: Stage) {

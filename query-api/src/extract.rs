@@ -31,19 +31,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError::bad_request(format!("cannot read the request body: {e}")))?;
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        match serde_path_to_error_free(&mut de) {
+        match serde_json::from_slice(&bytes) {
             Ok(v) => Ok(ApiJson(v)),
             Err(e) if e.is_syntax() || e.is_eof() => Err(ApiError::bad_request(format!("malformed JSON: {e}"))),
             Err(e) => Err(ApiError::unprocessable(format!("invalid request body: {e}"))),
         }
     }
-}
-
-fn serde_path_to_error_free<T: DeserializeOwned>(de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'_>>) -> Result<T, serde_json::Error> {
-    let v = T::deserialize(&mut *de)?;
-    de.end()?;
-    Ok(v)
 }
 
 /// A query string; a malformed one is a 400.

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use acervo_catalog::schema::{ASSETS, RENDITIONS};
@@ -59,6 +59,12 @@ pub struct Catalog {
     /// Lance commits from one process are serialised here: the dataflow is the only writer.
     write_lock: tokio::sync::Mutex<()>,
     rows_since_index: AtomicUsize,
+    /// Whether the full-text index exists; once built it stays, so this is checked once.
+    pub(crate) fts_indexed: AtomicBool,
+}
+
+async fn has_fts_index(ds: &Dataset) -> Result<bool, CatalogError> {
+    Ok(ds.load_indices().await.map_err(lance_err("assets"))?.iter().any(|i| i.name == FTS_INDEX))
 }
 
 async fn open_or_create(uri: &str, schema: SchemaRef, table: &'static str) -> Result<Dataset, CatalogError> {
@@ -79,12 +85,14 @@ impl Catalog {
         std::fs::create_dir_all(&dir).map_err(|source| CatalogError::Dir { path: dir.clone(), source })?;
         let assets = open_or_create(&uri(&dir, "assets"), ASSETS.clone(), "assets").await?;
         let renditions = open_or_create(&uri(&dir, "renditions"), RENDITIONS.clone(), "renditions").await?;
+        let fts_indexed = AtomicBool::new(has_fts_index(&assets).await?);
         Ok(Catalog {
             dir,
             assets: RwLock::new(Arc::new(assets)),
             renditions: RwLock::new(Arc::new(renditions)),
             write_lock: tokio::sync::Mutex::new(()),
             rows_since_index: AtomicUsize::new(0),
+            fts_indexed,
         })
     }
 
@@ -104,6 +112,7 @@ impl Catalog {
     pub async fn refresh(&self) -> Result<(), CatalogError> {
         let a = Dataset::open(&uri(&self.dir, "assets")).await.map_err(lance_err("assets"))?;
         let r = Dataset::open(&uri(&self.dir, "renditions")).await.map_err(lance_err("renditions"))?;
+        self.fts_indexed.store(has_fts_index(&a).await?, Ordering::Relaxed);
         *self.assets.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(a);
         *self.renditions.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(r);
         Ok(())
@@ -116,7 +125,7 @@ impl Catalog {
         }
         let batch = assets_to_batch(assets)?;
         let _guard = self.write_lock.lock().await;
-        let ds = upsert(self.assets_ds(), "id", batch, "assets").await?;
+        let ds = upsert_on(self.assets_ds(), &["id"], batch, "assets").await?;
         *self.assets.write().unwrap_or_else(|p| p.into_inner()) = ds;
         let pending = self.rows_since_index.fetch_add(assets.len(), Ordering::Relaxed) + assets.len();
         self.maintain_fts(pending).await
@@ -137,12 +146,11 @@ impl Catalog {
     /// Builds the full-text index once there are rows, then folds new rows into it now and
     /// then; rows not yet folded in are still found (Lance searches them by flat scan).
     async fn maintain_fts(&self, pending: usize) -> Result<(), CatalogError> {
-        let mut ds = (*self.assets_ds()).clone();
-        let indices = ds.load_indices().await.map_err(lance_err("assets"))?;
-        let has_index = indices.iter().any(|i| i.name == FTS_INDEX);
+        let has_index = self.fts_indexed.load(Ordering::Relaxed);
         if has_index && pending < INDEX_REFRESH_ROWS {
             return Ok(());
         }
+        let mut ds = (*self.assets_ds()).clone();
         if has_index {
             ds.optimize_indices(&OptimizeOptions::default()).await.map_err(lance_err("assets"))?;
         } else {
@@ -157,6 +165,7 @@ impl Catalog {
                 .map_err(lance_err("assets"))?;
         }
         self.rows_since_index.store(0, Ordering::Relaxed);
+        self.fts_indexed.store(true, Ordering::Relaxed);
         *self.assets.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(ds);
         Ok(())
     }
@@ -254,10 +263,6 @@ async fn rows<T>(
 
 fn uri(dir: &Path, table: &str) -> String {
     dir.join(format!("{table}.lance")).to_string_lossy().into_owned()
-}
-
-async fn upsert(ds: Arc<Dataset>, key: &str, batch: RecordBatch, table: &'static str) -> Result<Arc<Dataset>, CatalogError> {
-    upsert_on(ds, &[key], batch, table).await
 }
 
 async fn upsert_on(ds: Arc<Dataset>, keys: &[&str], batch: RecordBatch, table: &'static str) -> Result<Arc<Dataset>, CatalogError> {

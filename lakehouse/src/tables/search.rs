@@ -8,12 +8,11 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Float32Type;
 use arrow_array::{Array, RecordBatch};
 use futures::TryStreamExt;
-use lance::index::DatasetIndexExt;
 use lance_index::scalar::FullTextSearchQuery;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::catalog::{Catalog, CatalogError, FTS_INDEX};
+use super::catalog::{Catalog, CatalogError};
 use super::filter::AssetFilter;
 
 #[derive(Clone, Debug, Default)]
@@ -64,12 +63,9 @@ impl Catalog {
         let ds = self.assets_ds();
         let predicate = query.filter.to_sql(principal);
         let text = query.q.trim();
-        if !text.is_empty() {
-            let indexed = ds.load_indices().await.map_err(lance_err)?.iter().any(|i| i.name == FTS_INDEX);
-            if !indexed {
-                // No index yet means no asset was ever written: nothing can match.
-                return Ok(SearchResults { total: 0, hits: Vec::new(), facets: Facets::default() });
-            }
+        if !text.is_empty() && !self.fts_indexed.load(std::sync::atomic::Ordering::Relaxed) {
+            // No index yet means no asset was ever written: nothing can match.
+            return Ok(SearchResults { total: 0, hits: Vec::new(), facets: Facets::default() });
         }
         let mut scan = ds.scan();
         scan.project(&["id", "kind", "status", "project"]).map_err(lance_err)?;
