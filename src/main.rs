@@ -1,6 +1,6 @@
 //! `acervo`: the command-line entry point. `serve` runs the API and the dataflow in one
-//! process; `ingest` uploads files to a running server; `search`, `sql` and `verify` work on
-//! the data directory directly.
+//! process; `ingest` uploads files to and `search` asks a running server; `sql` and `verify`
+//! work on the data directory directly.
 
 mod cli;
 mod config;
@@ -34,7 +34,7 @@ enum Command {
     },
     /// Upload files and folders to a running server; duplicates (same SHA-256) are skipped.
     Ingest(cli::ingest::IngestArgs),
-    /// Full-text search of the catalog.
+    /// Search a running server: text, vector or hybrid, with filters and facets.
     Search(cli::search::SearchArgs),
     /// Run a read-only SQL query over the catalog (tables `assets`, `renditions`).
     Sql {
@@ -70,7 +70,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         match cli.command {
             Command::Serve { .. } => cli::serve::run(cfg).await.map(|_| ExitCode::SUCCESS),
             Command::Ingest(args) => cli::ingest::run(args).await,
-            Command::Search(args) => cli::search::run(&cfg, args).await.map(|_| ExitCode::SUCCESS),
+            Command::Search(args) => cli::search::run(args).await.map(|_| ExitCode::SUCCESS),
             Command::Sql { query } => cli::sql::run(&cfg, &query).await.map(|_| ExitCode::SUCCESS),
             Command::Verify => cli::verify::run(&cfg).await,
             Command::Config => {

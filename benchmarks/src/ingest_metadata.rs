@@ -1,5 +1,5 @@
 //! Metadata-only ingest of N synthetic assets (default 100 000) through the whole spine:
-//! event log → timely dataflow → Lance catalog → full-text search.
+//! event log → timely dataflow → Lance catalog + search index.
 //!
 //! Prints: log append rate, assets/s materialised, time until all are durable, time until the
 //! last one is found by search, and search latency.
@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use acervo_catalog::config::DataflowConfig;
-use acervo_catalog::{AssetId, Event, EventEnvelope, MediaKind, Principal};
+use acervo_catalog::{AcervoConfig, AssetId, Event, EventEnvelope, MediaKind, Principal};
 use acervo_dataflows::{Engine, EngineContext, JobRegistry, Metrics};
-use acervo_lakehouse::tables::{AssetFilter, SearchQuery};
-use acervo_lakehouse::{Catalog, Checkpoint, EventLog, MasterStore, Objects, SegmentLog};
+use acervo_lakehouse::search::SearchRequest;
+use acervo_lakehouse::{Catalog, Checkpoint, EventLog, MasterStore, Objects, SearchIndex, SegmentLog};
 use anyhow::Context;
 
 const WORDS: &[&str] = &[
@@ -34,11 +34,14 @@ fn main() -> anyhow::Result<()> {
 async fn run(n: u64, home: &std::path::Path) -> anyhow::Result<()> {
     println!("bench-ingest-metadata: {n} synthetic assets (kind document: metadata only) in {}", home.display());
     let log = Arc::new(SegmentLog::open(home.join("log"))?);
-    let catalog = Arc::new(Catalog::open(home.join("catalog")).await?);
+    let cfg = AcervoConfig::defaults();
+    let catalog = Arc::new(Catalog::open(home.join("catalog"), cfg.search.embedding_dim).await?);
+    let search = SearchIndex::open(&home.join("search"), &cfg.search, &catalog).await?;
     let objects = Objects::open(&format!("file://{}", home.join("objects").display()), &Default::default())?;
     let engine = Engine::start(EngineContext {
         log: log.clone(),
         catalog: catalog.clone(),
+        search: search.clone(),
         masters: MasterStore::new(objects),
         checkpoint: Checkpoint::new(home.join("checkpoints/catalog.offset")),
         jobs: Arc::new(JobRegistry::default()),
@@ -97,10 +100,10 @@ async fn run(n: u64, home: &std::path::Path) -> anyhow::Result<()> {
 
     // Searchable: the last asset's unique number is found by full-text search.
     let needle = last_title.rsplit(' ').next().context("title")?.to_string();
-    let query = SearchQuery { q: format!("nota {needle}"), filter: AssetFilter::default(), limit: 10, offset: 0 };
+    let query = SearchRequest { q: format!("nota {needle}"), limit: 10, ..Default::default() };
     let principal = Principal::local_admin();
     loop {
-        let r = catalog.search(&query, &principal).await?;
+        let r = search.search(&query, &principal)?;
         if r.hits.iter().any(|h| h.asset.title == last_title) {
             break;
         }
@@ -112,16 +115,17 @@ async fn run(n: u64, home: &std::path::Path) -> anyhow::Result<()> {
     anyhow::ensure!(count as u64 == n, "catalog holds {count} assets, expected {n}");
 
     // Search latency over the full catalog (word query with facets, top 20).
-    let q = SearchQuery { q: "incendio sanidad".into(), filter: AssetFilter::default(), limit: 20, offset: 0 };
+    let q = SearchRequest { q: "incendio sanidad".into(), limit: 20, ..Default::default() };
     let mut lat = Vec::new();
     let mut total = 0;
     for _ in 0..20 {
         let t = Instant::now();
-        total = catalog.search(&q, &principal).await?.total;
+        total = search.search(&q, &principal)?.total.unwrap_or(0);
         lat.push(t.elapsed());
     }
     lat.sort();
     engine.stop()?;
+    search.close()?;
 
     println!("log append:            {:>10.0} events/s ({:.2} s for {n})", n as f64 / append_time.as_secs_f64(), append_time.as_secs_f64());
     println!("materialised:          {:>10.0} assets/s ({:.2} s until all durable in Lance)", n as f64 / durable_time.as_secs_f64(), durable_time.as_secs_f64());

@@ -74,26 +74,27 @@ pub struct Asset {
     pub retention_until: Option<DateTime<Utc>>,
     pub technical: Option<TechnicalMetadata>,
     pub stages: Stages,
+    /// AI labels (or imported ones): searchable, filterable and counted as a facet.
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// Text read in the images or frames.
+    #[serde(default)]
+    pub ocr_text: String,
+    /// The transcript joined into one text; the timed segments are in the `segments` table.
+    #[serde(default)]
+    pub transcript_text: String,
 }
 
 impl Asset {
-    /// The text the full-text index covers: title, description and tags.
-    pub fn search_text(&self) -> String {
-        let mut text = String::with_capacity(self.title.len() + self.description.len() + 16 * self.tags.len());
-        text.push_str(&self.title);
-        text.push('\n');
-        text.push_str(&self.description);
-        for tag in &self.tags {
-            text.push('\n');
-            text.push_str(tag);
-        }
-        text
-    }
-
     /// Tags from a comma-separated list: trimmed, empty ones dropped, duplicates removed.
     pub fn parse_tags(list: &str) -> Vec<String> {
+        Self::clean_tags(list.split(','))
+    }
+
+    /// Trimmed, non-empty, first occurrence of each.
+    pub fn clean_tags<'a>(items: impl IntoIterator<Item = &'a str>) -> Vec<String> {
         let mut tags: Vec<String> = Vec::new();
-        for tag in list.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        for tag in items.into_iter().map(str::trim).filter(|t| !t.is_empty()) {
             if !tags.iter().any(|t| t == tag) {
                 tags.push(tag.to_string());
             }

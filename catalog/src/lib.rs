@@ -4,6 +4,7 @@
 
 pub mod asset;
 pub mod config;
+pub mod enrichment;
 pub mod event;
 pub mod media_kind;
 pub mod principal;
@@ -15,6 +16,7 @@ pub mod technical;
 
 pub use asset::{Asset, AssetId};
 pub use config::AcervoConfig;
+pub use enrichment::{EmbeddingRow, Enrichment, EnrichmentError, FrameEmbedding, SegmentRow, TranscriptSegment};
 pub use event::{Event, EventEnvelope, WorkResult};
 pub use media_kind::MediaKind;
 pub use principal::Principal;

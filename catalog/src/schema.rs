@@ -20,8 +20,6 @@ pub static ASSETS: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("title", DataType::Utf8, false),
         Field::new("description", DataType::Utf8, false),
         Field::new("tags", tags(), false),
-        // title, description and tags joined: the column the full-text index covers.
-        Field::new("search_text", DataType::Utf8, false),
         Field::new("kind", DataType::Utf8, false),
         Field::new("mime", DataType::Utf8, false),
         Field::new("size", DataType::UInt64, false),
@@ -54,6 +52,9 @@ pub static ASSETS: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("exif_orientation", DataType::UInt16, true),
         // Stage states as JSON ({"probe":{"state":"done"},…}): their shape grows with new stages.
         Field::new("stages", DataType::Utf8, false),
+        Field::new("labels", tags(), false),
+        Field::new("ocr_text", DataType::Utf8, false),
+        Field::new("transcript_text", DataType::Utf8, false),
     ]))
 });
 
@@ -71,3 +72,25 @@ pub static RENDITIONS: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("created_at", ts(), false),
     ]))
 });
+
+/// `segments`: timed transcript pieces, many per asset; an asset's set is replaced as a whole.
+pub static SEGMENTS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        Field::new("asset_id", DataType::Utf8, false),
+        Field::new("start_ms", DataType::UInt64, false),
+        Field::new("end_ms", DataType::UInt64, false),
+        Field::new("text", DataType::Utf8, false),
+    ]))
+});
+
+/// `embeddings`: asset vectors (`at_ms` null) and frame vectors, L2-normalised, `dim` wide.
+pub fn embeddings(dim: usize) -> SchemaRef {
+    let item = Arc::new(Field::new("item", DataType::Float32, true));
+    Arc::new(Schema::new(vec![
+        Field::new("asset_id", DataType::Utf8, false),
+        Field::new("ord", DataType::UInt32, false),
+        Field::new("vkey", DataType::UInt64, false),
+        Field::new("at_ms", DataType::UInt64, true),
+        Field::new("vector", DataType::FixedSizeList(item, dim as i32), false),
+    ]))
+}

@@ -1,5 +1,7 @@
 //! The catalog writer: an async task that turns batches of updates into Lance upserts. It reads
-//! the affected rows, applies events and results in order, and writes assets and renditions.
+//! the affected rows, applies events and results in order, writes renditions, segments,
+//! embeddings and assets, then feeds the search index and commits it, so an acknowledged update
+//! is both durable and searchable.
 //! A failed write is retried with backoff; the dataflow keeps the batch's capability until the
 //! write is acknowledged, so the checkpoint never passes an update that is not durable.
 
@@ -7,8 +9,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use acervo_catalog::{AssetId, Rendition, WorkResult};
-use acervo_lakehouse::{Catalog, CatalogError};
+use acervo_catalog::{AssetId, EmbeddingRow, Enrichment, Event, Rendition, SegmentRow, WorkResult};
+use acervo_lakehouse::search::IndexBatch;
+use acervo_lakehouse::{Catalog, CatalogError, SearchError, SearchIndex};
 use timely::scheduling::SyncActivator;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -26,6 +29,7 @@ pub struct WriteRequest {
 pub fn spawn(
     runtime: &tokio::runtime::Handle,
     catalog: Arc<Catalog>,
+    search: Arc<SearchIndex>,
     metrics: Arc<Metrics>,
     acks: std::sync::mpsc::Sender<u64>,
     wake: SyncActivator,
@@ -36,7 +40,7 @@ pub fn spawn(
             let mut backoff = Duration::from_millis(100);
             loop {
                 let start = Instant::now();
-                match write(&catalog, &req.updates).await {
+                match write(&catalog, &search, &req.updates).await {
                     Ok(()) => {
                         metrics.catalog_write_seconds.observe(start.elapsed().as_secs_f64());
                         metrics.catalog_updates.inc_by(req.updates.len() as u64);
@@ -59,7 +63,37 @@ pub fn spawn(
     tx
 }
 
-async fn write(catalog: &Catalog, updates: &[Update]) -> Result<(), CatalogError> {
+#[derive(Debug, thiserror::Error)]
+enum WriteError {
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Search(#[from] SearchError),
+    #[error("search indexing task: {0}")]
+    Join(String),
+}
+
+/// An enrichment's segments and vectors, as rows for their tables.
+fn enrichment_rows(search: &SearchIndex, id: AssetId, e: &Enrichment) -> (Option<Vec<SegmentRow>>, Option<Vec<EmbeddingRow>>) {
+    let segments = e.transcript.as_ref().map(|segs| {
+        segs.iter().map(|s| SegmentRow { asset_id: id, start_ms: s.start_ms, end_ms: s.end_ms, text: s.text.clone() }).collect()
+    });
+    if e.embedding.is_none() && e.frame_embeddings.is_none() {
+        return (segments, None);
+    }
+    // Vectors given replace all of the asset's vectors (asset and frames together).
+    let mut vectors: Vec<(Option<u64>, &Vec<f32>)> = e.embedding.iter().map(|v| (None, v)).collect();
+    vectors.extend(e.frame_embeddings.iter().flatten().map(|f| (Some(f.at_ms), &f.vector)));
+    let (ord, keys) = search.vectors().assign(id, vectors.len());
+    let rows = vectors
+        .into_iter()
+        .zip(keys)
+        .map(|((at_ms, v), vkey)| EmbeddingRow { asset_id: id, ord, vkey, at_ms, vector: v.clone() })
+        .collect();
+    (segments, Some(rows))
+}
+
+async fn write(catalog: &Catalog, search: &Arc<SearchIndex>, updates: &[Update]) -> Result<(), WriteError> {
     let mut ids: Vec<AssetId> = updates
         .iter()
         .map(|u| match u {
@@ -72,6 +106,8 @@ async fn write(catalog: &Catalog, updates: &[Update]) -> Result<(), CatalogError
     let mut rows: HashMap<AssetId, _> = catalog.get_assets(&ids).await?.into_iter().map(|(k, v)| (k, Some(v))).collect();
     let mut changed = Vec::new();
     let mut renditions: Vec<Rendition> = Vec::new();
+    let mut segments: HashMap<AssetId, Vec<SegmentRow>> = HashMap::new();
+    let mut vectors: HashMap<AssetId, Vec<EmbeddingRow>> = HashMap::new();
     for u in updates {
         match u {
             Update::Event { event, .. } => {
@@ -81,6 +117,15 @@ async fn write(catalog: &Catalog, updates: &[Update]) -> Result<(), CatalogError
                 *row = apply_event(row.take(), &event.0);
                 if *row != before {
                     changed.push(id);
+                }
+                if let (Event::EnrichmentImported { enrichment, .. }, Some(_)) = (&event.0.event, row.as_ref()) {
+                    let (segs, vecs) = enrichment_rows(search, id, enrichment);
+                    if let Some(s) = segs {
+                        segments.insert(id, s);
+                    }
+                    if let Some(v) = vecs {
+                        vectors.insert(id, v);
+                    }
                 }
             }
             Update::Result { result, .. } => {
@@ -108,6 +153,14 @@ async fn write(catalog: &Catalog, updates: &[Update]) -> Result<(), CatalogError
         by_key.insert((r.asset_id, r.profile.clone()), r);
     }
     catalog.upsert_renditions(&by_key.into_values().collect::<Vec<_>>()).await?;
+    let seg_ids: Vec<AssetId> = segments.keys().copied().collect();
+    catalog.replace_segments(&seg_ids, &segments.values().flatten().cloned().collect::<Vec<_>>()).await?;
+    let vec_ids: Vec<AssetId> = vectors.keys().copied().collect();
+    catalog.replace_embeddings(&vec_ids, &vectors.values().flatten().cloned().collect::<Vec<_>>()).await?;
     let assets: Vec<_> = changed.iter().filter_map(|id| rows.get(id).cloned().flatten()).collect();
-    catalog.upsert_assets(&assets).await
+    catalog.upsert_assets(&assets).await?;
+    let batch = IndexBatch { assets, segments: segments.into_iter().collect(), vectors: vectors.into_iter().collect() };
+    let search = Arc::clone(search);
+    tokio::task::spawn_blocking(move || search.apply(batch)).await.map_err(|e| WriteError::Join(e.to_string()))??;
+    Ok(())
 }

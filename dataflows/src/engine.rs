@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use acervo_catalog::config::DataflowConfig;
 use acervo_lakehouse::checkpoint::CheckpointError;
-use acervo_lakehouse::{Catalog, Checkpoint, EventLog, MasterStore};
+use acervo_lakehouse::{Catalog, Checkpoint, EventLog, MasterStore, SearchIndex};
 use acervo_operators::ProbeLimits;
 use timely::dataflow::ProbeHandle;
 use tokio::sync::watch;
@@ -33,6 +33,7 @@ pub enum EngineError {
 pub struct EngineContext {
     pub log: Arc<dyn EventLog>,
     pub catalog: Arc<Catalog>,
+    pub search: Arc<SearchIndex>,
     pub masters: MasterStore,
     pub checkpoint: Checkpoint,
     pub jobs: Arc<JobRegistry>,
@@ -45,6 +46,7 @@ pub struct EngineContext {
 pub(crate) struct Shared {
     pub log: Arc<dyn EventLog>,
     pub catalog: Arc<Catalog>,
+    pub search: Arc<SearchIndex>,
     pub media: Arc<MediaContext>,
     pub pool: MediaPool,
     pub metrics: Arc<Metrics>,
@@ -75,6 +77,7 @@ impl Engine {
         let shared = Arc::new(Shared {
             log: ctx.log,
             catalog: ctx.catalog,
+            search: ctx.search,
             media: Arc::new(MediaContext {
                 masters: ctx.masters,
                 runtime: ctx.runtime.clone(),

@@ -159,7 +159,7 @@ pub fn build<'scope>(scope: Scope<'scope, u64>, shared: Arc<Shared>, start: u64,
             let shared = writer_shared;
             let wake = scope.worker().sync_activator_for(info.address.to_vec());
             let (ack_tx, ack_rx) = std::sync::mpsc::channel::<u64>();
-            let writer = catalog_writer::spawn(&shared.runtime, Arc::clone(&shared.catalog), Arc::clone(&shared.metrics), ack_tx, wake);
+            let writer = catalog_writer::spawn(&shared.runtime, Arc::clone(&shared.catalog), Arc::clone(&shared.search), Arc::clone(&shared.metrics), ack_tx, wake);
             let mut in_flight: HashMap<u64, Capability<u64>> = HashMap::new();
             let mut next_id = 0u64;
             move |(input, _frontier), _output| {

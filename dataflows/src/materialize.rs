@@ -2,7 +2,7 @@
 //! changes an asset row. Pure and idempotent, so replaying a suffix of the log after a crash
 //! rewrites rows to the same values.
 
-use acervo_catalog::{Asset, AssetStatus, Event, EventEnvelope, Stage, StageState, WorkResult, media_stages};
+use acervo_catalog::{Asset, AssetStatus, Enrichment, Event, EventEnvelope, Stage, StageState, WorkResult, media_stages};
 
 /// Applies an intent to the row as it stands (`None`: not in the catalog yet).
 pub fn apply_event(current: Option<Asset>, env: &EventEnvelope) -> Option<Asset> {
@@ -53,6 +53,9 @@ pub fn apply_event(current: Option<Asset>, env: &EventEnvelope) -> Option<Asset>
                 retention_until: None,
                 technical: None,
                 stages,
+                labels: Vec::new(),
+                ocr_text: String::new(),
+                transcript_text: String::new(),
             })
         }
         (Event::MetadataEdited { title, description, tags, .. }, Some(mut asset)) => {
@@ -77,10 +80,29 @@ pub fn apply_event(current: Option<Asset>, env: &EventEnvelope) -> Option<Asset>
             }
             Some(asset)
         }
+        (Event::EnrichmentImported { enrichment, .. }, Some(mut asset)) => {
+            apply_enrichment(&mut asset, enrichment);
+            asset.updated_at = env.at;
+            Some(asset)
+        }
         (event, None) => {
             tracing::warn!(asset = %event.asset_id(), "event for an asset that is not in the catalog; ignored");
             None
         }
+    }
+}
+
+/// The text parts of an enrichment land on the asset row; vectors and timed segments go to
+/// their own tables (see the catalog writer).
+pub fn apply_enrichment(asset: &mut Asset, e: &Enrichment) {
+    if let Some(segments) = &e.transcript {
+        asset.transcript_text = Enrichment::transcript_text(segments);
+    }
+    if let Some(text) = &e.ocr_text {
+        asset.ocr_text = text.clone();
+    }
+    if let Some(labels) = &e.labels {
+        asset.labels = Asset::clean_tags(labels.iter().map(String::as_str));
     }
 }
 

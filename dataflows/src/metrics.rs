@@ -14,6 +14,8 @@ pub struct Metrics {
     pub catalog_updates: IntCounter,
     pub catalog_write_failures: IntCounter,
     pub bad_log_records: IntCounter,
+    pub search_seconds: Histogram,
+    pub vector_tail: IntGauge,
 }
 
 fn must<T>(r: prometheus::Result<T>) -> T {
@@ -37,6 +39,10 @@ impl Metrics {
         let catalog_updates = must(IntCounter::new("acervo_catalog_updates_total", "Events and results materialised into the catalog"));
         let catalog_write_failures = must(IntCounter::new("acervo_catalog_write_failures_total", "Catalog write batches that failed and were retried"));
         let bad_log_records = must(IntCounter::new("acervo_log_bad_records_total", "Event-log records that could not be decoded and were skipped"));
+        let search_seconds = must(Histogram::with_opts(
+            HistogramOpts::new("acervo_search_seconds", "Duration of searches").buckets(prometheus::exponential_buckets(0.0005, 2.0, 14).unwrap_or_default()),
+        ));
+        let vector_tail = must(IntGauge::new("acervo_vector_tail", "Vectors searchable by flat scan, waiting to enter the HNSW graph"));
         for c in [
             Box::new(log_end_offset.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(committed_offset.clone()),
@@ -47,6 +53,8 @@ impl Metrics {
             Box::new(catalog_updates.clone()),
             Box::new(catalog_write_failures.clone()),
             Box::new(bad_log_records.clone()),
+            Box::new(search_seconds.clone()),
+            Box::new(vector_tail.clone()),
         ] {
             must(registry.register(c));
         }
@@ -61,6 +69,8 @@ impl Metrics {
             catalog_updates,
             catalog_write_failures,
             bad_log_records,
+            search_seconds,
+            vector_tail,
         }
     }
 }

@@ -7,10 +7,12 @@ pub mod event_log;
 pub mod keys;
 pub mod masters;
 pub mod objects;
+pub mod search;
 pub mod tables;
 
 pub use checkpoint::Checkpoint;
 pub use event_log::{EventLog, LogError, LogRecord, SegmentLog};
 pub use masters::{ByteStream, MasterError, MasterStore, StoredMaster};
 pub use objects::{ObjectsError, Objects};
+pub use search::{SearchError, SearchIndex};
 pub use tables::{Catalog, CatalogError};

@@ -17,7 +17,7 @@ pub use state::AppState;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, put};
 
 /// The API router over `state`.
 pub fn router(state: AppState) -> Router {
@@ -36,7 +36,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/assets/{id}/download", get(routes::download::master))
         .route("/api/v1/assets/{id}/renditions/{profile}", get(routes::download::rendition))
-        .route("/api/v1/search", get(routes::search::search))
+        .route("/api/v1/assets/{id}/enrichment", put(routes::enrichment::put))
+        .route("/api/v1/assets/{id}/segments", get(routes::enrichment::segments))
+        .route("/api/v1/search", get(routes::search::search).post(routes::search::search_post))
         .route("/api/v1/jobs/{id}", get(routes::jobs::job))
         .fallback(routes::ops::not_found)
         .method_not_allowed_fallback(routes::ops::method_not_allowed)

@@ -18,7 +18,10 @@ use crate::routes;
         routes::assets::delete,
         routes::download::master,
         routes::download::rendition,
+        routes::enrichment::put,
+        routes::enrichment::segments,
         routes::search::search,
+        routes::search::search_post,
         routes::jobs::job,
     ),
     components(schemas(
@@ -26,9 +29,15 @@ use crate::routes;
         acervo_catalog::Rendition,
         acervo_catalog::TechnicalMetadata,
         acervo_catalog::ImageExif,
-        acervo_lakehouse::tables::SearchResults,
-        acervo_lakehouse::tables::SearchHit,
-        acervo_lakehouse::tables::Facets,
+        acervo_catalog::Enrichment,
+        acervo_catalog::TranscriptSegment,
+        acervo_catalog::FrameEmbedding,
+        acervo_catalog::SegmentRow,
+        acervo_lakehouse::search::SearchResponse,
+        acervo_lakehouse::search::SearchHit,
+        acervo_lakehouse::search::AssetSummary,
+        acervo_lakehouse::search::Moment,
+        acervo_lakehouse::search::Facets,
     ))
 )]
 pub struct ApiDoc;

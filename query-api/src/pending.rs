@@ -21,7 +21,7 @@ fn applied(env: &EventEnvelope, row: Option<&Asset>) -> bool {
     match (&env.event, row) {
         (_, None) => false,
         (Event::AssetIngested { .. }, Some(_)) => true,
-        (Event::MetadataEdited { .. }, Some(r)) => r.updated_at >= env.at,
+        (Event::MetadataEdited { .. } | Event::EnrichmentImported { .. }, Some(r)) => r.updated_at >= env.at,
         (Event::AssetDeleted { .. }, Some(r)) => r.status == AssetStatus::Deleted,
     }
 }

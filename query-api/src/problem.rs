@@ -67,6 +67,15 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<acervo_lakehouse::SearchError> for ApiError {
+    fn from(e: acervo_lakehouse::SearchError) -> Self {
+        match e {
+            acervo_lakehouse::SearchError::BadRequest(detail) => ApiError::bad_request(detail),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
 impl From<acervo_lakehouse::CatalogError> for ApiError {
     fn from(e: acervo_lakehouse::CatalogError) -> Self {
         ApiError::internal(e)

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use acervo_catalog::{AcervoConfig, Principal};
 use acervo_dataflows::{Engine, JobRegistry, Metrics};
-use acervo_lakehouse::{Catalog, EventLog, MasterStore};
+use acervo_lakehouse::{Catalog, EventLog, MasterStore, SearchIndex};
 
 use crate::http_metrics::HttpMetrics;
 use crate::pending::PendingWrites;
@@ -13,6 +13,7 @@ use crate::pending::PendingWrites;
 pub struct AppState {
     pub config: Arc<AcervoConfig>,
     pub catalog: Arc<Catalog>,
+    pub search: Arc<SearchIndex>,
     pub log: Arc<dyn EventLog>,
     pub masters: MasterStore,
     pub engine: Arc<Engine>,
@@ -30,6 +31,7 @@ impl AppState {
     pub fn new(
         config: Arc<AcervoConfig>,
         catalog: Arc<Catalog>,
+        search: Arc<SearchIndex>,
         log: Arc<dyn EventLog>,
         masters: MasterStore,
         engine: Arc<Engine>,
@@ -37,7 +39,7 @@ impl AppState {
         metrics: Arc<Metrics>,
     ) -> AppState {
         let http = Arc::new(HttpMetrics::register(&metrics.registry));
-        AppState { config, catalog, log, masters, engine, jobs, metrics, http, pending: Arc::new(PendingWrites::default()), admission: Arc::default() }
+        AppState { config, catalog, search, log, masters, engine, jobs, metrics, http, pending: Arc::new(PendingWrites::default()), admission: Arc::default() }
     }
 
     /// The principal a request acts for. Authentication plugs in here; until then every

@@ -1,15 +1,23 @@
-//! `acervo search`: full-text search of the catalog, printed as a table with facet counts.
+//! `acervo search`: asks a running server (`POST /api/v1/search`) and prints the hits as a
+//! table, with transcript moments, facet counts and the cursor of the next page.
 
-use acervo_catalog::{AcervoConfig, Principal};
-use acervo_lakehouse::tables::{AssetFilter, SearchQuery};
 use clap::Args;
-
-use crate::open;
+use serde_json::{Value, json};
 
 #[derive(Args)]
 pub struct SearchArgs {
-    /// Words to find in titles, descriptions and tags.
+    /// Words to find; "quoted phrases", -excluded and prefix* words. Empty lists everything.
+    #[arg(default_value = "")]
     query: String,
+    /// The server to ask.
+    #[arg(long, env = "ACERVO_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// text, vector or hybrid.
+    #[arg(long, default_value = "text")]
+    mode: String,
+    /// Query embedding, comma-separated (vector and hybrid modes).
+    #[arg(long)]
+    vector: Option<String>,
     /// video, audio, image or document.
     #[arg(long)]
     kind: Option<String>,
@@ -17,34 +25,90 @@ pub struct SearchArgs {
     status: Option<String>,
     #[arg(long)]
     project: Option<String>,
+    /// Comma-separated tags the asset must all have.
+    #[arg(long)]
+    tags: Option<String>,
+    /// Comma-separated AI labels the asset must all have.
+    #[arg(long)]
+    labels: Option<String>,
+    /// RFC 3339 bounds on the creation time.
+    #[arg(long)]
+    created_from: Option<String>,
+    #[arg(long)]
+    created_to: Option<String>,
+    /// Duration bounds in seconds.
+    #[arg(long)]
+    duration_min: Option<f64>,
+    #[arg(long)]
+    duration_max: Option<f64>,
+    /// Treat the last word as a prefix.
+    #[arg(long)]
+    prefix: bool,
     #[arg(long, default_value_t = 20)]
     limit: usize,
+    /// The cursor printed after the previous page.
+    #[arg(long)]
+    search_after: Option<String>,
+    /// Print the raw JSON response.
+    #[arg(long)]
+    json: bool,
 }
 
-pub async fn run(cfg: &AcervoConfig, args: SearchArgs) -> anyhow::Result<()> {
-    let filter = AssetFilter {
-        kind: args.kind.as_deref().map(str::parse).transpose()?,
-        status: args.status.as_deref().map(str::parse).transpose()?,
-        project: args.project,
-        sha256: None,
+pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
+    let vector = match &args.vector {
+        Some(v) => Some(
+            v.split(',')
+                .map(|x| x.trim().parse::<f32>().map_err(|_| anyhow::anyhow!("--vector: {x:?} is not a number")))
+                .collect::<anyhow::Result<Vec<f32>>>()?,
+        ),
+        None => None,
     };
-    let catalog = open::catalog(cfg).await?;
-    let query = SearchQuery { q: args.query, filter, limit: args.limit, offset: 0 };
-    let results = catalog.search(&query, &Principal::local_admin()).await?;
-    println!("{:<36}  {:<8}  {:<10}  {:>7}  TITLE", "ID", "KIND", "STATUS", "SCORE");
-    for hit in &results.hits {
-        let a = &hit.asset;
-        let score = hit.score.map(|s| format!("{s:.3}")).unwrap_or_default();
-        println!("{:<36}  {:<8}  {:<10}  {:>7}  {}", a.id, a.kind, a.status, score, a.title);
+    let body = json!({
+        "q": args.query, "mode": args.mode, "vector": vector, "kind": args.kind, "status": args.status,
+        "project": args.project, "tags": args.tags, "labels": args.labels, "created_from": args.created_from,
+        "created_to": args.created_to, "duration_min": args.duration_min, "duration_max": args.duration_max,
+        "prefix": args.prefix, "limit": args.limit, "search_after": args.search_after, "highlight": false,
+    });
+    let url = format!("{}/api/v1/search", args.server.trim_end_matches('/'));
+    let resp = reqwest::Client::new().post(&url).json(&body).send().await.map_err(|e| anyhow::anyhow!("cannot reach {url}: {e}"))?;
+    let status = resp.status();
+    let value: Value = resp.json().await.map_err(|e| anyhow::anyhow!("{url} answered {status} without JSON: {e}"))?;
+    if !status.is_success() {
+        let detail = value.get("detail").and_then(Value::as_str).unwrap_or("no detail");
+        anyhow::bail!("search failed ({status}): {detail}");
     }
-    let facet = |m: &std::collections::BTreeMap<String, usize>| m.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
-    println!(
-        "{} match{}; kind: {}; status: {}; project: {}",
-        results.total,
-        if results.total == 1 { "" } else { "es" },
-        facet(&results.facets.kind),
-        facet(&results.facets.status),
-        facet(&results.facets.project)
-    );
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    print_results(&value);
     Ok(())
+}
+
+fn print_results(v: &Value) {
+    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    println!("{:<36}  {:<8}  {:<10}  {:>8}  TITLE", "ID", "KIND", "STATUS", "SCORE");
+    for hit in v.get("hits").and_then(Value::as_array).into_iter().flatten() {
+        let a = &hit["asset"];
+        let score = hit.get("score").and_then(Value::as_f64).unwrap_or(0.0);
+        println!("{:<36}  {:<8}  {:<10}  {:>8.3}  {}", s(a, "id"), s(a, "kind"), s(a, "status"), score, s(a, "title"));
+        for m in hit.get("moments").and_then(Value::as_array).into_iter().flatten() {
+            let ms = m.get("start_ms").and_then(Value::as_u64).unwrap_or(0);
+            let text = s(m, "snippet").replace("<b>", "").replace("</b>", "");
+            println!("{:>40} {:02}:{:02}:{:02}  {}", "@", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, text);
+        }
+    }
+    let total = v.get("total").and_then(Value::as_u64).map(|t| t.to_string()).unwrap_or_else(|| "?".into());
+    println!("{total} matching");
+    if let Some(f) = v.get("facets").and_then(Value::as_object) {
+        for (name, counts) in f {
+            let list: Vec<String> = counts.as_object().into_iter().flatten().map(|(k, n)| format!("{k}={n}")).collect();
+            if !list.is_empty() {
+                println!("{name}: {}", list.join(" "));
+            }
+        }
+    }
+    if let Some(next) = v.get("next").and_then(Value::as_str) {
+        println!("next page: --search-after {next}");
+    }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use acervo_catalog::AcervoConfig;
 use acervo_dataflows::{Engine, EngineContext, JobRegistry, Metrics};
-use acervo_lakehouse::{Checkpoint, EventLog};
+use acervo_lakehouse::{Checkpoint, EventLog, SearchIndex};
 use acervo_operators::ProbeLimits;
 use acervo_query_api::{AppState, router};
 use anyhow::Context;
@@ -28,12 +28,14 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
     }
     let log: Arc<dyn EventLog> = open::log(&cfg)?;
     let catalog = open::catalog(&cfg).await?;
+    let search = SearchIndex::open(&cfg.search_dir(), &cfg.search, &catalog).await.context("search index")?;
     let metrics = Arc::new(Metrics::new());
     let jobs = Arc::new(JobRegistry::default());
     let engine = Arc::new(
         Engine::start(EngineContext {
             log: Arc::clone(&log),
             catalog: Arc::clone(&catalog),
+            search: Arc::clone(&search),
             masters: masters.clone(),
             checkpoint: Checkpoint::new(cfg.checkpoint_path()),
             jobs: Arc::clone(&jobs),
@@ -47,7 +49,7 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&cfg.addr).await.with_context(|| format!("cannot listen on {}", cfg.addr))?;
     let addr = listener.local_addr()?;
     let cfg = Arc::new(cfg);
-    let state = AppState::new(Arc::clone(&cfg), catalog, log, masters, Arc::clone(&engine), jobs, metrics);
+    let state = AppState::new(Arc::clone(&cfg), catalog, Arc::clone(&search), log, masters, Arc::clone(&engine), jobs, metrics);
     tracing::info!(%addr, home = %cfg.home.display(), objects = %cfg.objects_url(), "acervo is serving");
     println!("acervo listening on http://{addr} (data in {})", cfg.home.display());
     axum::serve(listener, router(state))
@@ -55,6 +57,7 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
         .await
         .context("HTTP server")?;
     tokio::task::spawn_blocking(move || engine.stop()).await?.context("stopping the dataflow")?;
+    tokio::task::spawn_blocking(move || search.close()).await?.context("saving the search index")?;
     drop(lock);
     Ok(())
 }

@@ -42,6 +42,23 @@ fn opt_strings<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
     Arc::new(StringArray::from_iter(values))
 }
 
+fn string_lists<'a>(lists: impl Iterator<Item = &'a Vec<String>>) -> ArrayRef {
+    let mut b = ListBuilder::new(StringBuilder::new());
+    for list in lists {
+        for v in list {
+            b.values().append_value(v);
+        }
+        b.append(true);
+    }
+    Arc::new(b.finish())
+}
+
+fn list_at(list: &arrow_array::ListArray, i: usize, column: &'static str) -> Result<Vec<String>, RowError> {
+    let values = list.value(i);
+    let values = values.as_string_opt::<i32>().ok_or(RowError::MissingColumn(column))?;
+    Ok(values.iter().flatten().map(str::to_string).collect())
+}
+
 pub fn assets_to_batch(assets: &[Asset]) -> Result<RecordBatch, RowError> {
     let tech = |f: &dyn Fn(&TechnicalMetadata) -> Option<f64>| -> Vec<Option<f64>> {
         assets.iter().map(|a| a.technical.as_ref().and_then(f)).collect()
@@ -53,13 +70,8 @@ pub fn assets_to_batch(assets: &[Asset]) -> Result<RecordBatch, RowError> {
         opt_strings(assets.iter().map(|a| a.technical.as_ref().and_then(f)))
     };
 
-    let mut tags = ListBuilder::new(StringBuilder::new());
-    for a in assets {
-        for t in &a.tags {
-            tags.values().append_value(t);
-        }
-        tags.append(true);
-    }
+    let tags = string_lists(assets.iter().map(|a| &a.tags));
+    let labels = string_lists(assets.iter().map(|a| &a.labels));
     let stages: Vec<String> = assets
         .iter()
         .map(|a| serde_json::to_string(&a.stages).unwrap_or_else(|_| "{}".into()))
@@ -69,8 +81,7 @@ pub fn assets_to_batch(assets: &[Asset]) -> Result<RecordBatch, RowError> {
         strings(assets.iter().map(|a| a.id.to_string()).collect::<Vec<_>>().iter().map(String::as_str)),
         strings(assets.iter().map(|a| a.title.as_str())),
         strings(assets.iter().map(|a| a.description.as_str())),
-        Arc::new(tags.finish()),
-        strings(assets.iter().map(|a| a.search_text()).collect::<Vec<_>>().iter().map(String::as_str)),
+        tags,
         strings(assets.iter().map(|a| a.kind.as_str())),
         strings(assets.iter().map(|a| a.mime.as_str())),
         Arc::new(UInt64Array::from_iter_values(assets.iter().map(|a| a.size))),
@@ -107,6 +118,9 @@ pub fn assets_to_batch(assets: &[Asset]) -> Result<RecordBatch, RowError> {
         Arc::new(Float64Array::from(assets.iter().map(|a| exif(a).and_then(|e| e.gps_longitude)).collect::<Vec<_>>())),
         Arc::new(UInt16Array::from(assets.iter().map(|a| exif(a).and_then(|e| e.orientation)).collect::<Vec<_>>())),
         strings(stages.iter().map(String::as_str)),
+        labels,
+        strings(assets.iter().map(|a| a.ocr_text.as_str())),
+        strings(assets.iter().map(|a| a.transcript_text.as_str())),
     ];
     Ok(RecordBatch::try_new(ASSETS.clone(), columns)?)
 }
@@ -159,6 +173,8 @@ pub fn batch_to_assets(batch: &RecordBatch) -> Result<Vec<Asset>, RowError> {
         c.str("status_reason")?,
     );
     let tags = c.col("tags")?.as_list_opt::<i32>().ok_or(RowError::MissingColumn("tags"))?;
+    let labels = c.col("labels")?.as_list_opt::<i32>().ok_or(RowError::MissingColumn("labels"))?;
+    let (ocr_text, transcript_text) = (c.str("ocr_text")?, c.str("transcript_text")?);
     let size = c.u64("size")?;
     let (created_at, updated_at, deleted_at, retention_until) =
         (c.ts("created_at")?, c.ts("updated_at")?, c.ts("deleted_at")?, c.ts("retention_until")?);
@@ -180,8 +196,6 @@ pub fn batch_to_assets(batch: &RecordBatch) -> Result<Vec<Asset>, RowError> {
     let s = |a: &StringArray, i: usize| a.value(i).to_string();
     let mut out = Vec::with_capacity(batch.num_rows());
     for i in 0..batch.num_rows() {
-        let tag_values = tags.value(i);
-        let tag_values = tag_values.as_string_opt::<i32>().ok_or(RowError::MissingColumn("tags"))?;
         let exif = ImageExif {
             camera_make: opt(make, i, s),
             camera_model: opt(model, i, s),
@@ -211,7 +225,7 @@ pub fn batch_to_assets(batch: &RecordBatch) -> Result<Vec<Asset>, RowError> {
             id: id.value(i).parse::<AssetId>().map_err(|e| bad(i, "id", e.to_string()))?,
             title: s(title, i),
             description: s(description, i),
-            tags: tag_values.iter().flatten().map(str::to_string).collect(),
+            tags: list_at(tags, i, "tags")?,
             kind: kind.value(i).parse().map_err(|e: acervo_catalog::media_kind::UnknownMediaKind| bad(i, "kind", e.to_string()))?,
             mime: s(mime, i),
             size: size.value(i),
@@ -228,6 +242,9 @@ pub fn batch_to_assets(batch: &RecordBatch) -> Result<Vec<Asset>, RowError> {
             retention_until: opt(retention_until, i, |a, i| utc(a.value(i))),
             technical: (technical != TechnicalMetadata::default()).then_some(technical),
             stages,
+            labels: list_at(labels, i, "labels")?,
+            ocr_text: s(ocr_text, i),
+            transcript_text: s(transcript_text, i),
         });
     }
     Ok(out)

@@ -2,10 +2,9 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
-use acervo_catalog::schema::{ASSETS, RENDITIONS};
+use acervo_catalog::schema::{ASSETS, RENDITIONS, SEGMENTS, embeddings};
 use acervo_catalog::{Asset, AssetId, Principal, Rendition};
 use arrow_array::{RecordBatch, RecordBatchIterator};
 use arrow_schema::SchemaRef;
@@ -14,18 +13,10 @@ use futures::TryStreamExt;
 use lance::Dataset;
 use lance::datafusion::LanceTableProvider;
 use lance::dataset::scanner::ColumnOrdering;
-use lance::dataset::{MergeInsertBuilder, WhenMatched, WhenNotMatched, WriteMode, WriteParams};
-use lance::index::DatasetIndexExt;
-use lance_index::IndexType;
-use lance_index::optimize::OptimizeOptions;
-use lance_index::scalar::InvertedIndexParams;
+use lance::dataset::{MergeInsertBuilder, WhenMatched, WhenNotMatched, WhenNotMatchedBySource, WriteMode, WriteParams};
 
 use super::asset_rows::{RowError, assets_to_batch, batch_to_assets, batch_to_renditions, renditions_to_batch};
 use super::filter::{AssetFilter, quote};
-
-pub(crate) const FTS_INDEX: &str = "search_text_fts";
-/// Rows written since the last index refresh that trigger folding them into the index.
-const INDEX_REFRESH_ROWS: usize = 5_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -39,7 +30,7 @@ pub enum CatalogError {
     Dir { path: PathBuf, source: std::io::Error },
 }
 
-fn lance_err(table: &'static str) -> impl FnOnce(lance::Error) -> CatalogError {
+pub(crate) fn lance_err(table: &'static str) -> impl FnOnce(lance::Error) -> CatalogError {
     move |source| CatalogError::Lance { table, source }
 }
 
@@ -55,16 +46,12 @@ pub struct MasterRef {
 pub struct Catalog {
     dir: PathBuf,
     pub(crate) assets: RwLock<Arc<Dataset>>,
-    renditions: RwLock<Arc<Dataset>>,
+    pub(crate) renditions: RwLock<Arc<Dataset>>,
+    pub(crate) segments: RwLock<Arc<Dataset>>,
+    pub(crate) embeddings: RwLock<Arc<Dataset>>,
+    pub(crate) embedding_dim: usize,
     /// Lance commits from one process are serialised here: the dataflow is the only writer.
-    write_lock: tokio::sync::Mutex<()>,
-    rows_since_index: AtomicUsize,
-    /// Whether the full-text index exists; once built it stays, so this is checked once.
-    pub(crate) fts_indexed: AtomicBool,
-}
-
-async fn has_fts_index(ds: &Dataset) -> Result<bool, CatalogError> {
-    Ok(ds.load_indices().await.map_err(lance_err("assets"))?.iter().any(|i| i.name == FTS_INDEX))
+    pub(crate) write_lock: tokio::sync::Mutex<()>,
 }
 
 async fn open_or_create(uri: &str, schema: SchemaRef, table: &'static str) -> Result<Dataset, CatalogError> {
@@ -80,20 +67,28 @@ async fn open_or_create(uri: &str, schema: SchemaRef, table: &'static str) -> Re
 }
 
 impl Catalog {
-    pub async fn open(dir: impl AsRef<Path>) -> Result<Catalog, CatalogError> {
+    /// Opens (creating when missing) the tables under `dir`; `embedding_dim` is the width of
+    /// the `embeddings` vectors.
+    pub async fn open(dir: impl AsRef<Path>, embedding_dim: usize) -> Result<Catalog, CatalogError> {
         let dir = dir.as_ref().to_path_buf();
         std::fs::create_dir_all(&dir).map_err(|source| CatalogError::Dir { path: dir.clone(), source })?;
         let assets = open_or_create(&uri(&dir, "assets"), ASSETS.clone(), "assets").await?;
         let renditions = open_or_create(&uri(&dir, "renditions"), RENDITIONS.clone(), "renditions").await?;
-        let fts_indexed = AtomicBool::new(has_fts_index(&assets).await?);
+        let segments = open_or_create(&uri(&dir, "segments"), SEGMENTS.clone(), "segments").await?;
+        let embeddings = open_or_create(&uri(&dir, "embeddings"), embeddings(embedding_dim), "embeddings").await?;
         Ok(Catalog {
             dir,
             assets: RwLock::new(Arc::new(assets)),
             renditions: RwLock::new(Arc::new(renditions)),
+            segments: RwLock::new(Arc::new(segments)),
+            embeddings: RwLock::new(Arc::new(embeddings)),
+            embedding_dim,
             write_lock: tokio::sync::Mutex::new(()),
-            rows_since_index: AtomicUsize::new(0),
-            fts_indexed,
         })
+    }
+
+    pub fn embedding_dim(&self) -> usize {
+        self.embedding_dim
     }
 
     pub fn dir(&self) -> &Path {
@@ -110,12 +105,23 @@ impl Catalog {
 
     /// Picks up commits made by another process (a server writing while the CLI reads).
     pub async fn refresh(&self) -> Result<(), CatalogError> {
-        let a = Dataset::open(&uri(&self.dir, "assets")).await.map_err(lance_err("assets"))?;
-        let r = Dataset::open(&uri(&self.dir, "renditions")).await.map_err(lance_err("renditions"))?;
-        self.fts_indexed.store(has_fts_index(&a).await?, Ordering::Relaxed);
-        *self.assets.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(a);
-        *self.renditions.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(r);
+        for (name, slot) in self.tables() {
+            let ds = Dataset::open(&uri(&self.dir, name)).await.map_err(lance_err(name))?;
+            *slot.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(ds);
+        }
         Ok(())
+    }
+
+    fn tables(&self) -> [(&'static str, &RwLock<Arc<Dataset>>); 4] {
+        [("assets", &self.assets), ("renditions", &self.renditions), ("segments", &self.segments), ("embeddings", &self.embeddings)]
+    }
+
+    pub(crate) fn current(slot: &RwLock<Arc<Dataset>>) -> Arc<Dataset> {
+        slot.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub(crate) fn replace(slot: &RwLock<Arc<Dataset>>, ds: Arc<Dataset>) {
+        *slot.write().unwrap_or_else(|p| p.into_inner()) = ds;
     }
 
     /// Inserts or replaces assets by id.
@@ -127,8 +133,7 @@ impl Catalog {
         let _guard = self.write_lock.lock().await;
         let ds = upsert_on(self.assets_ds(), &["id"], batch, "assets").await?;
         *self.assets.write().unwrap_or_else(|p| p.into_inner()) = ds;
-        let pending = self.rows_since_index.fetch_add(assets.len(), Ordering::Relaxed) + assets.len();
-        self.maintain_fts(pending).await
+        Ok(())
     }
 
     /// Inserts or replaces renditions by (asset_id, profile).
@@ -140,33 +145,6 @@ impl Catalog {
         let _guard = self.write_lock.lock().await;
         let ds = upsert_on(self.renditions_ds(), &["asset_id", "profile"], batch, "renditions").await?;
         *self.renditions.write().unwrap_or_else(|p| p.into_inner()) = ds;
-        Ok(())
-    }
-
-    /// Builds the full-text index once there are rows, then folds new rows into it now and
-    /// then; rows not yet folded in are still found (Lance searches them by flat scan).
-    async fn maintain_fts(&self, pending: usize) -> Result<(), CatalogError> {
-        let has_index = self.fts_indexed.load(Ordering::Relaxed);
-        if has_index && pending < INDEX_REFRESH_ROWS {
-            return Ok(());
-        }
-        let mut ds = (*self.assets_ds()).clone();
-        if has_index {
-            ds.optimize_indices(&OptimizeOptions::default()).await.map_err(lance_err("assets"))?;
-        } else {
-            let params = InvertedIndexParams::default()
-                .with_position(true)
-                .lower_case(true)
-                .stem(false)
-                .remove_stop_words(false)
-                .ascii_folding(true);
-            ds.create_index(&["search_text"], IndexType::Inverted, Some(FTS_INDEX.into()), &params, true)
-                .await
-                .map_err(lance_err("assets"))?;
-        }
-        self.rows_since_index.store(0, Ordering::Relaxed);
-        self.fts_indexed.store(true, Ordering::Relaxed);
-        *self.assets.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(ds);
         Ok(())
     }
 
@@ -230,11 +208,12 @@ impl Catalog {
             .collect())
     }
 
-    /// A DataFusion session with `assets` and `renditions` registered.
+    /// A DataFusion session with every catalog table registered.
     pub fn session(&self) -> Result<SessionContext, CatalogError> {
         let ctx = SessionContext::new();
-        ctx.register_table("assets", Arc::new(LanceTableProvider::new(self.assets_ds(), false, false)))?;
-        ctx.register_table("renditions", Arc::new(LanceTableProvider::new(self.renditions_ds(), false, false)))?;
+        for (name, slot) in self.tables() {
+            ctx.register_table(name, Arc::new(LanceTableProvider::new(Self::current(slot), false, false)))?;
+        }
         Ok(ctx)
     }
 
@@ -248,7 +227,7 @@ impl Catalog {
 }
 
 /// Runs a scan and converts every batch it yields.
-async fn rows<T>(
+pub(crate) async fn rows<T>(
     scan: &lance::dataset::scanner::Scanner,
     table: &'static str,
     convert: fn(&RecordBatch) -> Result<Vec<T>, RowError>,
@@ -261,14 +240,30 @@ async fn rows<T>(
     Ok(out)
 }
 
-fn uri(dir: &Path, table: &str) -> String {
+pub(crate) fn uri(dir: &Path, table: &str) -> String {
     dir.join(format!("{table}.lance")).to_string_lossy().into_owned()
 }
 
 async fn upsert_on(ds: Arc<Dataset>, keys: &[&str], batch: RecordBatch, table: &'static str) -> Result<Arc<Dataset>, CatalogError> {
+    replace_on(ds, keys, batch, None, table).await
+}
+
+/// Merge-insert by `keys`; with `delete_if`, target rows that the batch does not match and
+/// that satisfy the predicate are deleted in the same commit (replacing a set of rows).
+pub(crate) async fn replace_on(
+    ds: Arc<Dataset>,
+    keys: &[&str],
+    batch: RecordBatch,
+    delete_if: Option<&str>,
+    table: &'static str,
+) -> Result<Arc<Dataset>, CatalogError> {
+    let by_source = match delete_if {
+        Some(predicate) => WhenNotMatchedBySource::delete_if(&ds, predicate).map_err(lance_err(table))?,
+        None => WhenNotMatchedBySource::Keep,
+    };
     let mut builder = MergeInsertBuilder::try_new(ds, keys.iter().map(|k| k.to_string()).collect()).map_err(lance_err(table))?;
     // The builder's default for matched rows is to keep them: an upsert must replace them.
-    builder.when_matched(WhenMatched::UpdateAll).when_not_matched(WhenNotMatched::InsertAll);
+    builder.when_matched(WhenMatched::UpdateAll).when_not_matched(WhenNotMatched::InsertAll).when_not_matched_by_source(by_source);
     let job = builder.try_build().map_err(lance_err(table))?;
     let (ds, _stats) = job.execute_batches(vec![batch]).await.map_err(lance_err(table))?;
     Ok(ds)

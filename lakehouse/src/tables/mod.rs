@@ -1,13 +1,13 @@
-//! The Lance catalog tables (`assets`, `renditions`): upserts keyed by id, reads, full-text
-//! search with facets, and SQL through DataFusion. The tables are a materialised view of the
+//! The Lance catalog tables (`assets`, `renditions`, `segments`, `embeddings`): upserts keyed by
+//! id, reads, and SQL through DataFusion. The tables are a materialised view of the
 //! event log; the dataflow is their only writer.
 
 mod asset_rows;
 mod catalog;
+mod enrichment_tables;
 mod filter;
-mod search;
 
 pub use asset_rows::{RowError, assets_to_batch, batch_to_assets, batch_to_renditions, renditions_to_batch};
 pub use catalog::{Catalog, CatalogError, MasterRef};
 pub use filter::AssetFilter;
-pub use search::{Facets, SearchHit, SearchQuery, SearchResults};
+pub use enrichment_tables::{batch_to_embeddings, batch_to_segments};

@@ -121,7 +121,7 @@ fn master_error(e: MasterError) -> ApiError {
     }
 }
 
-async fn append(state: &AppState, env: EventEnvelope) -> Result<(), ApiError> {
+pub(crate) async fn append(state: &AppState, env: EventEnvelope) -> Result<(), ApiError> {
     let bytes = serde_json::to_vec(&env).map_err(ApiError::internal)?;
     let log = state.log.clone();
     tokio::task::spawn_blocking(move || log.append(&[&bytes]))

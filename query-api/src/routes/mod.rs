@@ -2,6 +2,7 @@
 
 pub mod assets;
 pub mod download;
+pub mod enrichment;
 pub mod jobs;
 pub mod ops;
 pub mod search;

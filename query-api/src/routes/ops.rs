@@ -31,6 +31,7 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
 #[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text format")))]
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     state.metrics.log_end_offset.set(state.log.end_offset() as i64);
+    state.metrics.vector_tail.set(state.search.vectors().tail_len() as i64);
     let mut out = Vec::new();
     TextEncoder::new().encode(&state.metrics.registry.gather(), &mut out).map_err(ApiError::internal)?;
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response())

@@ -1,33 +1,155 @@
-//! `/api/v1/search`: full text over title, description and tags, with facets.
+//! `/api/v1/search`: full text (BM25 over title^3, description^2, tags^2, transcript, OCR text
+//! and labels; Spanish and English stemming and accent folding; "phrases", -exclusions, prefix*),
+//! vector (kNN over asset and frame embeddings) and hybrid (reciprocal rank fusion), with exact
+//! filters, facet counts over the whole filtered result, highlights, transcript moments and a
+//! `search_after` cursor. GET takes query parameters; POST takes the same as JSON (for vectors).
 
-use acervo_lakehouse::tables::{SearchQuery, SearchResults};
+use acervo_catalog::{AssetStatus, MediaKind};
+use acervo_lakehouse::search::{Cursor, Mode, SearchFilter, SearchRequest, SearchResponse};
 use axum::Json;
 use axum::extract::State;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
-use super::assets::{asset_filter, page_bounds};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiJson, ApiQuery};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
-#[derive(Deserialize, IntoParams)]
+#[derive(Default, Deserialize, IntoParams, ToSchema)]
+#[serde(default)]
 pub struct SearchParams {
-    /// Words to find; empty lists everything that matches the filters.
+    /// Words to find; "quoted phrases", -excluded words and prefix* words. Empty lists every
+    /// asset the filters let through, newest first.
     pub q: Option<String>,
+    /// `text` (default), `vector` or `hybrid`.
+    pub mode: Option<String>,
+    /// Query embedding: comma-separated numbers in GET, an array in POST.
+    #[param(value_type = Option<String>)]
+    #[schema(value_type = Option<Vec<f32>>)]
+    pub vector: Option<VectorParam>,
+    /// video, audio, image or document.
     pub kind: Option<String>,
     pub status: Option<String>,
     pub project: Option<String>,
+    /// Comma-separated tags that must all be on the asset (exact).
+    pub tags: Option<String>,
+    /// Comma-separated AI labels that must all be on the asset (exact).
+    pub labels: Option<String>,
+    /// RFC 3339; created at or after.
+    pub created_from: Option<String>,
+    /// RFC 3339; created before.
+    pub created_to: Option<String>,
+    /// Seconds.
+    pub duration_min: Option<f64>,
+    pub duration_max: Option<f64>,
+    /// Treat the last word as a prefix (search as you type).
+    pub prefix: Option<bool>,
+    /// 1..=1000, default 20.
     pub limit: Option<usize>,
-    pub offset: Option<usize>,
+    /// The `next` value of the previous page.
+    pub search_after: Option<String>,
+    /// Count facets over the whole result (default true; costs a full pass over the matches).
+    pub facets: Option<bool>,
+    /// Mark matches in titles and descriptions (default true).
+    pub highlight: Option<bool>,
 }
 
-/// Search assets; facet counts (kind, status, project) cover every match.
+/// A vector as a JSON array or as comma-separated text.
+#[derive(Deserialize, serde::Serialize)]
+#[serde(untagged)]
+pub enum VectorParam {
+    List(Vec<f32>),
+    Text(String),
+}
+
+impl VectorParam {
+    fn values(self) -> Result<Vec<f32>, ApiError> {
+        match self {
+            VectorParam::List(v) => Ok(v),
+            VectorParam::Text(s) => s
+                .split(',')
+                .map(|x| x.trim().parse::<f32>().map_err(|_| ApiError::bad_request(format!("vector: {x:?} is not a number"))))
+                .collect(),
+        }
+    }
+}
+
+fn time(name: &str, v: Option<String>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    v.filter(|s| !s.is_empty())
+        .map(|s| DateTime::parse_from_rfc3339(&s).map(|t| t.with_timezone(&Utc)).map_err(|e| ApiError::bad_request(format!("{name}: {s:?} is not an RFC 3339 time: {e}"))))
+        .transpose()
+}
+
+fn seconds(name: &str, v: Option<f64>) -> Result<Option<u64>, ApiError> {
+    match v {
+        Some(s) if !(s.is_finite() && s >= 0.0) => Err(ApiError::bad_request(format!("{name} must be a number of seconds >= 0"))),
+        Some(s) => Ok(Some((s * 1000.0).round() as u64)),
+        None => Ok(None),
+    }
+}
+
+fn list(v: Option<String>) -> Vec<String> {
+    v.map(|s| acervo_catalog::Asset::parse_tags(&s)).unwrap_or_default()
+}
+
+impl SearchParams {
+    pub fn into_request(self, dim: usize) -> Result<SearchRequest, ApiError> {
+        let mode: Mode = self.mode.as_deref().filter(|m| !m.is_empty()).unwrap_or("text").parse().map_err(|e: acervo_lakehouse::SearchError| ApiError::bad_request(e.to_string()))?;
+        let vector = self.vector.map(VectorParam::values).transpose()?;
+        if let Some(v) = &vector {
+            acervo_catalog::enrichment::check_vector(v, dim).map_err(|e| ApiError::bad_request(format!("vector: {e}")))?;
+        }
+        let filter = SearchFilter {
+            kind: self.kind.filter(|k| !k.is_empty()).map(|k| k.parse::<MediaKind>()).transpose().map_err(|e| ApiError::bad_request(e.to_string()))?,
+            status: self.status.filter(|s| !s.is_empty()).map(|s| s.parse::<AssetStatus>()).transpose().map_err(|e| ApiError::bad_request(e.to_string()))?,
+            project: self.project.filter(|p| !p.is_empty()),
+            tags: list(self.tags),
+            labels: list(self.labels),
+            created_from: time("created_from", self.created_from)?,
+            created_to: time("created_to", self.created_to)?,
+            duration_min_ms: seconds("duration_min", self.duration_min)?,
+            duration_max_ms: seconds("duration_max", self.duration_max)?,
+        };
+        let limit = self.limit.unwrap_or(20);
+        if !(1..=1000).contains(&limit) {
+            return Err(ApiError::bad_request("limit must be between 1 and 1000"));
+        }
+        let search_after = self.search_after.filter(|s| !s.is_empty()).map(|s| Cursor::decode(&s)).transpose().map_err(|e| ApiError::bad_request(e.to_string()))?;
+        Ok(SearchRequest {
+            q: self.q.unwrap_or_default(),
+            mode,
+            vector,
+            filter,
+            prefix: self.prefix.unwrap_or(false),
+            limit,
+            search_after,
+            facets: self.facets.unwrap_or(true),
+            highlight: self.highlight.unwrap_or(true),
+        })
+    }
+}
+
+async fn run(state: AppState, params: SearchParams) -> Result<Json<SearchResponse>, ApiError> {
+    let req = params.into_request(state.config.search.embedding_dim)?;
+    let principal = state.principal();
+    let search = state.search.clone();
+    let started = std::time::Instant::now();
+    let res = tokio::task::spawn_blocking(move || search.search(&req, &principal)).await.map_err(ApiError::internal)??;
+    state.metrics.search_seconds.observe(started.elapsed().as_secs_f64());
+    Ok(Json(res))
+}
+
+/// Search assets (text, vector or hybrid) with filters, facets, highlights and moments.
 #[utoipa::path(get, path = "/api/v1/search", tag = "search", params(SearchParams),
-    responses((status = 200, body = SearchResults), (status = 400, description = "Invalid filter")))]
-pub async fn search(State(state): State<AppState>, ApiQuery(p): ApiQuery<SearchParams>) -> Result<Json<SearchResults>, ApiError> {
-    let filter = asset_filter(p.kind.as_deref(), p.status.as_deref(), p.project, None)?;
-    let (limit, offset) = page_bounds(p.limit, p.offset)?;
-    let query = SearchQuery { q: p.q.unwrap_or_default(), filter, limit, offset };
-    Ok(Json(state.catalog.search(&query, &state.principal()).await?))
+    responses((status = 200, body = SearchResponse), (status = 400, description = "Invalid parameter")))]
+pub async fn search(State(state): State<AppState>, ApiQuery(p): ApiQuery<SearchParams>) -> Result<Json<SearchResponse>, ApiError> {
+    run(state, p).await
+}
+
+/// The same search with a JSON body (query vectors are long for a URL).
+#[utoipa::path(post, path = "/api/v1/search", tag = "search", request_body = SearchParams,
+    responses((status = 200, body = SearchResponse), (status = 400, description = "Invalid parameter")))]
+pub async fn search_post(State(state): State<AppState>, ApiJson(p): ApiJson<SearchParams>) -> Result<Json<SearchResponse>, ApiError> {
+    run(state, p).await
 }

@@ -1,0 +1,123 @@
+//! What AI operators (or an import from another system) add to an asset: a timed transcript,
+//! OCR text, labels, an asset embedding and per-frame embeddings. Search indexes all of it.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::asset::AssetId;
+
+/// One timed piece of a transcript: the player jumps to `start_ms`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TranscriptSegment {
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub text: String,
+}
+
+/// An embedding of one video frame, at its time in the asset.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FrameEmbedding {
+    pub at_ms: u64,
+    pub vector: Vec<f32>,
+}
+
+/// Enrichment for one asset. Each present part replaces the asset's previous one; absent parts
+/// are left as they are.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Enrichment {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcript: Option<Vec<TranscriptSegment>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocr_text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<String>>,
+    /// One vector for the whole asset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding: Option<Vec<f32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame_embeddings: Option<Vec<FrameEmbedding>>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum EnrichmentError {
+    #[error("embedding has {got} dimensions; this catalog uses {want}")]
+    Dimension { got: usize, want: usize },
+    #[error("embedding contains a value that is not a finite number")]
+    NotFinite,
+    #[error("embedding is all zeros, so it has no direction")]
+    Zero,
+    #[error("transcript segment {index} ends ({end_ms} ms) before it starts ({start_ms} ms)")]
+    SegmentOrder { index: usize, start_ms: u64, end_ms: u64 },
+    #[error("enrichment is empty: give at least one of transcript, ocr_text, labels, embedding, frame_embeddings")]
+    Empty,
+}
+
+impl Enrichment {
+    pub fn is_empty(&self) -> bool {
+        self.transcript.is_none() && self.ocr_text.is_none() && self.labels.is_none() && self.embedding.is_none() && self.frame_embeddings.is_none()
+    }
+
+    /// Checks what an API client sent before it is recorded in the log.
+    pub fn validate(&self, dim: usize) -> Result<(), EnrichmentError> {
+        if self.is_empty() {
+            return Err(EnrichmentError::Empty);
+        }
+        for (index, s) in self.transcript.iter().flatten().enumerate() {
+            if s.end_ms < s.start_ms {
+                return Err(EnrichmentError::SegmentOrder { index, start_ms: s.start_ms, end_ms: s.end_ms });
+            }
+        }
+        let frames = self.frame_embeddings.iter().flatten().map(|f| &f.vector);
+        for v in self.embedding.iter().chain(frames) {
+            check_vector(v, dim)?;
+        }
+        Ok(())
+    }
+
+    /// The transcript as one text, for asset-level ranking.
+    pub fn transcript_text(segments: &[TranscriptSegment]) -> String {
+        let mut text = String::new();
+        for s in segments {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(&s.text);
+        }
+        text
+    }
+}
+
+/// A vector fit for cosine search: the right length, finite, not all zeros.
+pub fn check_vector(v: &[f32], dim: usize) -> Result<(), EnrichmentError> {
+    if v.len() != dim {
+        return Err(EnrichmentError::Dimension { got: v.len(), want: dim });
+    }
+    if v.iter().any(|x| !x.is_finite()) {
+        return Err(EnrichmentError::NotFinite);
+    }
+    if v.iter().all(|x| *x == 0.0) {
+        return Err(EnrichmentError::Zero);
+    }
+    Ok(())
+}
+
+/// A stored transcript segment row (`segments` table).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SegmentRow {
+    pub asset_id: AssetId,
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub text: String,
+}
+
+/// A stored embedding row (`embeddings` table). `vkey` names the vector in the vector index;
+/// `ord` is the asset's dense number there, shared by all its vectors.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EmbeddingRow {
+    pub asset_id: AssetId,
+    pub ord: u32,
+    pub vkey: u64,
+    /// Set for frame embeddings.
+    pub at_ms: Option<u64>,
+    pub vector: Vec<f32>,
+}

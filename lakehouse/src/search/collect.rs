@@ -1,0 +1,188 @@
+//! One pass over the documents a query matches: the best `k` after a cursor (score, then id),
+//! and optionally the exact total and facet counts, or the set of vector ords that pass.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
+
+use acervo_catalog::AssetId;
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::query::Weight;
+use tantivy::{DocAddress, DocId, Score, Searcher};
+use uuid::Uuid;
+
+use super::SearchError;
+use super::request::{Cursor, FACET_TOP, Facets};
+use super::vectors::OrdSet;
+
+/// A candidate in the top-k heap. Ordered so the heap's top is the worst kept candidate.
+#[derive(Clone, Copy, Debug)]
+pub struct Ranked {
+    pub score: f32,
+    pub id: AssetId,
+    pub doc: DocAddress,
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Ranked {
+    /// "Less" is better: higher score, then higher id (newer).
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.score.total_cmp(&self.score).then_with(|| o.id.cmp(&self.id))
+    }
+}
+
+fn id_of(hi: &Column<u64>, lo: &Column<u64>, doc: DocId) -> AssetId {
+    let (h, l) = (hi.first(doc).unwrap_or(0), lo.first(doc).unwrap_or(0));
+    AssetId(Uuid::from_u64_pair(h, l))
+}
+
+pub struct Collected {
+    /// Best first.
+    pub top: Vec<Ranked>,
+    pub total: Option<u64>,
+    pub facets: Option<Facets>,
+}
+
+struct FacetCols {
+    cols: Vec<Option<StrColumn>>,
+    counts: Vec<Vec<u32>>,
+}
+
+const FACET_FIELDS: [&str; 5] = ["kind", "status", "project", "tag", "label"];
+
+fn ff_err(e: impl std::fmt::Display) -> SearchError {
+    SearchError::Index(format!("reading a fast field: {e}"))
+}
+
+/// Runs `weight` over every segment of `searcher`. With `exhaustive` every match is visited
+/// (exact total and facets); otherwise block-max pruning skips documents that cannot make the
+/// top `k`.
+pub fn collect(searcher: &Searcher, weight: &dyn Weight, k: usize, after: Option<&Cursor>, exhaustive: bool) -> Result<Collected, SearchError> {
+    let mut heap: BinaryHeap<Ranked> = BinaryHeap::with_capacity(k + 1);
+    let mut total = 0u64;
+    let mut facet_maps: Vec<HashMap<String, u64>> = vec![HashMap::new(); FACET_FIELDS.len()];
+    for (seg_ord, seg) in searcher.segment_readers().iter().enumerate() {
+        let ff = seg.fast_fields();
+        let hi = ff.u64("id_hi").map_err(ff_err)?;
+        let lo = ff.u64("id_lo").map_err(ff_err)?;
+        let alive = seg.alive_bitset();
+        let offer = |doc: DocId, score: Score, heap: &mut BinaryHeap<Ranked>| {
+            if k == 0 {
+                return;
+            }
+            if heap.len() == k
+                && let Some(worst) = heap.peek()
+                && score < worst.score
+            {
+                return;
+            }
+            let id = id_of(&hi, &lo, doc);
+            if after.is_some_and(|c| !c.precedes(score, id)) {
+                return;
+            }
+            let r = Ranked { score, id, doc: DocAddress::new(seg_ord as u32, doc) };
+            if heap.len() < k {
+                heap.push(r);
+            } else if heap.peek().is_some_and(|worst| r < *worst) {
+                heap.pop();
+                heap.push(r);
+            }
+        };
+        if exhaustive {
+            let mut fc = FacetCols { cols: Vec::new(), counts: Vec::new() };
+            for name in FACET_FIELDS {
+                let col = ff.str(name).map_err(ff_err)?;
+                fc.counts.push(vec![0; col.as_ref().map_or(0, |c| c.num_terms())]);
+                fc.cols.push(col);
+            }
+            weight
+                .for_each(seg, &mut |doc, score| {
+                    if alive.is_some_and(|a| !a.is_alive(doc)) {
+                        return;
+                    }
+                    total += 1;
+                    for (col, counts) in fc.cols.iter().zip(fc.counts.iter_mut()) {
+                        if let Some(col) = col {
+                            for ord in col.ords().values_for_doc(doc) {
+                                counts[ord as usize] += 1;
+                            }
+                        }
+                    }
+                    offer(doc, score, &mut heap);
+                })
+                .map_err(|e| SearchError::Index(e.to_string()))?;
+            for ((col, counts), map) in fc.cols.iter().zip(&fc.counts).zip(facet_maps.iter_mut()) {
+                let Some(col) = col else { continue };
+                let mut value = String::new();
+                for (ord, n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+                    value.clear();
+                    if col.ord_to_str(ord as u64, &mut value).map_err(ff_err)? {
+                        *map.entry(value.clone()).or_default() += u64::from(*n);
+                    }
+                }
+            }
+        } else {
+            let threshold = heap.peek().filter(|_| heap.len() == k).map_or(f32::MIN, |w| w.score.next_down());
+            weight
+                .for_each_pruning(threshold, seg, &mut |doc, score| {
+                    if alive.is_none_or(|a| a.is_alive(doc)) {
+                        offer(doc, score, &mut heap);
+                    }
+                    // Ties with the worst kept score may still win on id: prune strictly below.
+                    if heap.len() == k { heap.peek().map_or(f32::MIN, |w| w.score.next_down()) } else { f32::MIN }
+                })
+                .map_err(|e| SearchError::Index(e.to_string()))?;
+        }
+    }
+    let mut top = heap.into_vec();
+    top.sort();
+    let facets = exhaustive.then(|| {
+        let mut it = facet_maps.into_iter();
+        let mut next = || it.next().unwrap_or_default();
+        Facets {
+            kind: next().into_iter().collect(),
+            status: next().into_iter().collect(),
+            project: next().into_iter().collect(),
+            tags: top_n(next()),
+            labels: top_n(next()),
+        }
+    });
+    Ok(Collected { top, total: exhaustive.then_some(total), facets })
+}
+
+fn top_n(map: HashMap<String, u64>) -> std::collections::BTreeMap<String, u64> {
+    let mut v: Vec<(String, u64)> = map.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(FACET_TOP);
+    v.into_iter().collect()
+}
+
+/// The vector ords of every document `weight` matches (a filter, for vector search).
+pub fn ords(searcher: &Searcher, weight: &dyn Weight) -> Result<OrdSet, SearchError> {
+    let mut set = OrdSet::default();
+    for seg in searcher.segment_readers() {
+        let vord = seg.fast_fields().u64("vord").map_err(ff_err)?;
+        let alive = seg.alive_bitset();
+        weight
+            .for_each_no_score(seg, &mut |docs| {
+                for &doc in docs {
+                    if alive.is_none_or(|a| a.is_alive(doc))
+                        && let Some(o) = vord.first(doc)
+                    {
+                        set.insert(o as u32);
+                    }
+                }
+            })
+            .map_err(|e| SearchError::Index(e.to_string()))?;
+    }
+    Ok(set)
+}

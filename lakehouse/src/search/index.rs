@@ -1,0 +1,390 @@
+//! The search index beside the Lance tables: a tantivy index of assets, one of transcript
+//! segments, and the vector store. The catalog writer feeds it after each Lance write and
+//! commits before acknowledging, so what the catalog shows is searchable at once. Each commit
+//! is a numbered snapshot; recent snapshots are kept so `search_after` pages read one snapshot.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use acervo_catalog::config::SearchConfig;
+use acervo_catalog::{Asset, AssetId, EmbeddingRow, SegmentRow};
+use futures::TryStreamExt;
+use tantivy::directory::MmapDirectory;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
+
+use super::SearchError;
+use super::analysis::{self, Lang};
+use super::request::AssetSummary;
+use super::schema::{AssetFields, SegmentFields};
+use super::vectors::{HnswParams, OrdSet, VectorStore};
+use crate::tables::{Catalog, batch_to_assets, batch_to_embeddings, batch_to_segments};
+
+/// Snapshots older than this are dropped (a cursor older than that reads the newest one).
+const SNAPSHOT_TTL: Duration = Duration::from_secs(600);
+const MAX_SNAPSHOTS: usize = 64;
+/// Bumped when the document layout changes; a mismatch rebuilds the index from the tables.
+const LAYOUT_VERSION: &str = "acervo-search-1";
+
+/// One consistent view: both text indexes and the vector key bound, as of one commit.
+#[derive(Clone)]
+pub struct Snapshot {
+    pub generation: u64,
+    pub assets: Searcher,
+    pub segments: Searcher,
+    pub key_limit: u64,
+    taken: Instant,
+}
+
+/// What one catalog write changes in the index.
+#[derive(Default)]
+pub struct IndexBatch {
+    /// Assets as they now stand in the catalog (each replaces its previous document).
+    pub assets: Vec<Asset>,
+    /// Replaced transcript segments, per asset.
+    pub segments: Vec<(AssetId, Vec<SegmentRow>)>,
+    /// Replaced vectors, per asset (rows named through `vectors().assign`).
+    pub vectors: Vec<(AssetId, Vec<EmbeddingRow>)>,
+}
+
+pub(crate) struct TextIndex {
+    pub(crate) index: Index,
+    writer: Mutex<IndexWriter>,
+    reader: IndexReader,
+}
+
+fn tantivy_err(what: &'static str) -> impl FnOnce(tantivy::TantivyError) -> SearchError {
+    move |e| SearchError::Index(format!("{what}: {e}"))
+}
+
+impl TextIndex {
+    fn open(dir: &Path, schema: tantivy::schema::Schema, heap: usize) -> Result<(TextIndex, bool), SearchError> {
+        std::fs::create_dir_all(dir).map_err(|source| SearchError::Io { path: dir.to_path_buf(), source })?;
+        let marker = dir.join("LAYOUT");
+        let layout_ok = std::fs::read_to_string(&marker).is_ok_and(|v| v.trim() == LAYOUT_VERSION);
+        if !layout_ok {
+            // Another layout (or none): start empty; the caller rebuilds from the tables.
+            std::fs::remove_dir_all(dir).map_err(|source| SearchError::Io { path: dir.to_path_buf(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| SearchError::Io { path: dir.to_path_buf(), source })?;
+        }
+        let mmap = MmapDirectory::open(dir).map_err(|e| SearchError::Index(format!("opening {}: {e}", dir.display())))?;
+        let index = Index::open_or_create(mmap, schema).map_err(tantivy_err("opening the text index"))?;
+        analysis::register(index.tokenizers());
+        let writer = index.writer_with_num_threads(1, heap).map_err(tantivy_err("opening the index writer"))?;
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(tantivy_err("opening a reader"))?;
+        if !layout_ok {
+            std::fs::write(&marker, LAYOUT_VERSION).map_err(|source| SearchError::Io { path: marker.clone(), source })?;
+        }
+        Ok((TextIndex { index, writer: Mutex::new(writer), reader }, !layout_ok))
+    }
+
+    fn commit(&self) -> Result<(), SearchError> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner()).commit().map_err(tantivy_err("committing the text index"))?;
+        self.reader.reload().map_err(tantivy_err("reloading the text index"))
+    }
+}
+
+pub struct SearchIndex {
+    pub(crate) fields: AssetFields,
+    pub(crate) seg_fields: SegmentFields,
+    pub(crate) assets: TextIndex,
+    segments: TextIndex,
+    vectors: Arc<VectorStore>,
+    pub(crate) default_lang: Lang,
+    generation: AtomicU64,
+    snapshots: Mutex<VecDeque<Snapshot>>,
+    /// Filter → ord set, for the newest snapshot (vector prefilters repeat a lot).
+    pub(crate) ord_cache: Mutex<(u64, HashMap<String, Arc<OrdSet>>)>,
+    merger: Mutex<Option<std::thread::JoinHandle<()>>>,
+    dir: PathBuf,
+}
+
+impl SearchIndex {
+    /// Opens the index under `dir`, loads the vectors from the catalog, and rebuilds the text
+    /// indexes from the catalog when they are new or of another layout.
+    pub async fn open(dir: &Path, config: &SearchConfig, catalog: &Catalog) -> Result<Arc<SearchIndex>, SearchError> {
+        let heap = config.writer_heap_mb.max(16) * 1024 * 1024;
+        let fields = AssetFields::build();
+        let seg_fields = SegmentFields::build();
+        let (assets, fresh_a) = TextIndex::open(&dir.join("assets"), fields.schema.clone(), heap)?;
+        let (segments, fresh_s) = TextIndex::open(&dir.join("segments"), seg_fields.schema.clone(), heap.min(64 * 1024 * 1024))?;
+        let params = HnswParams {
+            connectivity: config.hnsw_connectivity,
+            expansion_add: config.hnsw_expansion_add,
+            expansion_search: config.hnsw_expansion_search,
+            exact_below: config.exact_below,
+        };
+        let vectors = Arc::new(VectorStore::new(&dir.join("vectors"), catalog.embedding_dim(), params)?);
+        let default_lang = Lang::parse(&config.default_language)
+            .ok_or_else(|| SearchError::BadRequest(format!("search.default_language {:?}: use es or en", config.default_language)))?;
+        let index = Arc::new(SearchIndex {
+            fields,
+            seg_fields,
+            assets,
+            segments,
+            vectors,
+            default_lang,
+            generation: AtomicU64::new(0),
+            snapshots: Mutex::new(VecDeque::new()),
+            ord_cache: Mutex::new((u64::MAX, HashMap::new())),
+            merger: Mutex::new(None),
+            dir: dir.to_path_buf(),
+        });
+        index.load_vectors(catalog).await?;
+        let empty = index.assets.reader.searcher().num_docs() == 0;
+        if fresh_a || fresh_s || empty {
+            index.rebuild_text(catalog).await?;
+        }
+        index.snapshot();
+        *index.merger.lock().unwrap_or_else(|p| p.into_inner()) = Some(index.vectors.spawn_merger());
+        Ok(index)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn vectors(&self) -> &VectorStore {
+        &self.vectors
+    }
+
+    async fn load_vectors(&self, catalog: &Catalog) -> Result<(), SearchError> {
+        let mut rows = Vec::new();
+        let mut stream = catalog.scan_table("embeddings").await?;
+        while let Some(batch) = stream.try_next().await? {
+            rows.extend(batch_to_embeddings(&batch).map_err(crate::tables::CatalogError::from)?);
+        }
+        let n = self.vectors.load_rows(rows.into_iter())?;
+        tracing::info!(vectors = n, tail = self.vectors.tail_len(), "vector index loaded");
+        Ok(())
+    }
+
+    /// Re-reads every asset and segment from the catalog into empty text indexes.
+    pub async fn rebuild_text(&self, catalog: &Catalog) -> Result<u64, SearchError> {
+        let started = Instant::now();
+        for t in [&self.assets, &self.segments] {
+            t.writer.lock().unwrap_or_else(|p| p.into_inner()).delete_all_documents().map_err(tantivy_err("clearing"))?;
+        }
+        let mut langs: HashMap<AssetId, Lang> = HashMap::new();
+        let mut n = 0u64;
+        let mut stream = catalog.scan_table("assets").await?;
+        while let Some(batch) = stream.try_next().await? {
+            let assets = batch_to_assets(&batch).map_err(crate::tables::CatalogError::from)?;
+            let writer = self.assets.writer.lock().unwrap_or_else(|p| p.into_inner());
+            for a in &assets {
+                let lang = self.language_of(a);
+                langs.insert(a.id, lang);
+                writer.add_document(self.asset_doc(a, lang)?).map_err(tantivy_err("indexing an asset"))?;
+                n += 1;
+            }
+        }
+        let mut stream = catalog.scan_table("segments").await?;
+        while let Some(batch) = stream.try_next().await? {
+            let rows = batch_to_segments(&batch).map_err(crate::tables::CatalogError::from)?;
+            let writer = self.segments.writer.lock().unwrap_or_else(|p| p.into_inner());
+            for r in &rows {
+                let lang = langs.get(&r.asset_id).copied().unwrap_or(self.default_lang);
+                writer.add_document(self.segment_doc(r, lang)).map_err(tantivy_err("indexing a segment"))?;
+            }
+        }
+        self.assets.commit()?;
+        self.segments.commit()?;
+        tracing::info!(assets = n, seconds = started.elapsed().as_secs_f64(), "text index rebuilt from the catalog");
+        Ok(n)
+    }
+
+    pub fn language_of(&self, a: &Asset) -> Lang {
+        let mut text = String::with_capacity(256);
+        for part in [&a.title, &a.description, &a.transcript_text] {
+            text.push_str(part);
+            text.push('\n');
+        }
+        analysis::detect(&text, self.default_lang)
+    }
+
+    fn asset_doc(&self, a: &Asset, lang: Lang) -> Result<TantivyDocument, SearchError> {
+        let f = &self.fields;
+        let mut d = TantivyDocument::new();
+        d.add_text(f.id, a.id.to_string());
+        let (hi, lo) = a.id.0.as_u64_pair();
+        d.add_u64(f.id_hi, hi);
+        d.add_u64(f.id_lo, lo);
+        let summary = AssetSummary {
+            id: a.id,
+            title: a.title.clone(),
+            description: a.description.clone(),
+            tags: a.tags.clone(),
+            labels: a.labels.clone(),
+            kind: a.kind,
+            status: a.status,
+            project: a.project.clone(),
+            created_at: a.created_at,
+            duration_seconds: a.technical.as_ref().and_then(|t| t.duration_seconds),
+            language: lang.code().into(),
+        };
+        let json = serde_json::to_vec(&summary).map_err(|e| SearchError::Index(format!("encoding a summary: {e}")))?;
+        d.add_bytes(f.summary, &json);
+        d.add_text(f.kind, a.kind.as_str());
+        d.add_text(f.status, a.status.as_str());
+        d.add_text(f.project, &a.project);
+        for t in &a.tags {
+            d.add_text(f.tag, t);
+        }
+        for l in &a.labels {
+            d.add_text(f.label, l);
+        }
+        d.add_i64(f.created_ms, a.created_at.timestamp_millis());
+        if let Some(secs) = summary.duration_seconds {
+            d.add_u64(f.duration_ms, (secs * 1000.0).round() as u64);
+        }
+        if let Some(ord) = self.vectors.ord_of(&a.id) {
+            d.add_u64(f.vord, u64::from(ord));
+        }
+        let tags = a.tags.join("\n");
+        let labels = a.labels.join("\n");
+        for (base, text) in [
+            ("title", a.title.as_str()),
+            ("description", a.description.as_str()),
+            ("tags", tags.as_str()),
+            ("transcript", a.transcript_text.as_str()),
+            ("ocr", a.ocr_text.as_str()),
+            ("labels", labels.as_str()),
+        ] {
+            if !text.is_empty()
+                && let Some(field) = f.text_field(base, lang)
+            {
+                d.add_text(field, text);
+            }
+        }
+        Ok(d)
+    }
+
+    fn segment_doc(&self, r: &SegmentRow, lang: Lang) -> TantivyDocument {
+        let f = &self.seg_fields;
+        let mut d = TantivyDocument::new();
+        d.add_text(f.asset_id, r.asset_id.to_string());
+        d.add_u64(f.start_ms, r.start_ms);
+        d.add_u64(f.end_ms, r.end_ms);
+        if let Some((_, field)) = f.text.iter().find(|(l, _)| *l == lang) {
+            d.add_text(*field, &r.text);
+        }
+        d
+    }
+
+    /// Applies one catalog write and commits, so it is searchable when this returns.
+    pub fn apply(&self, batch: IndexBatch) -> Result<(), SearchError> {
+        for (asset, rows) in batch.vectors {
+            self.vectors.replace(asset, rows)?;
+        }
+        let mut langs: HashMap<AssetId, Lang> = HashMap::new();
+        if !batch.assets.is_empty() {
+            let writer = self.assets.writer.lock().unwrap_or_else(|p| p.into_inner());
+            for a in &batch.assets {
+                let lang = self.language_of(a);
+                langs.insert(a.id, lang);
+                writer.delete_term(Term::from_field_text(self.fields.id, &a.id.to_string()));
+                writer.add_document(self.asset_doc(a, lang)?).map_err(tantivy_err("indexing an asset"))?;
+            }
+        }
+        let seg_changed = !batch.segments.is_empty();
+        if seg_changed {
+            let writer = self.segments.writer.lock().unwrap_or_else(|p| p.into_inner());
+            for (asset, rows) in &batch.segments {
+                writer.delete_term(Term::from_field_text(self.seg_fields.asset_id, &asset.to_string()));
+                let lang = langs.get(asset).copied().unwrap_or(self.default_lang);
+                for r in rows {
+                    writer.add_document(self.segment_doc(r, lang)).map_err(tantivy_err("indexing a segment"))?;
+                }
+            }
+        }
+        if !batch.assets.is_empty() {
+            self.assets.commit()?;
+        }
+        if seg_changed {
+            self.segments.commit()?;
+        }
+        self.snapshot();
+        Ok(())
+    }
+
+    /// Records the current state as a new numbered snapshot.
+    fn snapshot(&self) -> Snapshot {
+        let snap = Snapshot {
+            generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
+            assets: self.assets.reader.searcher(),
+            segments: self.segments.reader.searcher(),
+            key_limit: self.vectors.key_limit(),
+            taken: Instant::now(),
+        };
+        let mut snaps = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        snaps.push_back(snap.clone());
+        while snaps.len() > MAX_SNAPSHOTS || snaps.front().is_some_and(|s| s.taken.elapsed() > SNAPSHOT_TTL && snaps.len() > 1) {
+            snaps.pop_front();
+        }
+        snap
+    }
+
+    /// The snapshot a cursor was issued from, or the newest one.
+    pub fn snapshot_for(&self, generation: Option<u64>) -> Snapshot {
+        let snaps = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(g) = generation
+            && let Some(s) = snaps.iter().find(|s| s.generation == g)
+        {
+            return s.clone();
+        }
+        match snaps.back() {
+            Some(s) => s.clone(),
+            None => {
+                drop(snaps);
+                self.snapshot()
+            }
+        }
+    }
+
+    /// Number of searchable asset documents (deleted assets included: they stay filterable).
+    pub fn num_docs(&self) -> u64 {
+        self.assets.reader.searcher().num_docs()
+    }
+
+    /// Moves every pending vector into the graph now (bulk loads; the merger does this in the
+    /// background otherwise). Returns the vectors moved.
+    pub fn build_vector_graph(&self, threads: usize) -> Result<usize, SearchError> {
+        let mut n = 0;
+        loop {
+            let moved = self.vectors.merge_tail(100_000, threads)?;
+            if moved == 0 {
+                return Ok(n);
+            }
+            n += moved;
+        }
+    }
+
+    /// Stops the background merger and saves the vector graph.
+    pub fn close(&self) -> Result<(), SearchError> {
+        self.vectors.shutdown();
+        if let Some(h) = self.merger.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = h.join();
+        }
+        self.vectors.save()
+    }
+
+    /// Bytes the index takes on disk (text indexes and the saved vector graph).
+    pub fn disk_bytes(&self) -> u64 {
+        fn walk(p: &Path) -> u64 {
+            std::fs::read_dir(p)
+                .map(|rd| {
+                    rd.flatten()
+                        .map(|e| match e.metadata() {
+                            Ok(m) if m.is_dir() => walk(&e.path()),
+                            Ok(m) => m.len(),
+                            Err(_) => 0,
+                        })
+                        .sum()
+                })
+                .unwrap_or(0)
+        }
+        walk(&self.dir)
+    }
+}

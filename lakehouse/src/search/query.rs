@@ -1,0 +1,195 @@
+//! Turns a search request into tantivy queries: the query text (words, "quoted phrases",
+//! `-excluded` words, `prefix*` words, and the last word as a prefix while typing) across the
+//! boosted fields of both languages, and the filters as a non-scoring query.
+
+use std::ops::Bound;
+
+use acervo_catalog::{AssetStatus, Principal};
+use tantivy::Term;
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::tokenizer::TokenizerManager;
+
+use super::analysis::{FOLD, Lang, terms};
+use super::request::SearchFilter;
+use super::schema::AssetFields;
+
+#[derive(Clone, Debug, PartialEq)]
+enum ClauseKind {
+    Word,
+    Phrase,
+    Prefix,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Clause {
+    kind: ClauseKind,
+    negated: bool,
+    text: String,
+}
+
+/// Splits query text into clauses. Unbalanced quotes close at the end of the text.
+fn parse(q: &str, last_is_prefix: bool) -> Vec<Clause> {
+    let mut out = Vec::new();
+    let mut chars = q.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        let mut negated = false;
+        if c == '-' {
+            negated = true;
+            chars.next();
+        }
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            let text: String = chars.by_ref().take_while(|c| *c != '"').collect();
+            out.push(Clause { kind: ClauseKind::Phrase, negated, text });
+            continue;
+        }
+        let mut text = String::new();
+        while let Some(&c) = chars.peek() {
+            if c.is_whitespace() {
+                break;
+            }
+            text.push(c);
+            chars.next();
+        }
+        let kind = if text.ends_with('*') {
+            text.pop();
+            ClauseKind::Prefix
+        } else {
+            ClauseKind::Word
+        };
+        out.push(Clause { kind, negated, text });
+    }
+    if last_is_prefix
+        && let Some(last) = out.iter_mut().rev().find(|c| !c.negated)
+        && last.kind == ClauseKind::Word
+    {
+        last.kind = ClauseKind::Prefix;
+    }
+    out
+}
+
+fn escape_regex(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if !c.is_alphanumeric() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The scoring query for `q` over every text field; `None` when `q` has nothing to search.
+/// `fields` are (language, field, boost) triples: the assets' text fields or the segments'.
+pub fn text_query(fields: &[(Lang, Field, f32)], tokenizers: &TokenizerManager, q: &str, last_is_prefix: bool) -> Option<Box<dyn Query>> {
+    let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut positive = 0;
+    for clause in parse(q, last_is_prefix) {
+        let mut per_field: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (lang, field, boost) in fields {
+            let field_terms = terms(tokenizers, lang.analyzer(), &clause.text);
+            let q: Option<Box<dyn Query>> = match clause.kind {
+                ClauseKind::Prefix => {
+                    let mut prefixes = terms(tokenizers, FOLD, &clause.text);
+                    prefixes.extend(field_terms.iter().cloned());
+                    prefixes.sort();
+                    prefixes.dedup();
+                    // Only a one-word prefix is a prefix; "e-ma*" splits, keep it a phrase.
+                    let folded = terms(tokenizers, FOLD, &clause.text);
+                    if folded.len() > 1 {
+                        phrase(*field, &field_terms)
+                    } else {
+                        let alts: Vec<(Occur, Box<dyn Query>)> = prefixes
+                            .iter()
+                            .filter_map(|p| RegexQuery::from_pattern(&format!("{}.*", escape_regex(p)), *field).ok())
+                            .map(|r| (Occur::Should, Box::new(r) as Box<dyn Query>))
+                            .collect();
+                        (!alts.is_empty()).then(|| Box::new(BooleanQuery::new(alts)) as Box<dyn Query>)
+                    }
+                }
+                ClauseKind::Word | ClauseKind::Phrase => phrase(*field, &field_terms),
+            };
+            if let Some(q) = q {
+                per_field.push((Occur::Should, Box::new(BoostQuery::new(q, *boost))));
+            }
+        }
+        if per_field.is_empty() {
+            continue; // punctuation only
+        }
+        let occur = if clause.negated { Occur::MustNot } else { Occur::Must };
+        if !clause.negated {
+            positive += 1;
+        }
+        must.push((occur, Box::new(BooleanQuery::new(per_field))));
+    }
+    if positive == 0 {
+        return None;
+    }
+    Some(Box::new(BooleanQuery::new(must)))
+}
+
+fn phrase(field: Field, terms: &[String]) -> Option<Box<dyn Query>> {
+    match terms {
+        [] => None,
+        [one] => Some(Box::new(TermQuery::new(Term::from_field_text(field, one), IndexRecordOption::WithFreqs))),
+        many => Some(Box::new(PhraseQuery::new(many.iter().map(|t| Term::from_field_text(field, t)).collect()))),
+    }
+}
+
+fn term(field: Field, value: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
+}
+
+/// The filter and the principal's project scope as one query that adds nothing to scores.
+pub fn filter_query(fields: &AssetFields, f: &SearchFilter, principal: &Principal) -> Box<dyn Query> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(AllQuery))];
+    match f.status {
+        Some(s) => clauses.push((Occur::Must, term(fields.status, s.as_str()))),
+        None => clauses.push((Occur::MustNot, term(fields.status, AssetStatus::Deleted.as_str()))),
+    }
+    if let Some(k) = f.kind {
+        clauses.push((Occur::Must, term(fields.kind, k.as_str())));
+    }
+    if let Some(p) = &f.project {
+        clauses.push((Occur::Must, term(fields.project, p)));
+    }
+    for t in &f.tags {
+        clauses.push((Occur::Must, term(fields.tag, t)));
+    }
+    for l in &f.labels {
+        clauses.push((Occur::Must, term(fields.label, l)));
+    }
+    if f.created_from.is_some() || f.created_to.is_some() {
+        let at = |t: chrono::DateTime<chrono::Utc>| Term::from_field_i64(fields.created_ms, t.timestamp_millis());
+        let lo = f.created_from.map_or(Bound::Unbounded, |t| Bound::Included(at(t)));
+        let hi = f.created_to.map_or(Bound::Unbounded, |t| Bound::Excluded(at(t)));
+        clauses.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
+    }
+    if f.duration_min_ms.is_some() || f.duration_max_ms.is_some() {
+        let at = |v: u64| Term::from_field_u64(fields.duration_ms, v);
+        let lo = f.duration_min_ms.map_or(Bound::Unbounded, |v| Bound::Included(at(v)));
+        let hi = f.duration_max_ms.map_or(Bound::Unbounded, |v| Bound::Included(at(v)));
+        clauses.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
+    }
+    if let Some(projects) = &principal.projects {
+        if projects.is_empty() {
+            return Box::new(EmptyQuery);
+        }
+        let any: Vec<(Occur, Box<dyn Query>)> = projects.iter().map(|p| (Occur::Should, term(fields.project, p))).collect();
+        clauses.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+    }
+    Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(clauses)), 0.0))
+}
+
+/// Text (when any) AND filter.
+pub fn full_query(text: Option<Box<dyn Query>>, filter: Box<dyn Query>) -> Box<dyn Query> {
+    match text {
+        Some(t) => Box::new(BooleanQuery::new(vec![(Occur::Must, t), (Occur::Must, filter)])),
+        None => filter,
+    }
+}

@@ -1,0 +1,193 @@
+//! What a search asks for and what it answers: modes, filters, the `search_after` cursor,
+//! hits with highlights and moments, and facet counts.
+
+use std::collections::BTreeMap;
+
+use acervo_catalog::{AssetId, AssetStatus, MediaKind};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::SearchError;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// BM25 over title^3, description^2, tags^2, transcript, OCR text and labels.
+    #[default]
+    Text,
+    /// Nearest neighbours of `vector` among asset and frame embeddings.
+    Vector,
+    /// Text and vector result lists fused by reciprocal rank fusion.
+    Hybrid,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = SearchError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "text" => Ok(Mode::Text),
+            "vector" => Ok(Mode::Vector),
+            "hybrid" => Ok(Mode::Hybrid),
+            other => Err(SearchError::BadRequest(format!("unknown mode {other:?}: use text, vector or hybrid"))),
+        }
+    }
+}
+
+/// Exact filters; all given ones must hold. Soft-deleted assets are left out unless `status`
+/// asks for them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SearchFilter {
+    pub kind: Option<MediaKind>,
+    pub status: Option<AssetStatus>,
+    pub project: Option<String>,
+    /// Every tag must be on the asset (exact match).
+    pub tags: Vec<String>,
+    pub labels: Vec<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    pub duration_min_ms: Option<u64>,
+    pub duration_max_ms: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchRequest {
+    pub q: String,
+    pub mode: Mode,
+    pub vector: Option<Vec<f32>>,
+    pub filter: SearchFilter,
+    /// Treat the last word as a prefix (search as you type).
+    pub prefix: bool,
+    pub limit: usize,
+    pub search_after: Option<Cursor>,
+    pub facets: bool,
+    pub highlight: bool,
+}
+
+impl Default for SearchRequest {
+    fn default() -> Self {
+        SearchRequest {
+            q: String::new(),
+            mode: Mode::Text,
+            vector: None,
+            filter: SearchFilter::default(),
+            prefix: false,
+            limit: 20,
+            search_after: None,
+            facets: true,
+            highlight: true,
+        }
+    }
+}
+
+/// Where the previous page ended: results sort by score, then id (newest first). `generation` names
+/// the index snapshot the first page was served from, so later pages see the same data.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cursor {
+    pub generation: u64,
+    pub score: f32,
+    pub id: AssetId,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    pub fn decode(s: &str) -> Result<Cursor, SearchError> {
+        let bad = || SearchError::BadRequest("search_after is not a cursor this server handed out".into());
+        let bytes = URL_SAFE_NO_PAD.decode(s.trim()).map_err(|_| bad())?;
+        serde_json::from_slice(&bytes).map_err(|_| bad())
+    }
+
+    /// Whether a result sorting at (score, id) comes after this cursor.
+    pub fn precedes(&self, score: f32, id: AssetId) -> bool {
+        score < self.score || (score == self.score && id < self.id)
+    }
+}
+
+/// What a result card shows, stored in the index so a search never reads the tables.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AssetSummary {
+    pub id: AssetId,
+    pub title: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub labels: Vec<String>,
+    pub kind: MediaKind,
+    pub status: AssetStatus,
+    pub project: String,
+    pub created_at: DateTime<Utc>,
+    pub duration_seconds: Option<f64>,
+    /// The language the asset's text was analysed as (`es` or `en`).
+    pub language: String,
+}
+
+/// A point inside an asset where the query matched: a transcript segment or a video frame.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct Moment {
+    pub start_ms: u64,
+    pub end_ms: Option<u64>,
+    /// The segment text with matches in `<b>…</b>` (HTML-escaped otherwise); empty for frames.
+    pub snippet: String,
+    pub source: MomentSource,
+    pub score: f32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MomentSource {
+    Transcript,
+    Frame,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, ToSchema)]
+pub struct Highlights {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct SearchHit {
+    pub asset: AssetSummary,
+    /// BM25 (text), cosine similarity (vector) or fused RRF score (hybrid); 0 with no query.
+    pub score: f32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_rank: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vector_rank: Option<usize>,
+    pub highlights: Highlights,
+    pub moments: Vec<Moment>,
+}
+
+/// Counts of matching assets by value, over the whole filtered result (not the page).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, ToSchema)]
+pub struct Facets {
+    pub kind: BTreeMap<String, u64>,
+    pub status: BTreeMap<String, u64>,
+    pub project: BTreeMap<String, u64>,
+    /// The most frequent tags and labels (up to `FACET_TOP`).
+    pub tags: BTreeMap<String, u64>,
+    pub labels: BTreeMap<String, u64>,
+}
+
+/// Tag and label facets list this many values at most.
+pub const FACET_TOP: usize = 50;
+
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct SearchResponse {
+    /// Matching assets (text and browse modes; the fused window in hybrid; `null` when facets
+    /// were not asked for in text mode, since counting costs a full pass).
+    pub total: Option<u64>,
+    pub hits: Vec<SearchHit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facets: Option<Facets>,
+    /// Pass as `search_after` for the next page; absent on the last page.
+    pub next: Option<String>,
+    pub took_ms: f64,
+}

@@ -1,0 +1,111 @@
+//! The tantivy schemas of the search index: one document per asset (text per language, exact
+//! filter and facet columns, the stored summary a result card needs) and one per transcript
+//! segment (for "jump to the moment").
+
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, SchemaBuilder, TextFieldIndexing, TextOptions,
+};
+
+use super::analysis::Lang;
+
+/// The text fields searched together, with their boosts (seed 001: title first).
+pub const TEXT_FIELDS: [(&str, f32); 6] =
+    [("title", 3.0), ("description", 2.0), ("tags", 2.0), ("transcript", 1.0), ("ocr", 1.0), ("labels", 1.0)];
+
+/// A text field for one language: positions kept for phrase queries.
+fn text(lang: Lang, stored: bool) -> TextOptions {
+    let indexing = TextFieldIndexing::default()
+        .set_tokenizer(lang.analyzer())
+        .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+    let opts = TextOptions::default().set_indexing_options(indexing);
+    if stored { opts.set_stored() } else { opts }
+}
+
+pub fn field_name(base: &str, lang: Lang) -> String {
+    format!("{base}_{}", lang.code())
+}
+
+#[derive(Clone)]
+pub struct AssetFields {
+    pub schema: Schema,
+    pub id: Field,
+    pub id_hi: Field,
+    pub id_lo: Field,
+    pub summary: Field,
+    pub kind: Field,
+    pub status: Field,
+    pub project: Field,
+    pub tag: Field,
+    pub label: Field,
+    pub created_ms: Field,
+    pub duration_ms: Field,
+    pub vord: Field,
+    /// (base name, language, field, boost) for every searched text field.
+    pub text: Vec<(&'static str, Lang, Field, f32)>,
+}
+
+impl AssetFields {
+    pub fn build() -> AssetFields {
+        let mut b = SchemaBuilder::new();
+        let id = b.add_text_field("id", STRING | STORED);
+        let id_hi = b.add_u64_field("id_hi", FAST);
+        let id_lo = b.add_u64_field("id_lo", FAST);
+        let summary = b.add_bytes_field("summary", STORED);
+        let kind = b.add_text_field("kind", STRING | FAST);
+        let status = b.add_text_field("status", STRING | FAST);
+        let project = b.add_text_field("project", STRING | FAST);
+        let tag = b.add_text_field("tag", STRING | FAST);
+        let label = b.add_text_field("label", STRING | FAST);
+        let created_ms = b.add_i64_field("created_ms", INDEXED | FAST);
+        let duration_ms = b.add_u64_field("duration_ms", INDEXED | FAST);
+        let vord = b.add_u64_field("vord", FAST);
+        let mut text_fields = Vec::new();
+        for (base, boost) in TEXT_FIELDS {
+            for lang in Lang::ALL {
+                let f = b.add_text_field(&field_name(base, lang), text(lang, false));
+                text_fields.push((base, lang, f, boost));
+            }
+        }
+        AssetFields {
+            schema: b.build(),
+            id,
+            id_hi,
+            id_lo,
+            summary,
+            kind,
+            status,
+            project,
+            tag,
+            label,
+            created_ms,
+            duration_ms,
+            vord,
+            text: text_fields,
+        }
+    }
+
+    pub fn text_field(&self, base: &str, lang: Lang) -> Option<Field> {
+        self.text.iter().find(|(b, l, _, _)| *b == base && *l == lang).map(|t| t.2)
+    }
+}
+
+#[derive(Clone)]
+pub struct SegmentFields {
+    pub schema: Schema,
+    pub asset_id: Field,
+    pub start_ms: Field,
+    pub end_ms: Field,
+    /// Stored once (for snippets) in the field of the segment's language.
+    pub text: Vec<(Lang, Field)>,
+}
+
+impl SegmentFields {
+    pub fn build() -> SegmentFields {
+        let mut b = SchemaBuilder::new();
+        let asset_id = b.add_text_field("asset_id", STRING | STORED);
+        let start_ms = b.add_u64_field("start_ms", STORED | FAST);
+        let end_ms = b.add_u64_field("end_ms", STORED);
+        let text_fields = Lang::ALL.iter().map(|l| (*l, b.add_text_field(&field_name("text", *l), text(*l, true)))).collect();
+        SegmentFields { schema: b.build(), asset_id, start_ms, end_ms, text: text_fields }
+    }
+}

@@ -1,0 +1,485 @@
+//! The vector index: every asset and frame embedding, L2-normalised, in an HNSW graph
+//! (usearch) plus a flat tail of vectors not yet in the graph. New vectors are searchable at
+//! once through the tail; a background thread moves them into the graph, so no search ever
+//! waits for a rebuild. The `embeddings` table is the durable copy; the graph is saved now and
+//! then and reconciled with the table on open.
+//!
+//! Keys: `vkey` names one vector, `ord` one asset (dense, shared by its vectors). Filters arrive
+//! as a bitset over ords computed by the text index.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+
+use acervo_catalog::{AssetId, EmbeddingRow};
+use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
+
+use super::SearchError;
+
+#[derive(Clone, Copy, Debug)]
+pub struct HnswParams {
+    pub connectivity: usize,
+    pub expansion_add: usize,
+    pub expansion_search: usize,
+    /// Filters keeping fewer vectors than this are answered by exact search.
+    pub exact_below: usize,
+}
+
+/// A set of asset ords (the assets a filter lets through).
+#[derive(Clone, Debug, Default)]
+pub struct OrdSet {
+    words: Vec<u64>,
+    count: usize,
+}
+
+impl OrdSet {
+    pub fn insert(&mut self, ord: u32) {
+        let (w, b) = (ord as usize / 64, ord % 64);
+        if w >= self.words.len() {
+            self.words.resize(w + 1, 0);
+        }
+        if self.words[w] & (1 << b) == 0 {
+            self.words[w] |= 1 << b;
+            self.count += 1;
+        }
+    }
+    pub fn contains(&self, ord: u32) -> bool {
+        self.words.get(ord as usize / 64).is_some_and(|w| w & (1 << (ord % 64)) != 0)
+    }
+    pub fn len(&self) -> usize {
+        self.count
+    }
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.words.iter().enumerate().flat_map(|(w, bits)| {
+            let bits = *bits;
+            (0..64).filter(move |b| bits & (1 << b) != 0).map(move |b| (w * 64 + b) as u32)
+        })
+    }
+}
+
+/// One nearest asset: its best-matching vector's similarity, and the frame time when that
+/// vector is a frame.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VectorHit {
+    pub asset: AssetId,
+    pub ord: u32,
+    /// Cosine similarity in [-1, 1].
+    pub similarity: f32,
+    pub at_ms: Option<u64>,
+}
+
+#[derive(Clone, Copy)]
+struct KeyInfo {
+    ord: u32,
+    at_ms: Option<u64>,
+    alive: bool,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// By vkey (keys are dense); dead keys keep their slot.
+    keys: Vec<KeyInfo>,
+    /// By vkey, `dim` values each: the exact vectors (for the tail, exact search and re-ranking).
+    vectors: Vec<f32>,
+    asset_ord: HashMap<AssetId, u32>,
+    ord_asset: Vec<AssetId>,
+    /// Live keys of each ord.
+    ord_keys: Vec<Vec<u64>>,
+    /// Live keys not yet in the graph.
+    tail: Vec<u64>,
+    next_vkey: u64,
+}
+
+pub struct VectorStore {
+    dim: usize,
+    params: HnswParams,
+    inner: RwLock<Inner>,
+    /// Reserving capacity needs exclusive access; adds and searches share it.
+    graph: RwLock<Index>,
+    path: PathBuf,
+    wake: Arc<(Mutex<bool>, Condvar)>,
+    stop: AtomicBool,
+    dirty: AtomicBool,
+}
+
+fn index_options(dim: usize, p: &HnswParams) -> IndexOptions {
+    IndexOptions {
+        dimensions: dim,
+        metric: MetricKind::IP,
+        quantization: ScalarKind::F16,
+        connectivity: p.connectivity,
+        expansion_add: p.expansion_add,
+        expansion_search: p.expansion_search,
+        multi: false,
+    }
+}
+
+fn usearch_err<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> SearchError {
+    move |e| SearchError::Vectors(format!("{what}: {e}"))
+}
+
+/// Scales `v` to unit length so inner product is cosine similarity.
+pub fn normalise(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    // Eight accumulators let the compiler vectorise without reassociating a single sum.
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    let mut s: f32 = acc.iter().sum();
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
+}
+
+/// Threads usearch may run searches and adds on at once.
+const GRAPH_THREADS: usize = 64;
+
+impl VectorStore {
+    pub fn new(dir: &Path, dim: usize, params: HnswParams) -> Result<VectorStore, SearchError> {
+        std::fs::create_dir_all(dir).map_err(|source| SearchError::Io { path: dir.to_path_buf(), source })?;
+        let graph = Index::new(&index_options(dim, &params)).map_err(usearch_err("creating the HNSW index"))?;
+        graph.reserve_capacity_and_threads(1024, GRAPH_THREADS).map_err(usearch_err("reserving"))?;
+        Ok(VectorStore {
+            dim,
+            params,
+            inner: RwLock::new(Inner::default()),
+            graph: RwLock::new(graph),
+            path: dir.join("vectors.usearch"),
+            wake: Arc::new((Mutex::new(false), Condvar::new())),
+            stop: AtomicBool::new(false),
+            dirty: AtomicBool::new(false),
+        })
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|p| p.into_inner())
+    }
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Loads rows read from the `embeddings` table (at open); the saved graph is reused for the
+    /// keys it holds, every other row goes to the tail.
+    pub fn load_rows(&self, rows: impl Iterator<Item = EmbeddingRow>) -> Result<usize, SearchError> {
+        let mut n = 0;
+        {
+            let mut inner = self.write();
+            for row in rows {
+                insert_row(&mut inner, self.dim, row);
+                n += 1;
+            }
+        }
+        let graph = Index::new(&index_options(self.dim, &self.params)).map_err(usearch_err("creating the HNSW index"))?;
+        let mut loaded = false;
+        if self.path.exists() {
+            match graph.load(&self.path.to_string_lossy()) {
+                Ok(()) if graph.dimensions() == self.dim => loaded = true,
+                Ok(()) => tracing::warn!(path = %self.path.display(), "saved vector graph has another width; rebuilding it"),
+                Err(e) => tracing::warn!(path = %self.path.display(), error = %e, "saved vector graph unreadable; rebuilding it"),
+            }
+        }
+        let graph = if loaded { graph } else { Index::new(&index_options(self.dim, &self.params)).map_err(usearch_err("creating the HNSW index"))? };
+        graph.change_expansion_search(self.params.expansion_search);
+        let mut inner = self.write();
+        let cap = (graph.size() + inner.keys.len()).max(1024);
+        graph.reserve_capacity_and_threads(cap, GRAPH_THREADS).map_err(usearch_err("reserving"))?;
+        let mut tail = Vec::new();
+        let upto = inner.keys.len() as u64;
+        for key in 0..upto.max(graph.size() as u64) {
+            let alive = inner.keys.get(key as usize).is_some_and(|k| k.alive);
+            let present = graph.contains(key);
+            if alive && !present {
+                tail.push(key);
+            } else if !alive && present {
+                graph.remove(key).map_err(usearch_err("removing a stale vector"))?;
+            }
+        }
+        inner.tail = tail;
+        *self.graph.write().unwrap_or_else(|p| p.into_inner()) = graph;
+        drop(inner);
+        self.kick();
+        Ok(n)
+    }
+
+    /// The ord of `asset`, when it has vectors.
+    pub fn ord_of(&self, asset: &AssetId) -> Option<u32> {
+        self.read().asset_ord.get(asset).copied()
+    }
+
+    /// Names the vectors of a new embedding set for `asset`: its ord (kept if it had one) and
+    /// fresh keys. Call before writing the rows to the table.
+    pub fn assign(&self, asset: AssetId, count: usize) -> (u32, Vec<u64>) {
+        let mut inner = self.write();
+        let ord = ord_for(&mut inner, asset);
+        let first = inner.next_vkey;
+        inner.next_vkey += count as u64;
+        (ord, (first..first + count as u64).collect())
+    }
+
+    /// Replaces the vectors of `asset` (rows as written to the table; empty removes them).
+    pub fn replace(&self, asset: AssetId, rows: Vec<EmbeddingRow>) -> Result<(), SearchError> {
+        let old: Vec<u64> = {
+            let mut inner = self.write();
+            let old = match inner.asset_ord.get(&asset) {
+                Some(&ord) => std::mem::take(&mut inner.ord_keys[ord as usize]),
+                None => Vec::new(),
+            };
+            for &k in &old {
+                if let Some(info) = inner.keys.get_mut(k as usize) {
+                    info.alive = false;
+                }
+            }
+            if !old.is_empty() {
+                inner.tail.retain(|k| !old.contains(k));
+            }
+            for row in rows {
+                insert_row(&mut inner, self.dim, row);
+            }
+            old
+        };
+        let graph = self.graph.read().unwrap_or_else(|p| p.into_inner());
+        for k in old {
+            if graph.contains(k) {
+                graph.remove(k).map_err(usearch_err("removing a replaced vector"))?;
+            }
+        }
+        drop(graph);
+        self.dirty.store(true, Ordering::Relaxed);
+        self.kick();
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.read().keys.iter().filter(|k| k.alive).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Vectors waiting to enter the graph.
+    pub fn tail_len(&self) -> usize {
+        self.read().tail.len()
+    }
+
+    /// Keys below this existed when it was read (a snapshot's bound for stable paging).
+    pub fn key_limit(&self) -> u64 {
+        self.read().next_vkey
+    }
+
+    fn kick(&self) {
+        let (lock, cv) = &*self.wake;
+        *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        cv.notify_one();
+    }
+
+    /// Moves up to `max` tail vectors into the graph using `threads` threads; returns how many.
+    pub fn merge_tail(&self, max: usize, threads: usize) -> Result<usize, SearchError> {
+        let batch: Vec<(u64, Vec<f32>)> = {
+            let inner = self.read();
+            inner
+                .tail
+                .iter()
+                .take(max)
+                .map(|&k| (k, inner.vectors[k as usize * self.dim..(k as usize + 1) * self.dim].to_vec()))
+                .collect()
+        };
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        {
+            let graph = self.graph.write().unwrap_or_else(|p| p.into_inner());
+            let need = graph.size() + batch.len();
+            if need > graph.capacity() {
+                graph.reserve_capacity_and_threads(need.max(graph.capacity() * 2), GRAPH_THREADS).map_err(usearch_err("reserving"))?;
+            }
+        }
+        let graph = self.graph.read().unwrap_or_else(|p| p.into_inner());
+        let failed = Mutex::new(None);
+        let chunk = batch.len().div_ceil(threads.max(1));
+        std::thread::scope(|s| {
+            for part in batch.chunks(chunk) {
+                let (graph, failed) = (&*graph, &failed);
+                s.spawn(move || {
+                    for (k, v) in part {
+                        if !graph.contains(*k)
+                            && let Err(e) = graph.add(*k, v)
+                        {
+                            *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        drop(graph);
+        if let Some(e) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(SearchError::Vectors(format!("adding to the HNSW graph: {e}")));
+        }
+        let moved: std::collections::HashSet<u64> = batch.iter().map(|(k, _)| *k).collect();
+        let mut inner = self.write();
+        inner.tail.retain(|k| !moved.contains(k));
+        // A vector replaced while it was being added is dead: take it back out.
+        let dead: Vec<u64> = moved.iter().copied().filter(|k| !inner.keys[*k as usize].alive).collect();
+        drop(inner);
+        let graph = self.graph.read().unwrap_or_else(|p| p.into_inner());
+        for k in dead {
+            graph.remove(k).map_err(usearch_err("removing a replaced vector"))?;
+        }
+        self.dirty.store(true, Ordering::Relaxed);
+        Ok(batch.len())
+    }
+
+    /// Saves the graph (atomically: temporary file, then rename).
+    pub fn save(&self) -> Result<(), SearchError> {
+        if !self.dirty.swap(false, Ordering::Relaxed) {
+            return Ok(());
+        }
+        let tmp = self.path.with_extension("usearch.tmp");
+        self.graph.read().unwrap_or_else(|p| p.into_inner()).save(&tmp.to_string_lossy()).map_err(usearch_err("saving the HNSW graph"))?;
+        std::fs::rename(&tmp, &self.path).map_err(|source| SearchError::Io { path: self.path.clone(), source })
+    }
+
+    /// Runs the background merger until `shutdown`: tail vectors enter the graph in batches,
+    /// and the graph is saved when a merge round leaves the tail empty.
+    pub fn spawn_merger(self: &Arc<Self>) -> std::thread::JoinHandle<()> {
+        let store = self.clone();
+        std::thread::Builder::new()
+            .name("acervo-hnsw".into())
+            .spawn(move || {
+                while !store.stop.load(Ordering::Relaxed) {
+                    match store.merge_tail(4096, 1) {
+                        Ok(0) => {
+                            if let Err(e) = store.save() {
+                                tracing::warn!(error = %e, "saving the vector graph failed");
+                            }
+                            let (lock, cv) = &*store.wake;
+                            let mut woken = lock.lock().unwrap_or_else(|p| p.into_inner());
+                            if !*woken {
+                                woken = cv.wait_timeout(woken, std::time::Duration::from_secs(1)).unwrap_or_else(|p| p.into_inner()).0;
+                            }
+                            *woken = false;
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::error!(error = %e, "moving vectors into the graph failed");
+                            std::thread::sleep(std::time::Duration::from_secs(1));
+                        }
+                    }
+                }
+            })
+            .unwrap_or_else(|e| panic!("cannot start the vector merger thread: {e}"))
+    }
+
+    pub fn shutdown(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.kick();
+    }
+
+    /// The `k` nearest assets to `query` (normalised here) among `allowed` ords, with keys
+    /// below `key_limit`. Exact when the filter is narrow; graph + tail otherwise, re-ranked
+    /// with the exact vectors.
+    pub fn search(&self, query: &[f32], k: usize, allowed: &OrdSet, key_limit: u64) -> Result<Vec<VectorHit>, SearchError> {
+        if query.len() != self.dim {
+            return Err(SearchError::BadRequest(format!("query vector has {} dimensions; this catalog uses {}", query.len(), self.dim)));
+        }
+        let mut q = query.to_vec();
+        normalise(&mut q);
+        let inner = self.read();
+        let admit = |key: u64| -> bool {
+            key < key_limit && inner.keys.get(key as usize).is_some_and(|i| i.alive && allowed.contains(i.ord))
+        };
+        let mut candidates: Vec<u64> = Vec::new();
+        if allowed.len() < self.params.exact_below {
+            for ord in allowed.iter() {
+                if let Some(keys) = inner.ord_keys.get(ord as usize) {
+                    candidates.extend(keys.iter().copied().filter(|k| admit(*k)));
+                }
+            }
+        } else {
+            // Frames share an asset: ask for more vectors than assets wanted.
+            let want = (k * 4).max(40);
+            let graph = self.graph.read().unwrap_or_else(|p| p.into_inner());
+            if graph.size() > 0 {
+                let found = graph.filtered_search(&q, want, |key| admit(key)).map_err(usearch_err("searching the HNSW graph"))?;
+                candidates.extend(found.keys);
+            }
+            candidates.extend(inner.tail.iter().copied().filter(|k| admit(*k)));
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut best: HashMap<u32, (f32, Option<u64>)> = HashMap::new();
+        for key in candidates {
+            let info = inner.keys[key as usize];
+            let v = &inner.vectors[key as usize * self.dim..(key as usize + 1) * self.dim];
+            let sim = dot(&q, v);
+            let e = best.entry(info.ord).or_insert((f32::NEG_INFINITY, None));
+            if sim > e.0 {
+                *e = (sim, info.at_ms);
+            }
+        }
+        let mut hits: Vec<VectorHit> = best
+            .into_iter()
+            .map(|(ord, (similarity, at_ms))| VectorHit { asset: inner.ord_asset[ord as usize], ord, similarity, at_ms })
+            .collect();
+        hits.sort_by(|a, b| b.similarity.total_cmp(&a.similarity).then_with(|| b.asset.cmp(&a.asset)));
+        hits.truncate(k);
+        Ok(hits)
+    }
+}
+
+fn ord_for(inner: &mut Inner, asset: AssetId) -> u32 {
+    if let Some(o) = inner.asset_ord.get(&asset) {
+        return *o;
+    }
+    let ord = inner.ord_asset.len() as u32;
+    inner.asset_ord.insert(asset, ord);
+    inner.ord_asset.push(asset);
+    inner.ord_keys.push(Vec::new());
+    ord
+}
+
+fn insert_row(inner: &mut Inner, dim: usize, mut row: EmbeddingRow) {
+    if row.vector.len() != dim {
+        tracing::warn!(asset = %row.asset_id, got = row.vector.len(), dim, "embedding of the wrong width skipped");
+        return;
+    }
+    normalise(&mut row.vector);
+    // Ords come from the table; keep the mapping consistent with it.
+    while inner.ord_asset.len() <= row.ord as usize {
+        inner.ord_asset.push(row.asset_id);
+        inner.ord_keys.push(Vec::new());
+    }
+    inner.ord_asset[row.ord as usize] = row.asset_id;
+    inner.asset_ord.insert(row.asset_id, row.ord);
+    let key = row.vkey as usize;
+    if inner.keys.len() <= key {
+        inner.keys.resize(key + 1, KeyInfo { ord: 0, at_ms: None, alive: false });
+        inner.vectors.resize((key + 1) * dim, 0.0);
+    }
+    inner.keys[key] = KeyInfo { ord: row.ord, at_ms: row.at_ms, alive: true };
+    inner.vectors[key * dim..(key + 1) * dim].copy_from_slice(&row.vector);
+    inner.ord_keys[row.ord as usize].push(row.vkey);
+    inner.tail.push(row.vkey);
+    inner.next_vkey = inner.next_vkey.max(row.vkey + 1);
+}

@@ -1,0 +1,182 @@
+//! The `segments` and `embeddings` tables: an asset's timed transcript pieces and its vectors.
+//! Each asset's set is replaced as a whole in one commit, so a replay rewrites the same rows.
+
+use std::sync::Arc;
+
+use acervo_catalog::schema::{SEGMENTS, embeddings};
+use acervo_catalog::{AssetId, EmbeddingRow, SegmentRow};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float32Type, UInt32Type, UInt64Type};
+use arrow_array::{Array, ArrayRef, FixedSizeListArray, Float32Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
+use arrow_schema::Field;
+use futures::{Stream, StreamExt, TryStreamExt};
+
+use super::asset_rows::RowError;
+use super::catalog::{Catalog, CatalogError, lance_err, replace_on, rows};
+use super::filter::quote;
+
+fn id_list(ids: &[AssetId]) -> String {
+    let list: Vec<String> = ids.iter().map(|id| quote(&id.to_string())).collect();
+    format!("asset_id IN ({})", list.join(", "))
+}
+
+fn missing(c: &'static str) -> RowError {
+    RowError::MissingColumn(c)
+}
+
+fn parse_id(s: &str, row: usize) -> Result<AssetId, RowError> {
+    s.parse().map_err(|e: uuid::Error| RowError::BadValue { row, column: "asset_id", reason: e.to_string() })
+}
+
+fn segments_to_batch(rows: &[SegmentRow]) -> Result<RecordBatch, RowError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.asset_id.to_string()).collect();
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(ids.iter())),
+        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.start_ms))),
+        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.end_ms))),
+        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.text.as_str()))),
+    ];
+    Ok(RecordBatch::try_new(SEGMENTS.clone(), columns)?)
+}
+
+pub fn batch_to_segments(b: &RecordBatch) -> Result<Vec<SegmentRow>, RowError> {
+    let id = b.column_by_name("asset_id").and_then(|c| c.as_string_opt::<i32>()).ok_or(missing("asset_id"))?;
+    let start = b.column_by_name("start_ms").and_then(|c| c.as_primitive_opt::<UInt64Type>()).ok_or(missing("start_ms"))?;
+    let end = b.column_by_name("end_ms").and_then(|c| c.as_primitive_opt::<UInt64Type>()).ok_or(missing("end_ms"))?;
+    let text = b.column_by_name("text").and_then(|c| c.as_string_opt::<i32>()).ok_or(missing("text"))?;
+    (0..b.num_rows())
+        .map(|i| {
+            Ok(SegmentRow { asset_id: parse_id(id.value(i), i)?, start_ms: start.value(i), end_ms: end.value(i), text: text.value(i).to_string() })
+        })
+        .collect()
+}
+
+fn embeddings_to_batch(rows: &[EmbeddingRow], dim: usize) -> Result<RecordBatch, RowError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.asset_id.to_string()).collect();
+    let mut flat = Vec::with_capacity(rows.len() * dim);
+    for r in rows {
+        if r.vector.len() != dim {
+            return Err(RowError::BadValue { row: 0, column: "vector", reason: format!("{} values, expected {dim}", r.vector.len()) });
+        }
+        flat.extend_from_slice(&r.vector);
+    }
+    let item = Arc::new(Field::new("item", arrow_schema::DataType::Float32, true));
+    let vectors = FixedSizeListArray::try_new(item, dim as i32, Arc::new(Float32Array::from(flat)), None)?;
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(ids.iter())),
+        Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.ord))),
+        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.vkey))),
+        Arc::new(UInt64Array::from(rows.iter().map(|r| r.at_ms).collect::<Vec<_>>())),
+        Arc::new(vectors),
+    ];
+    Ok(RecordBatch::try_new(embeddings(dim), columns)?)
+}
+
+pub fn batch_to_embeddings(b: &RecordBatch) -> Result<Vec<EmbeddingRow>, RowError> {
+    let id = b.column_by_name("asset_id").and_then(|c| c.as_string_opt::<i32>()).ok_or(missing("asset_id"))?;
+    let ord = b.column_by_name("ord").and_then(|c| c.as_primitive_opt::<UInt32Type>()).ok_or(missing("ord"))?;
+    let vkey = b.column_by_name("vkey").and_then(|c| c.as_primitive_opt::<UInt64Type>()).ok_or(missing("vkey"))?;
+    let at = b.column_by_name("at_ms").and_then(|c| c.as_primitive_opt::<UInt64Type>()).ok_or(missing("at_ms"))?;
+    let vec = b.column_by_name("vector").and_then(|c| c.as_fixed_size_list_opt()).ok_or(missing("vector"))?;
+    let values = vec.values().as_primitive_opt::<Float32Type>().ok_or(missing("vector"))?;
+    let dim = vec.value_length() as usize;
+    (0..b.num_rows())
+        .map(|i| {
+            let start = vec.value_offset(i) as usize;
+            Ok(EmbeddingRow {
+                asset_id: parse_id(id.value(i), i)?,
+                ord: ord.value(i),
+                vkey: vkey.value(i),
+                at_ms: (!at.is_null(i)).then(|| at.value(i)),
+                vector: values.values()[start..start + dim].to_vec(),
+            })
+        })
+        .collect()
+}
+
+impl Catalog {
+    /// Replaces the transcript segments of `assets` with `rows` (which belong to them).
+    pub async fn replace_segments(&self, assets: &[AssetId], rows: &[SegmentRow]) -> Result<(), CatalogError> {
+        if assets.is_empty() {
+            return Ok(());
+        }
+        let _guard = self.write_lock.lock().await;
+        let ds = Self::current(&self.segments);
+        let ds = if rows.is_empty() {
+            let mut ds = (*ds).clone();
+            ds.delete(&id_list(assets)).await.map_err(lance_err("segments"))?;
+            Arc::new(ds)
+        } else {
+            replace_on(ds, &["asset_id", "start_ms"], segments_to_batch(rows)?, Some(&id_list(assets)), "segments").await?
+        };
+        Self::replace(&self.segments, ds);
+        Ok(())
+    }
+
+    /// Replaces the vectors of `assets` with `rows`.
+    pub async fn replace_embeddings(&self, assets: &[AssetId], rows: &[EmbeddingRow]) -> Result<(), CatalogError> {
+        if assets.is_empty() {
+            return Ok(());
+        }
+        let _guard = self.write_lock.lock().await;
+        let ds = Self::current(&self.embeddings);
+        let ds = if rows.is_empty() {
+            let mut ds = (*ds).clone();
+            ds.delete(&id_list(assets)).await.map_err(lance_err("embeddings"))?;
+            Arc::new(ds)
+        } else {
+            let batch = embeddings_to_batch(rows, self.embedding_dim)?;
+            replace_on(ds, &["vkey"], batch, Some(&id_list(assets)), "embeddings").await?
+        };
+        Self::replace(&self.embeddings, ds);
+        Ok(())
+    }
+
+    /// Appends rows known to be new (bulk loads); no key check.
+    pub async fn append_embeddings(&self, rows: &[EmbeddingRow]) -> Result<(), CatalogError> {
+        let batch = embeddings_to_batch(rows, self.embedding_dim)?;
+        append(self, &self.embeddings, batch, "embeddings").await
+    }
+
+    /// Appends segment rows known to be new (bulk loads).
+    pub async fn append_segments(&self, rows: &[SegmentRow]) -> Result<(), CatalogError> {
+        append(self, &self.segments, segments_to_batch(rows)?, "segments").await
+    }
+
+    /// Appends asset rows known to be new (bulk loads).
+    pub async fn append_assets(&self, assets: &[acervo_catalog::Asset]) -> Result<(), CatalogError> {
+        append(self, &self.assets, super::assets_to_batch(assets)?, "assets").await
+    }
+
+    pub async fn segments_of(&self, id: AssetId) -> Result<Vec<SegmentRow>, CatalogError> {
+        let ds = Self::current(&self.segments);
+        let mut scan = ds.scan();
+        scan.filter(&format!("asset_id = {}", quote(&id.to_string()))).map_err(lance_err("segments"))?;
+        let mut out = rows(&scan, "segments", batch_to_segments).await?;
+        out.sort_by_key(|s| s.start_ms);
+        Ok(out)
+    }
+
+    /// Every row of a table as a stream of batches (index rebuilds read the whole catalog).
+    pub async fn scan_table(&self, table: &'static str) -> Result<impl Stream<Item = Result<RecordBatch, CatalogError>> + use<>, CatalogError> {
+        let slot = match table {
+            "assets" => &self.assets,
+            "segments" => &self.segments,
+            "embeddings" => &self.embeddings,
+            _ => &self.renditions,
+        };
+        let ds = Self::current(slot);
+        let stream = ds.scan().try_into_stream().await.map_err(lance_err(table))?;
+        Ok(stream.map_err(move |e| CatalogError::Lance { table, source: e }).boxed())
+    }
+}
+
+async fn append(catalog: &Catalog, slot: &std::sync::RwLock<Arc<lance::Dataset>>, batch: RecordBatch, table: &'static str) -> Result<(), CatalogError> {
+    let _guard = catalog.write_lock.lock().await;
+    let mut ds = (*Catalog::current(slot)).clone();
+    let schema = batch.schema();
+    let reader = arrow_array::RecordBatchIterator::new(vec![Ok(batch)], schema);
+    ds.append(reader, None).await.map_err(lance_err(table))?;
+    Catalog::replace(slot, Arc::new(ds));
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! `/api/v1/assets/{id}/enrichment` and `/segments`: bring a transcript, OCR text, labels or
+//! embeddings from another system (or correct them), and read an asset's timed transcript.
+
+use acervo_catalog::{AssetStatus, Enrichment, Event, EventEnvelope, SegmentRow};
+use axum::Json;
+use axum::extract::{Path, State};
+use chrono::Utc;
+
+use super::assets::{AssetView, append, get_one};
+use super::visible_asset;
+use crate::extract::{ApiJson, parse_id};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// Replace parts of an asset's enrichment; each part given replaces the previous one (vectors
+/// given replace all of the asset's vectors). Searchable once the dataflow has applied it.
+#[utoipa::path(put, path = "/api/v1/assets/{id}/enrichment", tag = "assets", params(("id" = String, Path)),
+    request_body = Enrichment,
+    responses((status = 200, body = AssetView), (status = 404), (status = 409, description = "Asset deleted"), (status = 422, description = "Invalid enrichment")))]
+pub async fn put(State(state): State<AppState>, Path(id): Path<String>, ApiJson(enrichment): ApiJson<Enrichment>) -> Result<Json<AssetView>, ApiError> {
+    let id = parse_id(&id)?;
+    let asset = visible_asset(&state, id).await?;
+    if asset.status == AssetStatus::Deleted {
+        return Err(ApiError::conflict(format!("asset {id} is deleted")));
+    }
+    enrichment.validate(state.config.search.embedding_dim).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    let event = Event::EnrichmentImported { id, enrichment };
+    append(&state, EventEnvelope { at: Utc::now(), principal: state.principal().name, event }).await?;
+    get_one(State(state), Path(id.to_string())).await
+}
+
+/// The asset's transcript segments, in time order.
+#[utoipa::path(get, path = "/api/v1/assets/{id}/segments", tag = "assets", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<SegmentRow>), (status = 404)))]
+pub async fn segments(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Vec<SegmentRow>>, ApiError> {
+    let id = parse_id(&id)?;
+    visible_asset(&state, id).await?;
+    Ok(Json(state.catalog.segments_of(id).await?))
+}
