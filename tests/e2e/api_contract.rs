@@ -20,7 +20,9 @@ async fn openapi_health_and_metrics() {
         ("/api/v1/assets/{id}", &["get", "patch", "delete"]),
         ("/api/v1/assets/{id}/download", &["get"]),
         ("/api/v1/assets/{id}/renditions/{profile}", &["get"]),
-        ("/api/v1/search", &["get"]),
+        ("/api/v1/assets/{id}/enrichment", &["put"]),
+        ("/api/v1/assets/{id}/segments", &["get"]),
+        ("/api/v1/search", &["get", "post"]),
         ("/api/v1/jobs/{id}", &["get"]),
     ] {
         for m in methods {
@@ -28,6 +30,11 @@ async fn openapi_health_and_metrics() {
         }
     }
     assert!(paths["/api/v1/assets"]["post"]["requestBody"]["content"]["multipart/form-data"].is_object());
+    // Every search option is documented.
+    let documented: Vec<&str> = paths["/api/v1/search"]["get"]["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    for name in ["q", "mode", "vector", "kind", "status", "project", "tags", "labels", "created_from", "created_to", "duration_min", "duration_max", "prefix", "limit", "search_after", "facets", "highlight"] {
+        assert!(documented.contains(&name), "GET /api/v1/search does not document {name}: {documented:?}");
+    }
     assert!(doc["components"]["schemas"]["Asset"].is_object());
 
     let (code, health) = get_json(&c, &server.url("/healthz")).await.unwrap();

@@ -36,12 +36,12 @@ async fn ingest_search_sql_and_verify() {
         assert!(Instant::now() < deadline, "not all ready: {out}");
         std::thread::sleep(Duration::from_millis(200));
     }
-    let (code, out, _) = acervo(&["search", "incendio", "--home", home_arg]).unwrap();
+    let (code, out, _) = acervo(&["search", "incendio", "--server", &server.base]).unwrap();
     assert_eq!(code, 0);
-    assert!(out.contains("incendio") && out.contains("1 match;"), "{out}");
-    let (code, out, _) = acervo(&["search", "archivo", "--kind", "audio", "--home", home_arg]).unwrap();
+    assert!(out.contains("incendio") && out.contains("1 matching"), "{out}");
+    let (code, out, _) = acervo(&["search", "archivo", "--kind", "audio", "--server", &server.base]).unwrap();
     assert_eq!(code, 0);
-    assert!(out.contains("entrevista") && out.contains("1 match;"), "{out}");
+    assert!(out.contains("entrevista") && out.contains("1 matching"), "{out}");
     let (code, out, _) = acervo(&["sql", "SELECT kind, count(*) AS n FROM assets GROUP BY kind ORDER BY kind", "--home", home_arg]).unwrap();
     assert_eq!(code, 0);
     assert!(out.contains("| audio | 1 |") && out.contains("| image | 2 |"), "{out}");
@@ -66,7 +66,7 @@ async fn ingest_search_sql_and_verify() {
         vec!["sql", "DROP TABLE assets", "--home", home_arg],
         vec!["sql", "SELECT nope FROM assets", "--home", home_arg],
         vec!["ingest", "/definitely/not/here", "--server", &server.base],
-        vec!["search", "x", "--kind", "hologram", "--home", home_arg],
+        vec!["search", "x", "--kind", "hologram", "--server", &server.base],
     ] {
         let (code, _, err) = acervo(&args).unwrap();
         assert_ne!(code, 0, "{args:?}");

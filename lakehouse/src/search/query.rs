@@ -28,8 +28,27 @@ struct Clause {
     text: String,
 }
 
+/// Groups of alternatives: every group must match, any clause of a group will do
+/// (`a OR b c` is (a or b) and c).
+fn parse(q: &str, last_is_prefix: bool) -> Vec<Vec<Clause>> {
+    let mut groups: Vec<Vec<Clause>> = Vec::new();
+    let mut join_next = false;
+    for clause in parse_clauses(q, last_is_prefix) {
+        if clause.kind == ClauseKind::Word && !clause.negated && clause.text == "OR" {
+            join_next = !groups.is_empty();
+            continue;
+        }
+        match groups.last_mut() {
+            Some(g) if join_next && !clause.negated => g.push(clause),
+            _ => groups.push(vec![clause]),
+        }
+        join_next = false;
+    }
+    groups
+}
+
 /// Splits query text into clauses. Unbalanced quotes close at the end of the text.
-fn parse(q: &str, last_is_prefix: bool) -> Vec<Clause> {
+fn parse_clauses(q: &str, last_is_prefix: bool) -> Vec<Clause> {
     let mut out = Vec::new();
     let mut chars = q.chars().peekable();
     while let Some(&c) = chars.peek() {
@@ -67,6 +86,7 @@ fn parse(q: &str, last_is_prefix: bool) -> Vec<Clause> {
     if last_is_prefix
         && let Some(last) = out.iter_mut().rev().find(|c| !c.negated)
         && last.kind == ClauseKind::Word
+        && last.text != "OR"
     {
         last.kind = ClauseKind::Prefix;
     }
@@ -89,7 +109,35 @@ fn escape_regex(s: &str) -> String {
 pub fn text_query(fields: &[(Lang, Field, f32)], tokenizers: &TokenizerManager, q: &str, last_is_prefix: bool) -> Option<Box<dyn Query>> {
     let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let mut positive = 0;
-    for clause in parse(q, last_is_prefix) {
+    for group in parse(q, last_is_prefix) {
+        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let negated = group.iter().any(|c| c.negated);
+        for clause in group {
+            if let Some(q) = clause_query(fields, tokenizers, &clause) {
+                alternatives.push((Occur::Should, q));
+            }
+        }
+        let q: Box<dyn Query> = match alternatives.len() {
+            0 => continue, // punctuation only
+            1 => alternatives.pop().map(|(_, q)| q).unwrap_or_else(|| Box::new(EmptyQuery)),
+            _ => Box::new(BooleanQuery::new(alternatives)),
+        };
+        if negated {
+            must.push((Occur::MustNot, q));
+        } else {
+            positive += 1;
+            must.push((Occur::Must, q));
+        }
+    }
+    if positive == 0 {
+        return None;
+    }
+    Some(Box::new(BooleanQuery::new(must)))
+}
+
+/// One clause over every field: a disjunction of per-field queries, each with its boost.
+fn clause_query(fields: &[(Lang, Field, f32)], tokenizers: &TokenizerManager, clause: &Clause) -> Option<Box<dyn Query>> {
+    {
         let mut per_field: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (lang, field, boost) in fields {
             let field_terms = terms(tokenizers, lang.analyzer(), &clause.text);
@@ -118,19 +166,8 @@ pub fn text_query(fields: &[(Lang, Field, f32)], tokenizers: &TokenizerManager, 
                 per_field.push((Occur::Should, Box::new(BoostQuery::new(q, *boost))));
             }
         }
-        if per_field.is_empty() {
-            continue; // punctuation only
-        }
-        let occur = if clause.negated { Occur::MustNot } else { Occur::Must };
-        if !clause.negated {
-            positive += 1;
-        }
-        must.push((occur, Box::new(BooleanQuery::new(per_field))));
+        (!per_field.is_empty()).then(|| Box::new(BooleanQuery::new(per_field)) as Box<dyn Query>)
     }
-    if positive == 0 {
-        return None;
-    }
-    Some(Box::new(BooleanQuery::new(must)))
 }
 
 fn phrase(field: Field, terms: &[String]) -> Option<Box<dyn Query>> {
