@@ -9,3 +9,5 @@ mod downloads;
 mod event_log;
 mod media_pipeline;
 mod s3_storage;
+mod search_api;
+mod search_relevance;

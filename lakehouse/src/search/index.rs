@@ -72,7 +72,9 @@ impl TextIndex {
         let mmap = MmapDirectory::open(dir).map_err(|e| SearchError::Index(format!("opening {}: {e}", dir.display())))?;
         let index = Index::open_or_create(mmap, schema).map_err(tantivy_err("opening the text index"))?;
         analysis::register(index.tokenizers());
-        let writer = index.writer_with_num_threads(1, heap).map_err(tantivy_err("opening the index writer"))?;
+        // Indexing threads (each gets heap / threads); rebuilds use them all.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+        let writer = index.writer_with_num_threads(threads, heap).map_err(tantivy_err("opening the index writer"))?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(tantivy_err("opening a reader"))?;
         if !layout_ok {
             std::fs::write(&marker, LAYOUT_VERSION).map_err(|source| SearchError::Io { path: marker.clone(), source })?;
@@ -170,14 +172,34 @@ impl SearchIndex {
         let mut langs: HashMap<AssetId, Lang> = HashMap::new();
         let mut n = 0u64;
         let mut stream = catalog.scan_table("assets").await?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         while let Some(batch) = stream.try_next().await? {
             let assets = batch_to_assets(&batch).map_err(crate::tables::CatalogError::from)?;
             let writer = self.assets.writer.lock().unwrap_or_else(|p| p.into_inner());
-            for a in &assets {
-                let lang = self.language_of(a);
-                langs.insert(a.id, lang);
-                writer.add_document(self.asset_doc(a, lang)?).map_err(tantivy_err("indexing an asset"))?;
-                n += 1;
+            let writer: &IndexWriter = &writer;
+            // Language detection and document building dominate: spread them over the cores.
+            let chunk = assets.len().div_ceil(cores).max(1);
+            let parts: Vec<Result<Vec<(AssetId, Lang)>, SearchError>> = std::thread::scope(|s| {
+                let handles: Vec<_> = assets
+                    .chunks(chunk)
+                    .map(|part| {
+                        s.spawn(move || {
+                            let mut out = Vec::with_capacity(part.len());
+                            for a in part {
+                                let lang = self.language_of(a);
+                                writer.add_document(self.asset_doc(a, lang)?).map_err(tantivy_err("indexing an asset"))?;
+                                out.push((a.id, lang));
+                            }
+                            Ok(out)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(SearchError::Index("an indexing thread panicked".into())))).collect()
+            });
+            for part in parts {
+                let part = part?;
+                n += part.len() as u64;
+                langs.extend(part);
             }
         }
         let mut stream = catalog.scan_table("segments").await?;

@@ -1,0 +1,333 @@
+//! bench-search: one million synthetic assets (see corpus.rs), bulk-loaded into the Lance
+//! tables, indexed for search, then queried: text, filtered text, facets, vector and hybrid, at
+//! 1 and 8 concurrent clients. Prints p50/p95/p99 latency and QPS, time until searchable,
+//! vector graph build time and recall@10 against brute force, index size and peak RSS. With
+//! `--peers` it exports the same corpus and queries and runs PostgreSQL (GIN tsvector),
+//! tantivy (Python bindings) and faiss (HNSW) on them in the same run (benchmarks/peers).
+//!
+//! Usage: bench-search [N] [--dir DIR] [--queries Q] [--peers]
+
+mod corpus;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use acervo_catalog::{AcervoConfig, EmbeddingRow, MediaKind, Principal};
+use acervo_lakehouse::search::{Mode, SearchFilter, SearchRequest};
+use acervo_lakehouse::{Catalog, SearchIndex};
+use anyhow::Context;
+use chrono::{TimeZone, Utc};
+use corpus::{Rng, Vocab};
+
+const DIM: usize = 512;
+/// Embeddings spread around their topic centroid (0 = on it; 1 = as far again as its norm).
+const SPREAD: f32 = 0.9;
+
+struct Args {
+    n: u64,
+    dir: Option<PathBuf>,
+    queries: usize,
+    peers: bool,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let a: Vec<String> = std::env::args().collect();
+    let flag = |name: &str| a.iter().position(|x| x == name).and_then(|i| a.get(i + 1)).cloned();
+    Ok(Args {
+        n: a.get(1).filter(|x| !x.starts_with("--")).map(|x| x.parse()).transpose()?.unwrap_or(1_000_000),
+        dir: flag("--dir").map(PathBuf::from),
+        queries: flag("--queries").map(|q| q.parse()).transpose()?.unwrap_or(1000),
+        peers: a.iter().any(|x| x == "--peers"),
+    })
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = args()?;
+    let tmp = tempfile::tempdir()?;
+    let home = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    std::fs::create_dir_all(&home)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run(&args, &home))
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn dir_bytes(p: &Path) -> u64 {
+    std::fs::read_dir(p)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// The query workload, shared with the peers.
+#[derive(serde::Serialize)]
+struct Query {
+    lang: &'static str,
+    text: String,
+    kind: &'static str,
+    project: String,
+    vector: Vec<f32>,
+}
+
+fn queries(v: &Vocab, n: usize) -> Vec<Query> {
+    let mut rng = Rng::new(99);
+    let cents = corpus::centroids(DIM);
+    let head = corpus::Zipf::new(2000, 1.0);
+    (0..n)
+        .map(|_| {
+            let english = rng.unit() < 0.3;
+            let list = if english { &v.en } else { &v.es };
+            let words = 1 + rng.below(3);
+            let text = (0..words).map(|_| list[head.sample(&mut rng)].clone()).collect::<Vec<_>>().join(" ");
+            let project = format!("proyecto-{:02}", rng.below(5));
+            let vector = corpus::near(&cents[rng.below(cents.len())], &mut rng, SPREAD);
+            Query { lang: if english { "en" } else { "es" }, text, kind: "video", project, vector }
+        })
+        .collect()
+}
+
+async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
+    let n = args.n;
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    println!("bench-search: {n} assets, {DIM}-d embeddings, {} queries per workload, {cores} cores, data in {}", args.queries, home.display());
+    let cfg = AcervoConfig::defaults();
+    let catalog = Arc::new(Catalog::open(home.join("catalog"), DIM).await?);
+    let vocab = corpus::vocab(20_000);
+    let cents = corpus::centroids(DIM);
+    let epoch = Utc.with_ymd_and_hms(2021, 1, 1, 0, 0, 0).single().context("epoch")?;
+
+    // 1. Bulk load into Lance, as an import job would: assets, segments, embeddings.
+    let export = args.peers.then(|| home.join("peers"));
+    let mut corpus_out = match &export {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            Some((std::io::BufWriter::new(std::fs::File::create(d.join("corpus.tsv"))?), std::io::BufWriter::new(std::fs::File::create(d.join("vectors.f32"))?)))
+        }
+        None => None,
+    };
+    let started = Instant::now();
+    let mut rng = Rng::new(1);
+    let mut last_title = String::new();
+    let (mut segs_total, mut loaded) = (0usize, 0u64);
+    const BATCH: u64 = 50_000;
+    while loaded < n {
+        let mut assets = Vec::new();
+        let mut segments = Vec::new();
+        let mut vectors = Vec::new();
+        for i in loaded..(loaded + BATCH).min(n) {
+            let g = corpus::asset(&vocab, &mut rng, i, epoch);
+            let v = corpus::near(&cents[g.topic], &mut rng, SPREAD);
+            if let Some((tsv, vecs)) = corpus_out.as_mut() {
+                let lang = "-";
+                let clean = |s: &str| s.replace(['\t', '\n'], " ");
+                writeln!(tsv, "{}\t{lang}\t{}\t{}\t{}\t{}\t{}\t{}", g.asset.id, clean(&g.asset.title), clean(&g.asset.description), g.asset.tags.join(" "), g.asset.kind.as_str(), g.asset.project, g.asset.status.as_str())?;
+                for x in &v {
+                    vecs.write_all(&x.to_le_bytes())?;
+                }
+            }
+            vectors.push(EmbeddingRow { asset_id: g.asset.id, ord: i as u32, vkey: i, at_ms: None, vector: v });
+            segments.extend(g.segments);
+            last_title = g.asset.title.clone();
+            assets.push(g.asset);
+        }
+        segs_total += segments.len();
+        catalog.append_assets(&assets).await?;
+        catalog.append_segments(&segments).await?;
+        catalog.append_embeddings(&vectors).await?;
+        loaded += assets.len() as u64;
+        eprintln!("  … loaded {loaded} / {n} ({:.1} s)", started.elapsed().as_secs_f64());
+    }
+    drop(corpus_out);
+    let load_time = started.elapsed();
+
+    // 2. Index: text rebuilt from the tables, vectors loaded (searchable by flat scan at once).
+    let t = Instant::now();
+    let search = SearchIndex::open(&home.join("search"), &cfg.search, &catalog).await?;
+    let index_time = t.elapsed();
+    let principal = Principal::local_admin();
+    let probe = SearchRequest { q: format!("\"{last_title}\""), limit: 5, facets: false, ..Default::default() };
+    let found = search.search(&probe, &principal)?;
+    anyhow::ensure!(found.hits.iter().any(|h| h.asset.title == last_title), "the last asset is not searchable");
+    let searchable = started.elapsed();
+
+    // 3. The HNSW graph over every vector (the background merger would do this over time).
+    let t = Instant::now();
+    let graphed = search.build_vector_graph(cores)?;
+    let graph_time = t.elapsed();
+
+    let qs = queries(&vocab, args.queries);
+    if let Some(d) = &export {
+        std::fs::write(d.join("queries.json"), serde_json::to_vec(&qs)?)?;
+    }
+
+    // 4. Recall@10 of the vector index against brute force (excluding deleted assets, as search does).
+    let recall = vector_recall(&catalog, &search, &qs[..qs.len().min(200)]).await?;
+
+    println!();
+    println!("bulk load into Lance:       {:>8.1} s ({n} assets, {segs_total} transcript segments, {n} vectors)", load_time.as_secs_f64());
+    println!("text index build:           {:>8.1} s (language detection, 2 analyzers, 6 boosted fields + segments)", index_time.as_secs_f64());
+    println!("searchable after start:     {:>8.1} s (load + index; vectors by flat scan until the graph is built)", searchable.as_secs_f64());
+    println!("HNSW graph build:           {:>8.1} s ({graphed} vectors, M={}, efConstruction={})", graph_time.as_secs_f64(), cfg.search.hnsw_connectivity, cfg.search.hnsw_expansion_add);
+    println!("vector recall@10:           {:>8.3} (efSearch={}, 200 queries vs brute force)", recall, cfg.search.hnsw_expansion_search);
+    println!("index size on disk:         {:>8.0} MiB search index + {:.0} MiB Lance tables", search.disk_bytes() as f64 / 1048576.0, dir_bytes(&home.join("catalog")) as f64 / 1048576.0);
+
+    // 5. Latency and throughput per workload.
+    println!();
+    println!("{:<16} {:>8} {:>9} {:>9} {:>9} {:>9} {:>10}", "workload", "clients", "p50 ms", "p95 ms", "p99 ms", "QPS", "avg hits");
+    let filter = |q: &Query| SearchFilter { kind: Some(MediaKind::Video), project: Some(q.project.clone()), ..Default::default() };
+    type Make = Box<dyn Fn(&Query) -> SearchRequest + Send + Sync>;
+    let workloads: Vec<(&str, Make)> = vec![
+        ("text", Box::new(|q: &Query| SearchRequest { q: q.text.clone(), limit: 10, facets: false, highlight: false, ..Default::default() })),
+        ("text+filter", Box::new(move |q: &Query| SearchRequest { q: q.text.clone(), filter: filter(q), limit: 10, facets: false, highlight: false, ..Default::default() })),
+        ("text+facets", Box::new(|q: &Query| SearchRequest { q: q.text.clone(), limit: 10, facets: true, highlight: false, ..Default::default() })),
+        ("vector", Box::new(|q: &Query| SearchRequest { mode: Mode::Vector, vector: Some(q.vector.clone()), limit: 10, facets: false, highlight: false, ..Default::default() })),
+        (
+            "hybrid",
+            Box::new(move |q: &Query| SearchRequest {
+                q: q.text.clone(),
+                mode: Mode::Hybrid,
+                vector: Some(q.vector.clone()),
+                filter: filter(q),
+                limit: 10,
+                facets: true,
+                highlight: true,
+                ..Default::default()
+            }),
+        ),
+    ];
+    for (name, make) in &workloads {
+        let reqs: Vec<SearchRequest> = qs.iter().map(make).collect();
+        for clients in [1usize, 8] {
+            let (lat, wall, hits) = measure(&search, &principal, &reqs, clients)?;
+            let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1e3;
+            println!(
+                "{:<16} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.0} {:>10.1}",
+                name,
+                clients,
+                pct(0.50),
+                pct(0.95),
+                pct(0.99),
+                lat.len() as f64 / wall.as_secs_f64(),
+                hits as f64 / lat.len() as f64
+            );
+        }
+    }
+    println!();
+    println!("peak RSS:                   {:>8.0} MiB", peak_rss_mib());
+    search.close()?;
+
+    if let Some(d) = export {
+        println!();
+        println!("peers on the same corpus and queries (benchmarks/peers/search_peers.py):");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/search_peers.py");
+        let status = std::process::Command::new("python3").arg(script).arg(&d).arg(n.to_string()).status().context("running the peers")?;
+        anyhow::ensure!(status.success(), "the peers script failed");
+    }
+    Ok(())
+}
+
+/// Runs every request once, spread over `clients` threads; latencies sorted.
+fn measure(search: &Arc<SearchIndex>, principal: &Principal, reqs: &[SearchRequest], clients: usize) -> anyhow::Result<(Vec<Duration>, Duration, usize)> {
+    // Warm-up: the first touches of the mmap'd index are page faults, not search.
+    for r in reqs.iter().take(50) {
+        search.search(r, principal)?;
+    }
+    let start = Instant::now();
+    let per = reqs.len().div_ceil(clients);
+    let results: Vec<anyhow::Result<(Vec<Duration>, usize)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = reqs
+            .chunks(per)
+            .map(|part| {
+                s.spawn(move || {
+                    let mut lat = Vec::with_capacity(part.len());
+                    let mut hits = 0;
+                    for r in part {
+                        let t = Instant::now();
+                        hits += search.search(r, principal)?.hits.len();
+                        lat.push(t.elapsed());
+                    }
+                    Ok((lat, hits))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("client thread panicked")))).collect()
+    });
+    let wall = start.elapsed();
+    let mut all = Vec::new();
+    let mut hits = 0;
+    for r in results {
+        let (l, h) = r?;
+        all.extend(l);
+        hits += h;
+    }
+    all.sort();
+    Ok((all, wall, hits))
+}
+
+/// Mean recall@10 of `mode=vector` against an exact scan of the embeddings table.
+async fn vector_recall(catalog: &Catalog, search: &Arc<SearchIndex>, qs: &[Query]) -> anyhow::Result<f64> {
+    use futures::TryStreamExt;
+    // Deleted assets are not searchable; the oracle leaves them out too.
+    let rows = catalog.sql("SELECT id FROM assets WHERE status = 'deleted'").await?;
+    let mut deleted = std::collections::HashSet::new();
+    for b in &rows {
+        let col = arrow::array::AsArray::as_string::<i32>(b.column(0));
+        deleted.extend(col.iter().flatten().map(str::to_string));
+    }
+    let mut vecs: Vec<(acervo_catalog::AssetId, Vec<f32>)> = Vec::new();
+    let mut stream = catalog.scan_table("embeddings").await?;
+    while let Some(b) = stream.try_next().await? {
+        for r in acervo_lakehouse::tables::batch_to_embeddings(&b)? {
+            if !deleted.contains(&r.asset_id.to_string()) {
+                vecs.push((r.asset_id, r.vector));
+            }
+        }
+    }
+    let principal = Principal::local_admin();
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let per = qs.len().div_ceil(cores);
+    let vecs = &vecs;
+    let sums: Vec<anyhow::Result<f64>> = std::thread::scope(|s| {
+        let hs: Vec<_> = qs
+            .chunks(per)
+            .map(|part| {
+                let principal = principal.clone();
+                s.spawn(move || {
+                    let mut sum = 0.0;
+                    for q in part {
+                        let mut scored: Vec<(f32, acervo_catalog::AssetId)> = vecs.iter().map(|(id, v)| (v.iter().zip(&q.vector).map(|(a, b)| a * b).sum(), *id)).collect();
+                        scored.select_nth_unstable_by(9, |a, b| b.0.total_cmp(&a.0));
+                        let truth: std::collections::HashSet<_> = scored[..10].iter().map(|x| x.1).collect();
+                        let req = SearchRequest { mode: Mode::Vector, vector: Some(q.vector.clone()), limit: 10, facets: false, highlight: false, ..Default::default() };
+                        let got = search.search(&req, &principal)?;
+                        sum += got.hits.iter().filter(|h| truth.contains(&h.asset.id)).count() as f64 / 10.0;
+                    }
+                    Ok(sum)
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("recall thread panicked")))).collect()
+    });
+    let mut total = 0.0;
+    for s in sums {
+        total += s?;
+    }
+    Ok(total / qs.len() as f64)
+}
