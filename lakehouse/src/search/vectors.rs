@@ -104,6 +104,8 @@ pub struct VectorStore {
     wake: Arc<(Mutex<bool>, Condvar)>,
     stop: AtomicBool,
     dirty: AtomicBool,
+    /// One merge at a time: two mergers would race to add the same keys.
+    merging: Mutex<()>,
 }
 
 fn index_options(dim: usize, p: &HnswParams) -> IndexOptions {
@@ -164,6 +166,7 @@ impl VectorStore {
             wake: Arc::new((Mutex::new(false), Condvar::new())),
             stop: AtomicBool::new(false),
             dirty: AtomicBool::new(false),
+            merging: Mutex::new(()),
         })
     }
 
@@ -295,6 +298,7 @@ impl VectorStore {
 
     /// Moves up to `max` tail vectors into the graph using `threads` threads; returns how many.
     pub fn merge_tail(&self, max: usize, threads: usize) -> Result<usize, SearchError> {
+        let _one = self.merging.lock().unwrap_or_else(|p| p.into_inner());
         let batch: Vec<(u64, Vec<f32>)> = {
             let inner = self.read();
             inner

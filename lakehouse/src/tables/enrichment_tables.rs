@@ -97,39 +97,14 @@ pub fn batch_to_embeddings(b: &RecordBatch) -> Result<Vec<EmbeddingRow>, RowErro
 impl Catalog {
     /// Replaces the transcript segments of `assets` with `rows` (which belong to them).
     pub async fn replace_segments(&self, assets: &[AssetId], rows: &[SegmentRow]) -> Result<(), CatalogError> {
-        if assets.is_empty() {
-            return Ok(());
-        }
-        let _guard = self.write_lock.lock().await;
-        let ds = Self::current(&self.segments);
-        let ds = if rows.is_empty() {
-            let mut ds = (*ds).clone();
-            ds.delete(&id_list(assets)).await.map_err(lance_err("segments"))?;
-            Arc::new(ds)
-        } else {
-            replace_on(ds, &["asset_id", "start_ms"], segments_to_batch(rows)?, Some(&id_list(assets)), "segments").await?
-        };
-        Self::replace(&self.segments, ds);
-        Ok(())
+        let batch = (!rows.is_empty()).then(|| segments_to_batch(rows)).transpose()?;
+        replace_rows(self, &self.segments, "segments", &["asset_id", "start_ms"], assets, batch).await
     }
 
     /// Replaces the vectors of `assets` with `rows`.
     pub async fn replace_embeddings(&self, assets: &[AssetId], rows: &[EmbeddingRow]) -> Result<(), CatalogError> {
-        if assets.is_empty() {
-            return Ok(());
-        }
-        let _guard = self.write_lock.lock().await;
-        let ds = Self::current(&self.embeddings);
-        let ds = if rows.is_empty() {
-            let mut ds = (*ds).clone();
-            ds.delete(&id_list(assets)).await.map_err(lance_err("embeddings"))?;
-            Arc::new(ds)
-        } else {
-            let batch = embeddings_to_batch(rows, self.embedding_dim)?;
-            replace_on(ds, &["vkey"], batch, Some(&id_list(assets)), "embeddings").await?
-        };
-        Self::replace(&self.embeddings, ds);
-        Ok(())
+        let batch = (!rows.is_empty()).then(|| embeddings_to_batch(rows, self.embedding_dim)).transpose()?;
+        replace_rows(self, &self.embeddings, "embeddings", &["vkey"], assets, batch).await
     }
 
     /// Appends rows known to be new (bulk loads); no key check.
@@ -169,6 +144,32 @@ impl Catalog {
         let stream = ds.scan().try_into_stream().await.map_err(lance_err(table))?;
         Ok(stream.map_err(move |e| CatalogError::Lance { table, source: e }).boxed())
     }
+}
+
+/// Replaces every row of `assets` in a table by `batch` (none: deletes them), in one commit.
+async fn replace_rows(
+    catalog: &Catalog,
+    slot: &std::sync::RwLock<Arc<lance::Dataset>>,
+    table: &'static str,
+    keys: &[&str],
+    assets: &[AssetId],
+    batch: Option<RecordBatch>,
+) -> Result<(), CatalogError> {
+    if assets.is_empty() {
+        return Ok(());
+    }
+    let _guard = catalog.write_lock.lock().await;
+    let ds = Catalog::current(slot);
+    let ds = match batch {
+        Some(batch) => replace_on(ds, keys, batch, Some(&id_list(assets)), table).await?,
+        None => {
+            let mut ds = (*ds).clone();
+            ds.delete(&id_list(assets)).await.map_err(lance_err(table))?;
+            Arc::new(ds)
+        }
+    };
+    Catalog::replace(slot, ds);
+    Ok(())
 }
 
 async fn append(catalog: &Catalog, slot: &std::sync::RwLock<Arc<lance::Dataset>>, batch: RecordBatch, table: &'static str) -> Result<(), CatalogError> {
