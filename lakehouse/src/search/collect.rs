@@ -66,7 +66,8 @@ fn ff_err(e: impl std::fmt::Display) -> SearchError {
 /// Runs `weight` over every segment of `searcher`. With `exhaustive` every match is visited
 /// (exact total and facets); otherwise block-max pruning skips documents that cannot make the
 /// top `k`.
-pub fn collect(searcher: &Searcher, weight: &dyn Weight, k: usize, after: Option<&Cursor>, exhaustive: bool) -> Result<Collected, SearchError> {
+/// With `skip_deleted`, soft-deleted documents are dropped here rather than by the query.
+pub fn collect(searcher: &Searcher, weight: &dyn Weight, k: usize, after: Option<&Cursor>, exhaustive: bool, skip_deleted: bool) -> Result<Collected, SearchError> {
     let mut heap: BinaryHeap<Ranked> = BinaryHeap::with_capacity(k + 1);
     let mut total = 0u64;
     let mut facet_maps: Vec<HashMap<String, u64>> = vec![HashMap::new(); FACET_FIELDS.len()];
@@ -75,6 +76,19 @@ pub fn collect(searcher: &Searcher, weight: &dyn Weight, k: usize, after: Option
         let hi = ff.u64("id_hi").map_err(ff_err)?;
         let lo = ff.u64("id_lo").map_err(ff_err)?;
         let alive = seg.alive_bitset();
+        // The status ord of "deleted" in this segment's dictionary, when any document has it.
+        let status = if skip_deleted { ff.str("status").map_err(ff_err)? } else { None };
+        let deleted_ord = match &status {
+            Some(col) => col.dictionary().term_ord(b"deleted").map_err(ff_err)?,
+            None => None,
+        };
+        let visible = |doc: DocId| -> bool {
+            alive.is_none_or(|a| a.is_alive(doc))
+                && match (&status, deleted_ord) {
+                    (Some(col), Some(d)) => col.ords().first(doc) != Some(d),
+                    _ => true,
+                }
+        };
         let offer = |doc: DocId, score: Score, heap: &mut BinaryHeap<Ranked>| {
             if k == 0 {
                 return;
@@ -106,7 +120,7 @@ pub fn collect(searcher: &Searcher, weight: &dyn Weight, k: usize, after: Option
             }
             weight
                 .for_each(seg, &mut |doc, score| {
-                    if alive.is_some_and(|a| !a.is_alive(doc)) {
+                    if !visible(doc) {
                         return;
                     }
                     total += 1;
@@ -134,7 +148,7 @@ pub fn collect(searcher: &Searcher, weight: &dyn Weight, k: usize, after: Option
             let threshold = heap.peek().filter(|_| heap.len() == k).map_or(f32::MIN, |w| w.score.next_down());
             weight
                 .for_each_pruning(threshold, seg, &mut |doc, score| {
-                    if alive.is_none_or(|a| a.is_alive(doc)) {
+                    if visible(doc) {
                         offer(doc, score, &mut heap);
                     }
                     // Ties with the worst kept score may still win on id: prune strictly below.

@@ -17,7 +17,7 @@ use super::SearchError;
 use super::analysis::Lang;
 use super::collect::{Ranked, collect, ords};
 use super::index::{SearchIndex, Snapshot};
-use super::query::{filter_query, full_query, text_query};
+use super::query::{explicit_filter_query, filter_query, full_query, text_query};
 use super::request::{AssetSummary, Cursor, Facets, Highlights, Mode, Moment, MomentSource, SearchHit, SearchRequest, SearchResponse};
 use super::vectors::{OrdSet, VectorHit};
 
@@ -61,9 +61,16 @@ impl SearchIndex {
 
         let (ranked, total, facets) = match req.mode {
             Mode::Text => {
-                let q = full_query(text.as_ref().map(|t| t.box_clone()), filter.box_clone());
+                // "Not deleted" is checked while collecting, so a bare text query stays prunable.
+                let explicit = explicit_filter_query(&self.fields, &req.filter, principal, false);
+                let skip_deleted = req.filter.status.is_none();
+                let q: Box<dyn Query> = match (text.as_ref(), explicit) {
+                    (Some(t), None) => t.box_clone(),
+                    (t, Some(f)) => full_query(t.map(|t| t.box_clone()), f),
+                    (None, None) => Box::new(tantivy::query::AllQuery),
+                };
                 let weight = q.weight(EnableScoring::enabled_from_searcher(&snap.assets)).map_err(idx_err)?;
-                let c = collect(&snap.assets, weight.as_ref(), want, after, req.facets)?;
+                let c = collect(&snap.assets, weight.as_ref(), want, after, req.facets, skip_deleted)?;
                 let ranked = c.top.iter().map(|r| scored_text(r, None)).collect::<Vec<_>>();
                 (ranked, c.total, c.facets)
             }
@@ -82,7 +89,7 @@ impl SearchIndex {
                     Some(t) => {
                         let q = full_query(Some(t.box_clone()), filter.box_clone());
                         let weight = q.weight(EnableScoring::enabled_from_searcher(&snap.assets)).map_err(idx_err)?;
-                        collect(&snap.assets, weight.as_ref(), window, None, false)?.top
+                        collect(&snap.assets, weight.as_ref(), window, None, false, false)?.top
                     }
                     None => Vec::new(),
                 };
@@ -152,7 +159,7 @@ impl SearchIndex {
 
     fn facets_of(&self, snap: &Snapshot, q: &dyn Query) -> Result<Option<Facets>, SearchError> {
         let weight = q.weight(EnableScoring::disabled_from_searcher(&snap.assets)).map_err(idx_err)?;
-        Ok(collect(&snap.assets, weight.as_ref(), 0, None, true)?.facets)
+        Ok(collect(&snap.assets, weight.as_ref(), 0, None, true, false)?.facets)
     }
 
     fn build_hits(&self, snap: &Snapshot, page: &[Scored], text: Option<&dyn Query>, req: &SearchRequest) -> Result<Vec<SearchHit>, SearchError> {

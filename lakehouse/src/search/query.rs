@@ -132,6 +132,11 @@ pub fn text_query(fields: &[(Lang, Field, f32)], tokenizers: &TokenizerManager, 
     if positive == 0 {
         return None;
     }
+    // One word alone stays a plain union of boosted term queries: tantivy prunes that with
+    // block-max WAND, which a nested boolean would defeat.
+    if must.len() == 1 && must[0].0 == Occur::Must {
+        return must.pop().map(|(_, q)| q);
+    }
     Some(Box::new(BooleanQuery::new(must)))
 }
 
@@ -184,10 +189,17 @@ fn term(field: Field, value: &str) -> Box<dyn Query> {
 
 /// The filter and the principal's project scope as one query that adds nothing to scores.
 pub fn filter_query(fields: &AssetFields, f: &SearchFilter, principal: &Principal) -> Box<dyn Query> {
+    explicit_filter_query(fields, f, principal, true).unwrap_or_else(|| Box::new(AllQuery))
+}
+
+/// Like `filter_query`; without `exclude_deleted` the implicit "not deleted" is left to the
+/// caller (a post-filter keeps the text query prunable). `None`: nothing to filter.
+pub fn explicit_filter_query(fields: &AssetFields, f: &SearchFilter, principal: &Principal, exclude_deleted: bool) -> Option<Box<dyn Query>> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(AllQuery))];
     match f.status {
         Some(s) => clauses.push((Occur::Must, term(fields.status, s.as_str()))),
-        None => clauses.push((Occur::MustNot, term(fields.status, AssetStatus::Deleted.as_str()))),
+        None if exclude_deleted => clauses.push((Occur::MustNot, term(fields.status, AssetStatus::Deleted.as_str()))),
+        None => {}
     }
     if let Some(k) = f.kind {
         clauses.push((Occur::Must, term(fields.kind, k.as_str())));
@@ -215,12 +227,15 @@ pub fn filter_query(fields: &AssetFields, f: &SearchFilter, principal: &Principa
     }
     if let Some(projects) = &principal.projects {
         if projects.is_empty() {
-            return Box::new(EmptyQuery);
+            return Some(Box::new(EmptyQuery));
         }
         let any: Vec<(Occur, Box<dyn Query>)> = projects.iter().map(|p| (Occur::Should, term(fields.project, p))).collect();
         clauses.push((Occur::Must, Box::new(BooleanQuery::new(any))));
     }
-    Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(clauses)), 0.0))
+    if clauses.len() == 1 {
+        return None; // only the AllQuery: every document passes
+    }
+    Some(Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(clauses)), 0.0)))
 }
 
 /// Text (when any) AND filter.
