@@ -195,7 +195,6 @@ impl SearchIndex {
         Ok(hits)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn highlight(
         &self,
         cache: &mut HashMap<Lang, SnippetGenerator>,
