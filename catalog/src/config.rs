@@ -37,7 +37,7 @@ embedding_dim = 512
 # HNSW graph degree and candidate-list sizes (build, query); recall@10 >= 0.95 measured with these.
 hnsw_connectivity = 16
 hnsw_expansion_add = 128
-hnsw_expansion_search = 128
+hnsw_expansion_search = 192
 # Filters that keep fewer vectors than this are searched exactly instead of through the graph.
 exact_below = 20000
 # Language of text too short or mixed to tell (es or en).
