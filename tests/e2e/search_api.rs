@@ -241,3 +241,39 @@ fn arrow_strings(col: &arrow::array::ArrayRef) -> Vec<String> {
         _ => col.as_string::<i32>().iter().map(|s| s.unwrap_or_default().to_string()).collect(),
     }
 }
+
+/// The search index survives a SIGKILL: text, transcript moments and vectors are found after a
+/// restart (vectors are reloaded from the `embeddings` table and reconciled with the saved graph).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_survives_a_sigkill() {
+    let work = tempfile::tempdir().unwrap();
+    let home = work.path().join("home");
+    let mut server = Server::start(&home).unwrap();
+    let c = client();
+    let a = doc(&c, &server, "Inundación en el valle", "clima", "norte").await;
+    let b = doc(&c, &server, "Riada en la costa", "clima", "sur").await;
+    let body = json!({"embedding": axis(10, 11, 0.0), "transcript": [{"start_ms": 2000, "end_ms": 5000, "text": "el agua llega al pueblo"}]});
+    assert_eq!(enrich(&c, &server, &a, body).await.status(), 200);
+    assert_eq!(enrich(&c, &server, &b, json!({"embedding": axis(20, 21, 0.0)})).await.status(), 200);
+    let query = json!({"mode": "vector", "vector": axis(10, 11, 0.1), "limit": 1});
+    let query_b = json!({"mode": "vector", "vector": axis(20, 21, 0.1), "limit": 1});
+    for (q, id) in [(&query, &a), (&query_b, &b)] {
+        until("the vector is searchable", async || {
+            let r: Value = c.post(server.url("/api/v1/search")).json(q).send().await.unwrap().json().await.unwrap();
+            r["hits"][0]["asset"]["id"] == id.as_str()
+        })
+        .await;
+    }
+    server.kill();
+
+    // What was searchable before the kill is searchable as soon as the server is back.
+    let server = Server::start(&home).unwrap();
+    let r: Value = c.post(server.url("/api/v1/search")).json(&query).send().await.unwrap().json().await.unwrap();
+    assert_eq!(r["hits"][0]["asset"]["id"], a.as_str(), "{r}");
+    let r: Value = c.post(server.url("/api/v1/search")).json(&query_b).send().await.unwrap().json().await.unwrap();
+    assert_eq!(r["hits"][0]["asset"]["id"], b.as_str(), "{r}");
+    let r = search(&c, &server, &[("q", "pueblo")]).await;
+    assert_eq!(r["hits"][0]["asset"]["id"], a.as_str(), "{r}");
+    assert_eq!(r["hits"][0]["moments"][0]["start_ms"], 2000, "{r}");
+    assert_eq!(search(&c, &server, &[("q", "")]).await["total"], 2);
+}
