@@ -233,9 +233,10 @@ async fn vector_search_agrees_with_brute_force_knn() {
         catalog.append_embeddings(&rows).await.unwrap();
     }
     let index = open(dir.path(), DIM, 1000).await;
-    let moved = index.build_vector_graph(2).unwrap();
-    assert_eq!(moved + index.vectors().tail_len(), N, "every vector is in the graph or the tail");
-    assert_eq!(index.vectors().tail_len(), 0);
+    // The background merger may have moved some already; after this every vector is in the graph.
+    index.build_vector_graph(2).unwrap();
+    assert_eq!(index.vectors().len(), N, "every vector is loaded");
+    assert_eq!(index.vectors().tail_len(), 0, "every vector is in the graph");
 
     let principal = Principal::local_admin();
     let project_of: HashMap<AssetId, &str> = assets.iter().map(|a| (a.id, a.project.as_str())).collect();
