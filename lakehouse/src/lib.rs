@@ -16,3 +16,18 @@ pub use masters::{ByteStream, MasterError, MasterStore, StoredMaster};
 pub use objects::{ObjectsError, Objects};
 pub use search::{SearchError, SearchIndex};
 pub use tables::{Catalog, CatalogError};
+
+/// Bytes of every file under `dir` (0 for what cannot be read).
+pub fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}

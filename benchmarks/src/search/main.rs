@@ -66,19 +66,6 @@ fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-fn dir_bytes(p: &Path) -> u64 {
-    std::fs::read_dir(p)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| match e.metadata() {
-                    Ok(m) if m.is_dir() => dir_bytes(&e.path()),
-                    Ok(m) => m.len(),
-                    Err(_) => 0,
-                })
-                .sum()
-        })
-        .unwrap_or(0)
-}
 
 /// The query workload, shared with the peers.
 #[derive(serde::Serialize)]
@@ -193,7 +180,7 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
     println!("searchable after start:     {:>8.1} s (load + index; vectors by flat scan until the graph is built)", searchable.as_secs_f64());
     println!("HNSW graph build:           {:>8.1} s ({graphed} vectors, M={}, efConstruction={})", graph_time.as_secs_f64(), cfg.search.hnsw_connectivity, cfg.search.hnsw_expansion_add);
     println!("vector recall@10:           {:>8.3} (efSearch={}, 200 queries vs brute force)", recall, cfg.search.hnsw_expansion_search);
-    println!("index size on disk:         {:>8.0} MiB search index + {:.0} MiB Lance tables", search.disk_bytes() as f64 / 1048576.0, dir_bytes(&home.join("catalog")) as f64 / 1048576.0);
+    println!("index size on disk:         {:>8.0} MiB search index + {:.0} MiB Lance tables", search.disk_bytes() as f64 / 1048576.0, acervo_lakehouse::dir_bytes(&home.join("catalog")) as f64 / 1048576.0);
 
     // 5. Latency and throughput per workload.
     println!();

@@ -71,7 +71,7 @@ impl SearchIndex {
                 };
                 let weight = q.weight(EnableScoring::enabled_from_searcher(&snap.assets)).map_err(idx_err)?;
                 let c = collect(&snap.assets, weight.as_ref(), want, after, req.facets, skip_deleted)?;
-                let ranked = c.top.iter().map(|r| scored_text(r, None)).collect::<Vec<_>>();
+                let ranked = c.top.iter().map(scored_text).collect::<Vec<_>>();
                 (ranked, c.total, c.facets)
             }
             Mode::Vector => {
@@ -297,8 +297,8 @@ pub(crate) fn doc_for_id(searcher: &Searcher, field: tantivy::schema::Field, id:
     Ok(None)
 }
 
-fn scored_text(r: &Ranked, rank: Option<usize>) -> Scored {
-    Scored { id: r.id, score: r.score, text_rank: rank, vector_rank: None, frame_ms: None, doc: Some(r.doc) }
+fn scored_text(r: &Ranked) -> Scored {
+    Scored { id: r.id, score: r.score, text_rank: None, vector_rank: None, frame_ms: None, doc: Some(r.doc) }
 }
 
 fn scored_vector(h: &VectorHit, rank: usize, score: f32) -> Scored {

@@ -144,21 +144,20 @@ impl SearchIndex {
         Ok(index)
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     pub fn vectors(&self) -> &VectorStore {
         &self.vectors
     }
 
     async fn load_vectors(&self, catalog: &Catalog) -> Result<(), SearchError> {
-        let mut rows = Vec::new();
+        // Batch by batch: a million 512-d rows are 2 GB, and the store keeps its own copy.
+        let mut n = 0;
         let mut stream = catalog.scan_table("embeddings").await?;
         while let Some(batch) = stream.try_next().await? {
-            rows.extend(batch_to_embeddings(&batch).map_err(crate::tables::CatalogError::from)?);
+            let rows = batch_to_embeddings(&batch).map_err(crate::tables::CatalogError::from)?;
+            n += rows.len();
+            self.vectors.load_rows(rows);
         }
-        let n = self.vectors.load_rows(rows.into_iter())?;
+        self.vectors.attach_graph()?;
         tracing::info!(vectors = n, tail = self.vectors.tail_len(), "vector index loaded");
         Ok(())
     }
@@ -365,11 +364,6 @@ impl SearchIndex {
         }
     }
 
-    /// Number of searchable asset documents (deleted assets included: they stay filterable).
-    pub fn num_docs(&self) -> u64 {
-        self.assets.reader.searcher().num_docs()
-    }
-
     /// Moves every pending vector into the graph now (bulk loads; the merger does this in the
     /// background otherwise). Returns the vectors moved.
     pub fn build_vector_graph(&self, threads: usize) -> Result<usize, SearchError> {
@@ -394,19 +388,6 @@ impl SearchIndex {
 
     /// Bytes the index takes on disk (text indexes and the saved vector graph).
     pub fn disk_bytes(&self) -> u64 {
-        fn walk(p: &Path) -> u64 {
-            std::fs::read_dir(p)
-                .map(|rd| {
-                    rd.flatten()
-                        .map(|e| match e.metadata() {
-                            Ok(m) if m.is_dir() => walk(&e.path()),
-                            Ok(m) => m.len(),
-                            Err(_) => 0,
-                        })
-                        .sum()
-                })
-                .unwrap_or(0)
-        }
-        walk(&self.dir)
+        crate::dir_bytes(&self.dir)
     }
 }

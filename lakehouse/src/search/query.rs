@@ -142,37 +142,36 @@ pub fn text_query(fields: &[(Lang, Field, f32)], tokenizers: &TokenizerManager, 
 
 /// One clause over every field: a disjunction of per-field queries, each with its boost.
 fn clause_query(fields: &[(Lang, Field, f32)], tokenizers: &TokenizerManager, clause: &Clause) -> Option<Box<dyn Query>> {
-    {
-        let mut per_field: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for (lang, field, boost) in fields {
-            let field_terms = terms(tokenizers, lang.analyzer(), &clause.text);
-            let q: Option<Box<dyn Query>> = match clause.kind {
-                ClauseKind::Prefix => {
-                    let mut prefixes = terms(tokenizers, FOLD, &clause.text);
+    let mut per_field: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for (lang, field, boost) in fields {
+        let field_terms = terms(tokenizers, lang.analyzer(), &clause.text);
+        let q: Option<Box<dyn Query>> = match clause.kind {
+            ClauseKind::Prefix => {
+                // Only a one-word prefix is a prefix; "e-ma*" splits, keep it a phrase.
+                let folded = terms(tokenizers, FOLD, &clause.text);
+                if folded.len() > 1 {
+                    phrase(*field, &field_terms)
+                } else {
+                    // The folded prefix, and its stem (a typed "camione" still reaches "camion").
+                    let mut prefixes = folded;
                     prefixes.extend(field_terms.iter().cloned());
                     prefixes.sort();
                     prefixes.dedup();
-                    // Only a one-word prefix is a prefix; "e-ma*" splits, keep it a phrase.
-                    let folded = terms(tokenizers, FOLD, &clause.text);
-                    if folded.len() > 1 {
-                        phrase(*field, &field_terms)
-                    } else {
-                        let alts: Vec<(Occur, Box<dyn Query>)> = prefixes
-                            .iter()
-                            .filter_map(|p| RegexQuery::from_pattern(&format!("{}.*", escape_regex(p)), *field).ok())
-                            .map(|r| (Occur::Should, Box::new(r) as Box<dyn Query>))
-                            .collect();
-                        (!alts.is_empty()).then(|| Box::new(BooleanQuery::new(alts)) as Box<dyn Query>)
-                    }
+                    let alts: Vec<(Occur, Box<dyn Query>)> = prefixes
+                        .iter()
+                        .filter_map(|p| RegexQuery::from_pattern(&format!("{}.*", escape_regex(p)), *field).ok())
+                        .map(|r| (Occur::Should, Box::new(r) as Box<dyn Query>))
+                        .collect();
+                    (!alts.is_empty()).then(|| Box::new(BooleanQuery::new(alts)) as Box<dyn Query>)
                 }
-                ClauseKind::Word | ClauseKind::Phrase => phrase(*field, &field_terms),
-            };
-            if let Some(q) = q {
-                per_field.push((Occur::Should, Box::new(BoostQuery::new(q, *boost))));
             }
+            ClauseKind::Word | ClauseKind::Phrase => phrase(*field, &field_terms),
+        };
+        if let Some(q) = q {
+            per_field.push((Occur::Should, Box::new(BoostQuery::new(q, *boost))));
         }
-        (!per_field.is_empty()).then(|| Box::new(BooleanQuery::new(per_field)) as Box<dyn Query>)
     }
+    (!per_field.is_empty()).then(|| Box::new(BooleanQuery::new(per_field)) as Box<dyn Query>)
 }
 
 fn phrase(field: Field, terms: &[String]) -> Option<Box<dyn Query>> {

@@ -170,10 +170,6 @@ impl VectorStore {
         })
     }
 
-    pub fn dim(&self) -> usize {
-        self.dim
-    }
-
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
         self.inner.read().unwrap_or_else(|p| p.into_inner())
     }
@@ -181,35 +177,40 @@ impl VectorStore {
         self.inner.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Loads rows read from the `embeddings` table (at open); the saved graph is reused for the
-    /// keys it holds, every other row goes to the tail.
-    pub fn load_rows(&self, rows: impl Iterator<Item = EmbeddingRow>) -> Result<usize, SearchError> {
-        let mut n = 0;
-        {
-            let mut inner = self.write();
-            for row in rows {
-                insert_row(&mut inner, self.dim, row);
-                n += 1;
-            }
+    /// Adds rows read from the `embeddings` table at open (call per batch, then `attach_graph`).
+    pub fn load_rows(&self, rows: Vec<EmbeddingRow>) {
+        let mut inner = self.write();
+        for row in rows {
+            insert_row(&mut inner, self.dim, row);
         }
-        let graph = Index::new(&index_options(self.dim, &self.params)).map_err(usearch_err("creating the HNSW index"))?;
-        let mut loaded = false;
+    }
+
+    /// Reuses the saved graph for the keys it holds; every other loaded vector goes to the tail.
+    pub fn attach_graph(&self) -> Result<(), SearchError> {
+        let fresh = || Index::new(&index_options(self.dim, &self.params)).map_err(usearch_err("creating the HNSW index"));
+        let mut graph = fresh()?;
         if self.path.exists() {
             match graph.load(&self.path.to_string_lossy()) {
-                Ok(()) if graph.dimensions() == self.dim => loaded = true,
-                Ok(()) => tracing::warn!(path = %self.path.display(), "saved vector graph has another width; rebuilding it"),
-                Err(e) => tracing::warn!(path = %self.path.display(), error = %e, "saved vector graph unreadable; rebuilding it"),
+                Ok(()) if graph.dimensions() == self.dim => {}
+                Ok(()) => {
+                    tracing::warn!(path = %self.path.display(), "saved vector graph has another width; rebuilding it");
+                    graph = fresh()?;
+                }
+                Err(e) => {
+                    tracing::warn!(path = %self.path.display(), error = %e, "saved vector graph unreadable; rebuilding it");
+                    graph = fresh()?;
+                }
             }
         }
-        let graph = if loaded { graph } else { Index::new(&index_options(self.dim, &self.params)).map_err(usearch_err("creating the HNSW index"))? };
         graph.change_expansion_search(self.params.expansion_search);
         let mut inner = self.write();
         let cap = (graph.size() + inner.keys.len()).max(1024);
         graph.reserve_capacity_and_threads(cap, GRAPH_THREADS).map_err(usearch_err("reserving"))?;
+        // Saved keys that are no longer live are removed; saved keys past the table's last one
+        // are overwritten when `merge_tail` adds a new vector under them.
         let mut tail = Vec::new();
-        let upto = inner.keys.len() as u64;
-        for key in 0..upto.max(graph.size() as u64) {
-            let alive = inner.keys.get(key as usize).is_some_and(|k| k.alive);
+        for key in 0..inner.keys.len() as u64 {
+            let alive = inner.keys[key as usize].alive;
             let present = graph.contains(key);
             if alive && !present {
                 tail.push(key);
@@ -221,7 +222,7 @@ impl VectorStore {
         *self.graph.write().unwrap_or_else(|p| p.into_inner()) = graph;
         drop(inner);
         self.kick();
-        Ok(n)
+        Ok(())
     }
 
     /// The ord of `asset`, when it has vectors.
@@ -326,9 +327,15 @@ impl VectorStore {
                 let (graph, failed) = (&*graph, &failed);
                 s.spawn(move || {
                     for (k, v) in part {
-                        if !graph.contains(*k)
-                            && let Err(e) = graph.add(*k, v)
+                        // A tail key is never in the graph with its current vector: whatever
+                        // the graph holds under it is stale (a saved graph ahead of the table).
+                        if graph.contains(*k)
+                            && let Err(e) = graph.remove(*k)
                         {
+                            *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                            return;
+                        }
+                        if let Err(e) = graph.add(*k, v) {
                             *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
                             return;
                         }
