@@ -1,5 +1,5 @@
-//! One pass over the documents a query matches: the best `k` after a cursor (score, then id),
-//! and optionally the exact total and facet counts, or the set of vector ords that pass.
+//! Passes over the documents a query matches: the best `k` after a cursor (score, then id),
+//! optionally the exact total and facet counts, or the set of vector ords that pass.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
@@ -7,7 +7,7 @@ use std::collections::{BinaryHeap, HashMap};
 use acervo_catalog::AssetId;
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::Weight;
-use tantivy::{DocAddress, DocId, Score, Searcher};
+use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader};
 use uuid::Uuid;
 
 use super::SearchError;
@@ -52,22 +52,72 @@ pub struct Collected {
     pub facets: Option<Facets>,
 }
 
-struct FacetCols {
-    cols: Vec<Option<StrColumn>>,
-    counts: Vec<Vec<u32>>,
-}
-
 const FACET_FIELDS: [&str; 5] = ["kind", "status", "project", "tag", "label"];
 
 fn ff_err(e: impl std::fmt::Display) -> SearchError {
     SearchError::Index(format!("reading a fast field: {e}"))
 }
 
-/// Runs `weight` over every segment of `searcher`. With `exhaustive` every match is visited
-/// (exact total and facets); otherwise block-max pruning skips documents that cannot make the
-/// top `k`.
-/// With `skip_deleted`, soft-deleted documents are dropped here rather than by the query.
-pub fn collect(searcher: &Searcher, weight: &dyn Weight, k: usize, after: Option<&Cursor>, exhaustive: bool, skip_deleted: bool) -> Result<Collected, SearchError> {
+/// Per-segment facet counts by term ordinal, filled a block of documents at a time.
+struct FacetCounter {
+    cols: Vec<Option<StrColumn>>,
+    counts: Vec<Vec<u32>>,
+    doc_buf: Vec<DocId>,
+    rows: Vec<u32>,
+    vals: Vec<u64>,
+}
+
+impl FacetCounter {
+    fn new(seg: &SegmentReader) -> Result<FacetCounter, SearchError> {
+        let mut fc = FacetCounter { cols: Vec::new(), counts: Vec::new(), doc_buf: Vec::new(), rows: Vec::new(), vals: Vec::new() };
+        for name in FACET_FIELDS {
+            let col = seg.fast_fields().str(name).map_err(ff_err)?;
+            fc.counts.push(vec![0; col.as_ref().map_or(0, |c| c.num_terms())]);
+            fc.cols.push(col);
+        }
+        Ok(fc)
+    }
+
+    fn count(&mut self, docs: &[DocId]) {
+        for (col, counts) in self.cols.iter().zip(self.counts.iter_mut()) {
+            let Some(col) = col else { continue };
+            let ords = col.ords();
+            self.doc_buf.clear();
+            self.rows.clear();
+            ords.row_ids_for_docs(docs, &mut self.doc_buf, &mut self.rows);
+            self.vals.clear();
+            self.vals.resize(self.rows.len(), 0);
+            ords.values.get_vals(&self.rows, &mut self.vals);
+            for v in &self.vals {
+                if let Some(c) = counts.get_mut(*v as usize) {
+                    *c += 1;
+                }
+            }
+        }
+    }
+
+    /// Adds this segment's counts, by value, to `maps`.
+    fn merge_into(&self, maps: &mut [HashMap<String, u64>]) -> Result<(), SearchError> {
+        for ((col, counts), map) in self.cols.iter().zip(&self.counts).zip(maps.iter_mut()) {
+            let Some(col) = col else { continue };
+            let mut value = String::new();
+            for (ord, n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+                value.clear();
+                if col.ord_to_str(ord as u64, &mut value).map_err(ff_err)? {
+                    *map.entry(value.clone()).or_default() += u64::from(*n);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs `weights` (whose match sets are disjoint: one query per language) over every segment
+/// of `searcher`: the best `k` after the cursor with block-max pruning, and with `exhaustive`
+/// a second, unscored pass over every match for the exact total and facet counts (cheaper
+/// than scoring every match). With `skip_deleted`, soft-deleted documents are dropped here
+/// rather than by the query, so a bare text query stays prunable.
+pub fn collect(searcher: &Searcher, weights: &[Box<dyn Weight>], k: usize, after: Option<&Cursor>, exhaustive: bool, skip_deleted: bool) -> Result<Collected, SearchError> {
     let mut heap: BinaryHeap<Ranked> = BinaryHeap::with_capacity(k + 1);
     let mut total = 0u64;
     let mut facet_maps: Vec<HashMap<String, u64>> = vec![HashMap::new(); FACET_FIELDS.len()];
@@ -82,17 +132,13 @@ pub fn collect(searcher: &Searcher, weight: &dyn Weight, k: usize, after: Option
             Some(col) => col.dictionary().term_ord(b"deleted").map_err(ff_err)?,
             None => None,
         };
-        let visible = |doc: DocId| -> bool {
-            alive.is_none_or(|a| a.is_alive(doc))
-                && match (&status, deleted_ord) {
-                    (Some(col), Some(d)) => col.ords().first(doc) != Some(d),
-                    _ => true,
-                }
+        let deleted = |doc: DocId| -> bool {
+            match (&status, deleted_ord) {
+                (Some(col), Some(d)) => col.ords().first(doc) == Some(d),
+                _ => false,
+            }
         };
         let offer = |doc: DocId, score: Score, heap: &mut BinaryHeap<Ranked>| {
-            if k == 0 {
-                return;
-            }
             if heap.len() == k
                 && let Some(worst) = heap.peek()
                 && score < worst.score
@@ -111,50 +157,34 @@ pub fn collect(searcher: &Searcher, weight: &dyn Weight, k: usize, after: Option
                 heap.push(r);
             }
         };
-        if exhaustive {
-            let mut fc = FacetCols { cols: Vec::new(), counts: Vec::new() };
-            for name in FACET_FIELDS {
-                let col = ff.str(name).map_err(ff_err)?;
-                fc.counts.push(vec![0; col.as_ref().map_or(0, |c| c.num_terms())]);
-                fc.cols.push(col);
-            }
-            weight
-                .for_each(seg, &mut |doc, score| {
-                    if !visible(doc) {
-                        return;
-                    }
-                    total += 1;
-                    for (col, counts) in fc.cols.iter().zip(fc.counts.iter_mut()) {
-                        if let Some(col) = col {
-                            for ord in col.ords().values_for_doc(doc) {
-                                counts[ord as usize] += 1;
-                            }
+        if k > 0 {
+            for weight in weights {
+                let threshold = heap.peek().filter(|_| heap.len() == k).map_or(f32::MIN, |w| w.score.next_down());
+                weight
+                    .for_each_pruning(threshold, seg, &mut |doc, score| {
+                        if alive.is_none_or(|a| a.is_alive(doc)) && !deleted(doc) {
+                            offer(doc, score, &mut heap);
                         }
-                    }
-                    offer(doc, score, &mut heap);
-                })
-                .map_err(|e| SearchError::Index(e.to_string()))?;
-            for ((col, counts), map) in fc.cols.iter().zip(&fc.counts).zip(facet_maps.iter_mut()) {
-                let Some(col) = col else { continue };
-                let mut value = String::new();
-                for (ord, n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
-                    value.clear();
-                    if col.ord_to_str(ord as u64, &mut value).map_err(ff_err)? {
-                        *map.entry(value.clone()).or_default() += u64::from(*n);
-                    }
-                }
+                        // Ties with the worst kept score may still win on id: prune strictly below.
+                        if heap.len() == k { heap.peek().map_or(f32::MIN, |w| w.score.next_down()) } else { f32::MIN }
+                    })
+                    .map_err(|e| SearchError::Index(e.to_string()))?;
             }
-        } else {
-            let threshold = heap.peek().filter(|_| heap.len() == k).map_or(f32::MIN, |w| w.score.next_down());
-            weight
-                .for_each_pruning(threshold, seg, &mut |doc, score| {
-                    if visible(doc) {
-                        offer(doc, score, &mut heap);
-                    }
-                    // Ties with the worst kept score may still win on id: prune strictly below.
-                    if heap.len() == k { heap.peek().map_or(f32::MIN, |w| w.score.next_down()) } else { f32::MIN }
-                })
-                .map_err(|e| SearchError::Index(e.to_string()))?;
+        }
+        if exhaustive {
+            let mut fc = FacetCounter::new(seg)?;
+            let mut visible: Vec<DocId> = Vec::new();
+            for weight in weights {
+                weight
+                    .for_each_no_score(seg, &mut |docs| {
+                        visible.clear();
+                        visible.extend(docs.iter().copied().filter(|d| alive.is_none_or(|a| a.is_alive(*d)) && !deleted(*d)));
+                        total += visible.len() as u64;
+                        fc.count(&visible);
+                    })
+                    .map_err(|e| SearchError::Index(e.to_string()))?;
+            }
+            fc.merge_into(&mut facet_maps)?;
         }
     }
     let mut top = heap.into_vec();

@@ -17,8 +17,8 @@ use super::SearchError;
 use super::analysis::Lang;
 use super::collect::{Ranked, collect, ords};
 use super::index::{SearchIndex, Snapshot};
-use super::query::{explicit_filter_query, filter_query, full_query, text_query};
-use super::request::{AssetSummary, Cursor, Facets, Highlights, Mode, Moment, MomentSource, SearchHit, SearchRequest, SearchResponse};
+use super::query::{explicit_filter_query, filter_query, full_queries, text_queries};
+use super::request::{AssetSummary, Cursor, Highlights, Mode, Moment, MomentSource, SearchHit, SearchRequest, SearchResponse};
 use super::vectors::{OrdSet, VectorHit};
 
 /// Reciprocal rank fusion constant (Cormack et al.): damps the weight of the very first ranks.
@@ -53,24 +53,25 @@ impl SearchIndex {
         }
         let snap = self.snapshot_for(req.search_after.map(|c| c.generation));
         let tokenizers = self.assets.index.tokenizers();
-        let asset_text: Vec<(Lang, tantivy::schema::Field, f32)> = self.fields.text.iter().map(|(_, l, f, b)| (*l, *f, *b)).collect();
-        let text = text_query(&asset_text, tokenizers, &req.q, req.prefix);
+        let text = text_queries(&self.fields.text, tokenizers, &req.q, req.prefix);
         let filter = filter_query(&self.fields, &req.filter, principal);
         let after = req.search_after.as_ref();
         let want = req.limit + 1;
+        let weights = |qs: &[Box<dyn Query>]| -> Result<Vec<Box<dyn tantivy::query::Weight>>, SearchError> {
+            qs.iter().map(|q| q.weight(EnableScoring::enabled_from_searcher(&snap.assets)).map_err(idx_err)).collect()
+        };
 
         let (ranked, total, facets) = match req.mode {
             Mode::Text => {
                 // "Not deleted" is checked while collecting, so a bare text query stays prunable.
                 let explicit = explicit_filter_query(&self.fields, &req.filter, principal, false);
                 let skip_deleted = req.filter.status.is_none();
-                let q: Box<dyn Query> = match (text.as_ref(), explicit) {
-                    (Some(t), None) => t.box_clone(),
-                    (t, Some(f)) => full_query(t.map(|t| t.box_clone()), f),
-                    (None, None) => Box::new(tantivy::query::AllQuery),
+                let qs: Vec<Box<dyn Query>> = match (text.as_deref(), explicit) {
+                    (Some(t), None) => t.iter().map(|(_, q)| q.box_clone()).collect(),
+                    (t, Some(f)) => full_queries(t, f.as_ref()),
+                    (None, None) => vec![Box::new(tantivy::query::AllQuery)],
                 };
-                let weight = q.weight(EnableScoring::enabled_from_searcher(&snap.assets)).map_err(idx_err)?;
-                let c = collect(&snap.assets, weight.as_ref(), want, after, req.facets, skip_deleted)?;
+                let c = collect(&snap.assets, &weights(&qs)?, want, after, req.facets, skip_deleted)?;
                 let ranked = c.top.iter().map(scored_text).collect::<Vec<_>>();
                 (ranked, c.total, c.facets)
             }
@@ -78,20 +79,21 @@ impl SearchIndex {
                 let vector = req.vector.as_deref().ok_or_else(|| SearchError::BadRequest("mode=vector needs a vector".into()))?;
                 let allowed = self.allowed_ords(&snap, filter.as_ref(), &req.filter, principal)?;
                 let hits = self.vector_after(&snap, vector, want, &allowed, after)?;
-                let facets = if req.facets { self.facets_of(&snap, filter.as_ref())? } else { None };
+                let facets = if req.facets { collect(&snap.assets, &weights(&[filter.box_clone()])?, 0, None, true, false)?.facets } else { None };
                 let ranked = hits.iter().enumerate().map(|(i, h)| scored_vector(h, i, h.similarity)).collect();
                 (ranked, Some(allowed.len() as u64), facets)
             }
             Mode::Hybrid => {
                 let vector = req.vector.as_deref().ok_or_else(|| SearchError::BadRequest("mode=hybrid needs a vector".into()))?;
                 let window = RANK_WINDOW.max(want);
-                let text_list = match &text {
+                // The text list and the facets come from one collection over text AND filter.
+                let (text_list, facets) = match text.as_deref() {
                     Some(t) => {
-                        let q = full_query(Some(t.box_clone()), filter.box_clone());
-                        let weight = q.weight(EnableScoring::enabled_from_searcher(&snap.assets)).map_err(idx_err)?;
-                        collect(&snap.assets, weight.as_ref(), window, None, false, false)?.top
+                        let c = collect(&snap.assets, &weights(&full_queries(Some(t), filter.as_ref()))?, window, None, req.facets, false)?;
+                        (c.top, c.facets)
                     }
-                    None => Vec::new(),
+                    None if req.facets => (Vec::new(), collect(&snap.assets, &weights(&[filter.box_clone()])?, 0, None, true, false)?.facets),
+                    None => (Vec::new(), None),
                 };
                 let allowed = self.allowed_ords(&snap, filter.as_ref(), &req.filter, principal)?;
                 let vector_list = self.vectors().search(vector, window, &allowed, snap.key_limit)?;
@@ -99,12 +101,6 @@ impl SearchIndex {
                 let total = fused.len() as u64;
                 fused.retain(|s| after.is_none_or(|c| c.precedes(s.score, s.id)));
                 fused.truncate(want);
-                let facets = if req.facets {
-                    let q = full_query(text.as_ref().map(|t| t.box_clone()), filter.box_clone());
-                    self.facets_of(&snap, q.as_ref())?
-                } else {
-                    None
-                };
                 (fused, Some(total), facets)
             }
         };
@@ -157,12 +153,7 @@ impl SearchIndex {
         Ok(set)
     }
 
-    fn facets_of(&self, snap: &Snapshot, q: &dyn Query) -> Result<Option<Facets>, SearchError> {
-        let weight = q.weight(EnableScoring::disabled_from_searcher(&snap.assets)).map_err(idx_err)?;
-        Ok(collect(&snap.assets, weight.as_ref(), 0, None, true, false)?.facets)
-    }
-
-    fn build_hits(&self, snap: &Snapshot, page: &[Scored], text: Option<&dyn Query>, req: &SearchRequest) -> Result<Vec<SearchHit>, SearchError> {
+    fn build_hits(&self, snap: &Snapshot, page: &[Scored], text: Option<&[(Lang, Box<dyn Query>)]>, req: &SearchRequest) -> Result<Vec<SearchHit>, SearchError> {
         let mut summaries = Vec::with_capacity(page.len());
         for s in page {
             match self.summary(&snap.assets, s.id, s.doc)? {
@@ -174,8 +165,8 @@ impl SearchIndex {
         if !req.q.trim().is_empty() && !summaries.is_empty() {
             moments = self.transcript_moments(snap, &req.q, req.prefix, summaries.iter().map(|(s, _)| s.id))?;
         }
-        let mut title_gen: HashMap<Lang, SnippetGenerator> = HashMap::new();
-        let mut desc_gen: HashMap<Lang, SnippetGenerator> = HashMap::new();
+        // One generator per language: title and description share the language's field.
+        let mut gens: HashMap<Lang, SnippetGenerator> = HashMap::new();
         let mut hits = Vec::with_capacity(summaries.len());
         for (s, asset) in summaries {
             let mut highlights = Highlights::default();
@@ -183,8 +174,8 @@ impl SearchIndex {
                 && let Some(q) = text
             {
                 let lang = Lang::parse(&asset.language).unwrap_or(self.default_lang);
-                highlights.title = self.highlight(&mut title_gen, &snap.assets, q, "title", lang, &asset.title)?;
-                highlights.description = self.highlight(&mut desc_gen, &snap.assets, q, "description", lang, &asset.description)?;
+                highlights.title = self.highlight(&mut gens, &snap.assets, q, lang, &asset.title)?;
+                highlights.description = self.highlight(&mut gens, &snap.assets, q, lang, &asset.description)?;
             }
             let mut m = moments.remove(&s.id).unwrap_or_default();
             if let Some(at) = s.frame_ms {
@@ -199,17 +190,17 @@ impl SearchIndex {
         &self,
         cache: &mut HashMap<Lang, SnippetGenerator>,
         searcher: &Searcher,
-        q: &dyn Query,
-        base: &str,
+        queries: &[(Lang, Box<dyn Query>)],
         lang: Lang,
         text: &str,
     ) -> Result<Option<String>, SearchError> {
         if text.is_empty() {
             return Ok(None);
         }
-        let Some(field) = self.fields.text_field(base, lang) else { return Ok(None) };
+        let Some(field) = self.fields.text_field(lang) else { return Ok(None) };
+        let Some((_, q)) = queries.iter().find(|(l, _)| *l == lang) else { return Ok(None) };
         if !cache.contains_key(&lang) {
-            let mut sg = SnippetGenerator::create(searcher, q, field).map_err(idx_err)?;
+            let mut sg = SnippetGenerator::create(searcher, q.as_ref(), field).map_err(idx_err)?;
             sg.set_max_num_chars(SNIPPET_CHARS);
             cache.insert(lang, sg);
         }
@@ -233,8 +224,9 @@ impl SearchIndex {
     /// The best transcript segments of each asset in `ids` for the query text.
     fn transcript_moments(&self, snap: &Snapshot, q: &str, prefix: bool, ids: impl Iterator<Item = AssetId>) -> Result<HashMap<AssetId, Vec<Moment>>, SearchError> {
         let f = &self.seg_fields;
-        let seg_text: Vec<(Lang, tantivy::schema::Field, f32)> = f.text.iter().map(|(l, fi)| (*l, *fi, 1.0)).collect();
-        let Some(text) = text_query(&seg_text, self.assets.index.tokenizers(), q, prefix) else { return Ok(HashMap::new()) };
+        let Some(per_lang) = text_queries(&f.text, self.assets.index.tokenizers(), q, prefix) else { return Ok(HashMap::new()) };
+        // Few candidate segments (those of the page's assets): one query over both languages.
+        let text: Box<dyn Query> = Box::new(BooleanQuery::new(per_lang.into_iter().map(|(_, q)| (Occur::Should, q)).collect()));
         let ids: Vec<AssetId> = ids.collect();
         let any_id: Vec<(Occur, Box<dyn Query>)> = ids
             .iter()

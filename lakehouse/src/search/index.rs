@@ -13,12 +13,13 @@ use acervo_catalog::config::SearchConfig;
 use acervo_catalog::{Asset, AssetId, EmbeddingRow, SegmentRow};
 use futures::TryStreamExt;
 use tantivy::directory::MmapDirectory;
+use tantivy::tokenizer::{PreTokenizedString, TokenStream};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 use super::SearchError;
 use super::analysis::{self, Lang};
 use super::request::AssetSummary;
-use super::schema::{AssetFields, SegmentFields};
+use super::schema::{AssetFields, SegmentFields, TEXT_FIELDS};
 use super::vectors::{HnswParams, OrdSet, VectorStore};
 use crate::tables::{Catalog, batch_to_assets, batch_to_embeddings, batch_to_segments};
 
@@ -26,7 +27,7 @@ use crate::tables::{Catalog, batch_to_assets, batch_to_embeddings, batch_to_segm
 const SNAPSHOT_TTL: Duration = Duration::from_secs(600);
 const MAX_SNAPSHOTS: usize = 64;
 /// Bumped when the document layout changes; a mismatch rebuilds the index from the tables.
-const LAYOUT_VERSION: &str = "acervo-search-1";
+const LAYOUT_VERSION: &str = "acervo-search-2";
 
 /// One consistent view: both text indexes and the vector key bound, as of one commit.
 #[derive(Clone)]
@@ -265,18 +266,21 @@ impl SearchIndex {
         }
         let tags = a.tags.join("\n");
         let labels = a.labels.join("\n");
-        for (base, text) in [
-            ("title", a.title.as_str()),
-            ("description", a.description.as_str()),
-            ("tags", tags.as_str()),
-            ("transcript", a.transcript_text.as_str()),
-            ("ocr", a.ocr_text.as_str()),
-            ("labels", labels.as_str()),
-        ] {
-            if !text.is_empty()
-                && let Some(field) = f.text_field(base, lang)
-            {
-                d.add_text(field, text);
+        let Some(field) = f.text_field(lang) else { return Ok(d) };
+        let Some(mut analyzer) = self.assets.index.tokenizers().get(lang.analyzer()) else {
+            return Err(SearchError::Index(format!("analyzer {} is not registered", lang.analyzer())));
+        };
+        for (base, weight) in TEXT_FIELDS {
+            let text = match base {
+                "title" => a.title.as_str(),
+                "description" => a.description.as_str(),
+                "tags" => tags.as_str(),
+                "transcript" => a.transcript_text.as_str(),
+                "ocr" => a.ocr_text.as_str(),
+                _ => labels.as_str(),
+            };
+            if !text.is_empty() {
+                d.add_pre_tokenized_text(field, weighted_tokens(&mut analyzer, text, weight));
             }
         }
         Ok(d)
@@ -390,4 +394,20 @@ impl SearchIndex {
     pub fn disk_bytes(&self) -> u64 {
         crate::dir_bytes(&self.dir)
     }
+}
+
+/// `text` analysed, each token repeated `weight` times at its position: the field's words
+/// weigh `weight` times in the term frequencies and length BM25 sees (BM25F), and a phrase
+/// still matches on positions. Each field is its own value, so phrases do not span fields.
+fn weighted_tokens(analyzer: &mut tantivy::tokenizer::TextAnalyzer, text: &str, weight: u32) -> PreTokenizedString {
+    let mut tokens = Vec::new();
+    let mut stream = analyzer.token_stream(text);
+    while stream.advance() {
+        let t = stream.token();
+        for _ in 0..weight.max(1) {
+            tokens.push(t.clone());
+        }
+    }
+    // The text is neither stored nor re-analysed: only the tokens are indexed.
+    PreTokenizedString { text: String::new(), tokens }
 }

@@ -19,7 +19,7 @@ pub use request::{
     AssetSummary, Cursor, FACET_TOP, Facets, Highlights, Mode, Moment, MomentSource, SearchFilter, SearchHit, SearchRequest,
     SearchResponse,
 };
-pub use schema::TEXT_FIELDS;
+pub use schema::{TEXT_FIELDS, bm25_length};
 pub use vectors::{OrdSet, VectorHit, normalise};
 
 use std::path::PathBuf;

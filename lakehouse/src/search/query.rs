@@ -6,7 +6,7 @@ use std::ops::Bound;
 
 use acervo_catalog::{AssetStatus, Principal};
 use tantivy::Term;
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery, TermQuery};
+use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TokenizerManager;
 
@@ -104,23 +104,28 @@ fn escape_regex(s: &str) -> String {
     out
 }
 
-/// The scoring query for `q` over every text field; `None` when `q` has nothing to search.
-/// `fields` are (language, field, boost) triples: the assets' text fields or the segments'.
-pub fn text_query(fields: &[(Lang, Field, f32)], tokenizers: &TokenizerManager, q: &str, last_is_prefix: bool) -> Option<Box<dyn Query>> {
+/// The scoring queries for `q`, one per language, each over that language's text field;
+/// `None` when `q` has nothing to search. A document is indexed in the field of its own
+/// language only, so the per-language results are disjoint and their union is the answer:
+/// run one after the other into the same top-k. Words become a plain intersection of term
+/// queries, which tantivy scores with block-max pruning.
+pub fn text_queries(fields: &[(Lang, Field)], tokenizers: &TokenizerManager, q: &str, last_is_prefix: bool) -> Option<Vec<(Lang, Box<dyn Query>)>> {
+    let groups = parse(q, last_is_prefix);
+    let out: Vec<(Lang, Box<dyn Query>)> =
+        fields.iter().filter_map(|(lang, field)| lang_query(*lang, *field, tokenizers, &groups).map(|q| (*lang, q))).collect();
+    (!out.is_empty()).then_some(out)
+}
+
+fn lang_query(lang: Lang, field: Field, tokenizers: &TokenizerManager, groups: &[Vec<Clause>]) -> Option<Box<dyn Query>> {
     let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let mut positive = 0;
-    for group in parse(q, last_is_prefix) {
-        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for group in groups {
         let negated = group.iter().any(|c| c.negated);
-        for clause in group {
-            if let Some(q) = clause_query(fields, tokenizers, &clause) {
-                alternatives.push((Occur::Should, q));
-            }
-        }
+        let mut alternatives: Vec<Box<dyn Query>> = group.iter().filter_map(|c| clause_query(lang, field, tokenizers, c)).collect();
         let q: Box<dyn Query> = match alternatives.len() {
             0 => continue, // punctuation only
-            1 => alternatives.pop().map(|(_, q)| q).unwrap_or_else(|| Box::new(EmptyQuery)),
-            _ => Box::new(BooleanQuery::new(alternatives)),
+            1 => alternatives.pop()?,
+            _ => Box::new(BooleanQuery::new(alternatives.into_iter().map(|q| (Occur::Should, q)).collect())),
         };
         if negated {
             must.push((Occur::MustNot, q));
@@ -132,46 +137,36 @@ pub fn text_query(fields: &[(Lang, Field, f32)], tokenizers: &TokenizerManager, 
     if positive == 0 {
         return None;
     }
-    // One word alone stays a plain union of boosted term queries: tantivy prunes that with
-    // block-max WAND, which a nested boolean would defeat.
-    if must.len() == 1 && must[0].0 == Occur::Must {
+    if must.len() == 1 {
         return must.pop().map(|(_, q)| q);
     }
     Some(Box::new(BooleanQuery::new(must)))
 }
 
-/// One clause over every field: a disjunction of per-field queries, each with its boost.
-fn clause_query(fields: &[(Lang, Field, f32)], tokenizers: &TokenizerManager, clause: &Clause) -> Option<Box<dyn Query>> {
-    let mut per_field: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    for (lang, field, boost) in fields {
-        let field_terms = terms(tokenizers, lang.analyzer(), &clause.text);
-        let q: Option<Box<dyn Query>> = match clause.kind {
-            ClauseKind::Prefix => {
-                // Only a one-word prefix is a prefix; "e-ma*" splits, keep it a phrase.
-                let folded = terms(tokenizers, FOLD, &clause.text);
-                if folded.len() > 1 {
-                    phrase(*field, &field_terms)
-                } else {
-                    // The folded prefix, and its stem (a typed "camione" still reaches "camion").
-                    let mut prefixes = folded;
-                    prefixes.extend(field_terms.iter().cloned());
-                    prefixes.sort();
-                    prefixes.dedup();
-                    let alts: Vec<(Occur, Box<dyn Query>)> = prefixes
-                        .iter()
-                        .filter_map(|p| RegexQuery::from_pattern(&format!("{}.*", escape_regex(p)), *field).ok())
-                        .map(|r| (Occur::Should, Box::new(r) as Box<dyn Query>))
-                        .collect();
-                    (!alts.is_empty()).then(|| Box::new(BooleanQuery::new(alts)) as Box<dyn Query>)
-                }
+/// One clause over one language's field.
+fn clause_query(lang: Lang, field: Field, tokenizers: &TokenizerManager, clause: &Clause) -> Option<Box<dyn Query>> {
+    let field_terms = terms(tokenizers, lang.analyzer(), &clause.text);
+    match clause.kind {
+        ClauseKind::Prefix => {
+            // Only a one-word prefix is a prefix; "e-ma*" splits, keep it a phrase.
+            let folded = terms(tokenizers, FOLD, &clause.text);
+            if folded.len() > 1 {
+                return phrase(field, &field_terms);
             }
-            ClauseKind::Word | ClauseKind::Phrase => phrase(*field, &field_terms),
-        };
-        if let Some(q) = q {
-            per_field.push((Occur::Should, Box::new(BoostQuery::new(q, *boost))));
+            // The folded prefix, and its stem (a typed "camione" still reaches "camion").
+            let mut prefixes = folded;
+            prefixes.extend(field_terms.iter().cloned());
+            prefixes.sort();
+            prefixes.dedup();
+            let alts: Vec<(Occur, Box<dyn Query>)> = prefixes
+                .iter()
+                .filter_map(|p| RegexQuery::from_pattern(&format!("{}.*", escape_regex(p)), field).ok())
+                .map(|r| (Occur::Should, Box::new(r) as Box<dyn Query>))
+                .collect();
+            (!alts.is_empty()).then(|| Box::new(BooleanQuery::new(alts)) as Box<dyn Query>)
         }
+        ClauseKind::Word | ClauseKind::Phrase => phrase(field, &field_terms),
     }
-    (!per_field.is_empty()).then(|| Box::new(BooleanQuery::new(per_field)) as Box<dyn Query>)
 }
 
 fn phrase(field: Field, terms: &[String]) -> Option<Box<dyn Query>> {
@@ -237,10 +232,10 @@ pub fn explicit_filter_query(fields: &AssetFields, f: &SearchFilter, principal: 
     Some(Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(clauses)), 0.0)))
 }
 
-/// Text (when any) AND filter.
-pub fn full_query(text: Option<Box<dyn Query>>, filter: Box<dyn Query>) -> Box<dyn Query> {
+/// Each language's text query AND the filter (just the filter without text).
+pub fn full_queries(text: Option<&[(Lang, Box<dyn Query>)]>, filter: &dyn Query) -> Vec<Box<dyn Query>> {
     match text {
-        Some(t) => Box::new(BooleanQuery::new(vec![(Occur::Must, t), (Occur::Must, filter)])),
-        None => filter,
+        Some(t) => t.iter().map(|(_, t)| Box::new(BooleanQuery::new(vec![(Occur::Must, t.box_clone()), (Occur::Must, filter.box_clone())])) as Box<dyn Query>).collect(),
+        None => vec![filter.box_clone()],
     }
 }
