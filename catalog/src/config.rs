@@ -38,7 +38,8 @@ embedding_dim = 512
 hnsw_connectivity = 16
 hnsw_expansion_add = 128
 hnsw_expansion_search = 192
-# Filters that keep fewer vectors than this are searched exactly instead of through the graph.
+# Filters that keep fewer vectors than this (or than a quarter of all) are answered by scanning
+# int8 codes and re-ranking the best exactly, instead of through the graph.
 exact_below = 20000
 # Language of text too short or mixed to tell (es or en).
 default_language = "es"

@@ -5,8 +5,9 @@
 //! `--peers` it exports the same corpus and queries and runs PostgreSQL (GIN tsvector),
 //! tantivy (Python bindings) and faiss (HNSW) on them in the same run (benchmarks/peers).
 //!
-//! Usage: bench-search [N] [--dir DIR] [--queries Q] [--peers] [--reuse]
-//! (`--reuse` queries the index a previous run left in DIR: the query figures only.)
+//! Usage: bench-search [N] [--dir DIR] [--queries Q] [--peers] [--reuse] [--only WORKLOAD]
+//! (`--reuse` queries the index a previous run left in DIR: the query figures only;
+//! `--only WORKLOAD` runs one workload, e.g. under `perf record`.)
 
 mod corpus;
 
@@ -33,6 +34,8 @@ struct Args {
     peers: bool,
     /// Query an index a previous run left in `--dir` instead of building one.
     reuse: bool,
+    /// Run this workload alone (to profile it).
+    only: Option<String>,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -44,6 +47,7 @@ fn args() -> anyhow::Result<Args> {
         queries: flag("--queries").map(|q| q.parse()).transpose()?.unwrap_or(1000),
         peers: a.iter().any(|x| x == "--peers"),
         reuse: a.iter().any(|x| x == "--reuse"),
+        only: flag("--only"),
     })
 }
 
@@ -176,7 +180,7 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
 
     println!();
     println!("bulk load into Lance:       {:>8.1} s ({n} assets, {segs_total} transcript segments, {n} vectors)", load_time.as_secs_f64());
-    println!("text index build:           {:>8.1} s (language detection, 2 analyzers, 6 boosted fields + segments)", index_time.as_secs_f64());
+    println!("text index build:           {:>8.1} s (language detection, 2 analyzers, one BM25F field per language + segments)", index_time.as_secs_f64());
     println!("searchable after start:     {:>8.1} s (load + index; vectors by flat scan until the graph is built)", searchable.as_secs_f64());
     println!("HNSW graph build:           {:>8.1} s ({graphed} vectors, M={}, efConstruction={})", graph_time.as_secs_f64(), cfg.search.hnsw_connectivity, cfg.search.hnsw_expansion_add);
     println!("vector recall@10:           {:>8.3} (efSearch={}, 200 queries vs brute force)", recall, cfg.search.hnsw_expansion_search);
@@ -206,7 +210,7 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
             }),
         ),
     ];
-    for (name, make) in &workloads {
+    for (name, make) in workloads.iter().filter(|(name, _)| args.only.as_deref().is_none_or(|o| o == *name)) {
         let reqs: Vec<SearchRequest> = qs.iter().map(make).collect();
         for clients in [1usize, 8] {
             let (lat, wall, hits) = measure(&search, &principal, &reqs, clients)?;
