@@ -8,6 +8,7 @@ mod analysis;
 mod collect;
 mod execute;
 mod index;
+mod kernels;
 mod query;
 mod request;
 mod schema;
