@@ -5,12 +5,13 @@ use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 
 use acervo_catalog::AssetId;
-use tantivy::columnar::{Column, StrColumn};
+use tantivy::columnar::Column;
 use tantivy::query::Weight;
-use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader};
+use tantivy::{DocAddress, DocId, Score, Searcher};
 use uuid::Uuid;
 
 use super::SearchError;
+use super::facets::{FACET_FIELDS, FacetCache};
 use super::request::{Cursor, FACET_TOP, Facets};
 use super::vectors::OrdSet;
 
@@ -52,64 +53,8 @@ pub struct Collected {
     pub facets: Option<Facets>,
 }
 
-const FACET_FIELDS: [&str; 5] = ["kind", "status", "project", "tag", "label"];
-
 fn ff_err(e: impl std::fmt::Display) -> SearchError {
     SearchError::Index(format!("reading a fast field: {e}"))
-}
-
-/// Per-segment facet counts by term ordinal, filled a block of documents at a time.
-struct FacetCounter {
-    cols: Vec<Option<StrColumn>>,
-    counts: Vec<Vec<u32>>,
-    doc_buf: Vec<DocId>,
-    rows: Vec<u32>,
-    vals: Vec<u64>,
-}
-
-impl FacetCounter {
-    fn new(seg: &SegmentReader) -> Result<FacetCounter, SearchError> {
-        let mut fc = FacetCounter { cols: Vec::new(), counts: Vec::new(), doc_buf: Vec::new(), rows: Vec::new(), vals: Vec::new() };
-        for name in FACET_FIELDS {
-            let col = seg.fast_fields().str(name).map_err(ff_err)?;
-            fc.counts.push(vec![0; col.as_ref().map_or(0, |c| c.num_terms())]);
-            fc.cols.push(col);
-        }
-        Ok(fc)
-    }
-
-    fn count(&mut self, docs: &[DocId]) {
-        for (col, counts) in self.cols.iter().zip(self.counts.iter_mut()) {
-            let Some(col) = col else { continue };
-            let ords = col.ords();
-            self.doc_buf.clear();
-            self.rows.clear();
-            ords.row_ids_for_docs(docs, &mut self.doc_buf, &mut self.rows);
-            self.vals.clear();
-            self.vals.resize(self.rows.len(), 0);
-            ords.values.get_vals(&self.rows, &mut self.vals);
-            for v in &self.vals {
-                if let Some(c) = counts.get_mut(*v as usize) {
-                    *c += 1;
-                }
-            }
-        }
-    }
-
-    /// Adds this segment's counts, by value, to `maps`.
-    fn merge_into(&self, maps: &mut [HashMap<String, u64>]) -> Result<(), SearchError> {
-        for ((col, counts), map) in self.cols.iter().zip(&self.counts).zip(maps.iter_mut()) {
-            let Some(col) = col else { continue };
-            let mut value = String::new();
-            for (ord, n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
-                value.clear();
-                if col.ord_to_str(ord as u64, &mut value).map_err(ff_err)? {
-                    *map.entry(value.clone()).or_default() += u64::from(*n);
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Runs `weights` (whose match sets are disjoint: one query per language) over every segment
@@ -117,7 +62,15 @@ impl FacetCounter {
 /// a second, unscored pass over every match for the exact total and facet counts (cheaper
 /// than scoring every match). With `skip_deleted`, soft-deleted documents are dropped here
 /// rather than by the query, so a bare text query stays prunable.
-pub fn collect(searcher: &Searcher, weights: &[Box<dyn Weight>], k: usize, after: Option<&Cursor>, exhaustive: bool, skip_deleted: bool) -> Result<Collected, SearchError> {
+pub fn collect(
+    searcher: &Searcher,
+    facet_cache: &FacetCache,
+    weights: &[Box<dyn Weight>],
+    k: usize,
+    after: Option<&Cursor>,
+    exhaustive: bool,
+    skip_deleted: bool,
+) -> Result<Collected, SearchError> {
     let mut heap: BinaryHeap<Ranked> = BinaryHeap::with_capacity(k + 1);
     let mut total = 0u64;
     let mut facet_maps: Vec<HashMap<String, u64>> = vec![HashMap::new(); FACET_FIELDS.len()];
@@ -172,7 +125,8 @@ pub fn collect(searcher: &Searcher, weights: &[Box<dyn Weight>], k: usize, after
             }
         }
         if exhaustive {
-            let mut fc = FacetCounter::new(seg)?;
+            let fc = facet_cache.get(seg)?;
+            let mut counts = fc.counts();
             let mut visible: Vec<DocId> = Vec::new();
             for weight in weights {
                 weight
@@ -180,11 +134,11 @@ pub fn collect(searcher: &Searcher, weights: &[Box<dyn Weight>], k: usize, after
                         visible.clear();
                         visible.extend(docs.iter().copied().filter(|d| alive.is_none_or(|a| a.is_alive(*d)) && !deleted(*d)));
                         total += visible.len() as u64;
-                        fc.count(&visible);
+                        fc.count(&visible, &mut counts);
                     })
                     .map_err(|e| SearchError::Index(e.to_string()))?;
             }
-            fc.merge_into(&mut facet_maps)?;
+            fc.merge_into(&counts, &mut facet_maps)?;
         }
     }
     let mut top = heap.into_vec();

@@ -71,7 +71,7 @@ impl SearchIndex {
                     (t, Some(f)) => full_queries(t, f.as_ref()),
                     (None, None) => vec![Box::new(tantivy::query::AllQuery)],
                 };
-                let c = collect(&snap.assets, &weights(&qs)?, want, after, req.facets, skip_deleted)?;
+                let c = collect(&snap.assets, &self.facet_cache, &weights(&qs)?, want, after, req.facets, skip_deleted)?;
                 let ranked = c.top.iter().map(scored_text).collect::<Vec<_>>();
                 (ranked, c.total, c.facets)
             }
@@ -79,7 +79,7 @@ impl SearchIndex {
                 let vector = req.vector.as_deref().ok_or_else(|| SearchError::BadRequest("mode=vector needs a vector".into()))?;
                 let allowed = self.allowed_ords(&snap, filter.as_ref(), &req.filter, principal)?;
                 let hits = self.vector_after(&snap, vector, want, &allowed, after)?;
-                let facets = if req.facets { collect(&snap.assets, &weights(&[filter.box_clone()])?, 0, None, true, false)?.facets } else { None };
+                let facets = if req.facets { collect(&snap.assets, &self.facet_cache, &weights(&[filter.box_clone()])?, 0, None, true, false)?.facets } else { None };
                 let ranked = hits.iter().enumerate().map(|(i, h)| scored_vector(h, i, h.similarity)).collect();
                 (ranked, Some(allowed.len() as u64), facets)
             }
@@ -89,10 +89,10 @@ impl SearchIndex {
                 // The text list and the facets come from one collection over text AND filter.
                 let (text_list, facets) = match text.as_deref() {
                     Some(t) => {
-                        let c = collect(&snap.assets, &weights(&full_queries(Some(t), filter.as_ref()))?, window, None, req.facets, false)?;
+                        let c = collect(&snap.assets, &self.facet_cache, &weights(&full_queries(Some(t), filter.as_ref()))?, window, None, req.facets, false)?;
                         (c.top, c.facets)
                     }
-                    None if req.facets => (Vec::new(), collect(&snap.assets, &weights(&[filter.box_clone()])?, 0, None, true, false)?.facets),
+                    None if req.facets => (Vec::new(), collect(&snap.assets, &self.facet_cache, &weights(&[filter.box_clone()])?, 0, None, true, false)?.facets),
                     None => (Vec::new(), None),
                 };
                 let allowed = self.allowed_ords(&snap, filter.as_ref(), &req.filter, principal)?;

@@ -18,6 +18,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDo
 
 use super::SearchError;
 use super::analysis::{self, Lang};
+use super::facets::FacetCache;
 use super::request::AssetSummary;
 use super::schema::{AssetFields, SegmentFields, TEXT_FIELDS};
 use super::vectors::{HnswParams, OrdSet, VectorStore};
@@ -100,6 +101,7 @@ pub struct SearchIndex {
     snapshots: Mutex<VecDeque<Snapshot>>,
     /// Filter → ord set, for the newest snapshot (vector prefilters repeat a lot).
     pub(crate) ord_cache: Mutex<(u64, HashMap<String, Arc<OrdSet>>)>,
+    pub(crate) facet_cache: FacetCache,
     merger: Mutex<Option<std::thread::JoinHandle<()>>>,
     dir: PathBuf,
 }
@@ -132,6 +134,7 @@ impl SearchIndex {
             generation: AtomicU64::new(0),
             snapshots: Mutex::new(VecDeque::new()),
             ord_cache: Mutex::new((u64::MAX, HashMap::new())),
+            facet_cache: FacetCache::default(),
             merger: Mutex::new(None),
             dir: dir.to_path_buf(),
         });
@@ -348,6 +351,9 @@ impl SearchIndex {
         while snaps.len() > MAX_SNAPSHOTS || snaps.front().is_some_and(|s| s.taken.elapsed() > SNAPSHOT_TTL && snaps.len() > 1) {
             snaps.pop_front();
         }
+        // Facet columns of segments no kept snapshot reads (merged away) are dropped.
+        let live: Vec<tantivy::index::SegmentId> = snaps.iter().flat_map(|s| s.assets.segment_readers().iter().map(|r| r.segment_id())).collect();
+        self.facet_cache.retain(&live);
         snap
     }
 

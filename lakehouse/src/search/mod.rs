@@ -7,6 +7,7 @@
 mod analysis;
 mod collect;
 mod execute;
+mod facets;
 mod index;
 mod kernels;
 mod query;
