@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::SearchError;
 use super::facets::{FACET_FIELDS, FacetCache};
+use super::filters::FilterCache;
 use super::request::{Cursor, FACET_TOP, Facets};
 use super::vectors::OrdSet;
 
@@ -57,20 +58,28 @@ fn ff_err(e: impl std::fmt::Display) -> SearchError {
     SearchError::Index(format!("reading a fast field: {e}"))
 }
 
+/// What to collect.
+#[derive(Clone, Copy, Default)]
+pub struct Want<'a> {
+    /// The best `k` after `after`.
+    pub k: usize,
+    pub after: Option<&'a Cursor>,
+    /// Visit every match for the exact total and facet counts.
+    pub exhaustive: bool,
+    /// Drop soft-deleted documents here rather than in the query.
+    pub skip_deleted: bool,
+    /// A filter checked per candidate from its cached bitset: (cache key, filter query).
+    pub filter: Option<(&'a str, &'a dyn Weight)>,
+}
+
 /// Runs `weights` (whose match sets are disjoint: one query per language) over every segment
 /// of `searcher`: the best `k` after the cursor with block-max pruning, and with `exhaustive`
 /// a second, unscored pass over every match for the exact total and facet counts (cheaper
 /// than scoring every match). With `skip_deleted`, soft-deleted documents are dropped here
-/// rather than by the query, so a bare text query stays prunable.
-pub fn collect(
-    searcher: &Searcher,
-    facet_cache: &FacetCache,
-    weights: &[Box<dyn Weight>],
-    k: usize,
-    after: Option<&Cursor>,
-    exhaustive: bool,
-    skip_deleted: bool,
-) -> Result<Collected, SearchError> {
+/// rather than by the query, and so is the filter, so a bare text query stays prunable.
+pub fn collect(searcher: &Searcher, caches: (&FacetCache, &FilterCache), weights: &[Box<dyn Weight>], want: Want<'_>) -> Result<Collected, SearchError> {
+    let Want { k, after, exhaustive, skip_deleted, filter } = want;
+    let (facet_cache, filter_cache) = caches;
     let mut heap: BinaryHeap<Ranked> = BinaryHeap::with_capacity(k + 1);
     let mut total = 0u64;
     let mut facet_maps: Vec<HashMap<String, u64>> = vec![HashMap::new(); FACET_FIELDS.len()];
@@ -85,11 +94,17 @@ pub fn collect(
             Some(col) => col.dictionary().term_ord(b"deleted").map_err(ff_err)?,
             None => None,
         };
-        let deleted = |doc: DocId| -> bool {
-            match (&status, deleted_ord) {
-                (Some(col), Some(d)) => col.ords().first(doc) == Some(d),
-                _ => false,
-            }
+        let bits = match filter {
+            Some((key, weight)) => Some(filter_cache.get(seg, key, weight)?),
+            None => None,
+        };
+        // Filtered out, or soft-deleted when that is checked here.
+        let excluded = |doc: DocId| -> bool {
+            bits.as_ref().is_some_and(|b| !b.contains(doc))
+                || match (&status, deleted_ord) {
+                    (Some(col), Some(d)) => col.ords().first(doc) == Some(d),
+                    _ => false,
+                }
         };
         let offer = |doc: DocId, score: Score, heap: &mut BinaryHeap<Ranked>| {
             if heap.len() == k
@@ -115,7 +130,7 @@ pub fn collect(
                 let threshold = heap.peek().filter(|_| heap.len() == k).map_or(f32::MIN, |w| w.score.next_down());
                 weight
                     .for_each_pruning(threshold, seg, &mut |doc, score| {
-                        if alive.is_none_or(|a| a.is_alive(doc)) && !deleted(doc) {
+                        if alive.is_none_or(|a| a.is_alive(doc)) && !excluded(doc) {
                             offer(doc, score, &mut heap);
                         }
                         // Ties with the worst kept score may still win on id: prune strictly below.
@@ -132,7 +147,7 @@ pub fn collect(
                 weight
                     .for_each_no_score(seg, &mut |docs| {
                         visible.clear();
-                        visible.extend(docs.iter().copied().filter(|d| alive.is_none_or(|a| a.is_alive(*d)) && !deleted(*d)));
+                        visible.extend(docs.iter().copied().filter(|d| alive.is_none_or(|a| a.is_alive(*d)) && !excluded(*d)));
                         total += visible.len() as u64;
                         fc.count(&visible, &mut counts);
                     })

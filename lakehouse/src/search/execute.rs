@@ -8,16 +8,16 @@ use std::time::Instant;
 
 use acervo_catalog::{AssetId, Principal};
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, EnableScoring, Occur, Query, TermQuery};
+use tantivy::query::{BooleanQuery, EnableScoring, Occur, Query, TermQuery, Weight};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
 
 use super::SearchError;
 use super::analysis::Lang;
-use super::collect::{Ranked, collect, ords};
+use super::collect::{Ranked, Want, collect, ords};
 use super::index::{SearchIndex, Snapshot};
-use super::query::{explicit_filter_query, filter_query, full_queries, text_queries};
+use super::query::{explicit_filter_query, filter_query, text_queries};
 use super::request::{AssetSummary, Cursor, Highlights, Mode, Moment, MomentSource, SearchHit, SearchRequest, SearchResponse};
 use super::vectors::{OrdSet, VectorHit};
 
@@ -57,21 +57,32 @@ impl SearchIndex {
         let filter = filter_query(&self.fields, &req.filter, principal);
         let after = req.search_after.as_ref();
         let want = req.limit + 1;
-        let weights = |qs: &[Box<dyn Query>]| -> Result<Vec<Box<dyn tantivy::query::Weight>>, SearchError> {
+        let weights = |qs: &[Box<dyn Query>]| -> Result<Vec<Box<dyn Weight>>, SearchError> {
             qs.iter().map(|q| q.weight(EnableScoring::enabled_from_searcher(&snap.assets)).map_err(idx_err)).collect()
         };
+        let text_only = |t: &[(Lang, Box<dyn Query>)]| t.iter().map(|(_, q)| q.box_clone()).collect::<Vec<_>>();
+        let unscored = |q: &dyn Query| q.weight(EnableScoring::disabled_from_searcher(&snap.assets)).map_err(idx_err);
+        let caches = (&self.facet_cache, &self.filter_cache);
+        let scope = format!("{:?}|{:?}", req.filter, principal.projects);
 
         let (ranked, total, facets) = match req.mode {
             Mode::Text => {
-                // "Not deleted" is checked while collecting, so a bare text query stays prunable.
+                // "Not deleted" and the filter are checked while collecting (the filter from
+                // its cached bitset), so the text query stays a prunable term intersection.
                 let explicit = explicit_filter_query(&self.fields, &req.filter, principal, false);
                 let skip_deleted = req.filter.status.is_none();
-                let qs: Vec<Box<dyn Query>> = match (text.as_deref(), explicit) {
-                    (Some(t), None) => t.iter().map(|(_, q)| q.box_clone()).collect(),
-                    (t, Some(f)) => full_queries(t, f.as_ref()),
-                    (None, None) => vec![Box::new(tantivy::query::AllQuery)],
+                let explicit_weight = explicit.as_deref().map(unscored).transpose()?;
+                let key = format!("explicit|{scope}");
+                let c = match (text.as_deref(), explicit_weight.as_deref()) {
+                    (Some(t), f) => {
+                        let filter = f.map(|w| (key.as_str(), w));
+                        collect(&snap.assets, caches, &weights(&text_only(t))?, Want { k: want, after, exhaustive: req.facets, skip_deleted, filter })?
+                    }
+                    (None, _) => {
+                        let q: Box<dyn Query> = explicit.unwrap_or_else(|| Box::new(tantivy::query::AllQuery));
+                        collect(&snap.assets, caches, &weights(&[q])?, Want { k: want, after, exhaustive: req.facets, skip_deleted, filter: None })?
+                    }
                 };
-                let c = collect(&snap.assets, &self.facet_cache, &weights(&qs)?, want, after, req.facets, skip_deleted)?;
                 let ranked = c.top.iter().map(scored_text).collect::<Vec<_>>();
                 (ranked, c.total, c.facets)
             }
@@ -79,20 +90,23 @@ impl SearchIndex {
                 let vector = req.vector.as_deref().ok_or_else(|| SearchError::BadRequest("mode=vector needs a vector".into()))?;
                 let allowed = self.allowed_ords(&snap, filter.as_ref(), &req.filter, principal)?;
                 let hits = self.vector_after(&snap, vector, want, &allowed, after)?;
-                let facets = if req.facets { collect(&snap.assets, &self.facet_cache, &weights(&[filter.box_clone()])?, 0, None, true, false)?.facets } else { None };
+                let facets = if req.facets { collect(&snap.assets, caches, &weights(&[filter.box_clone()])?, Want { exhaustive: true, ..Want::default() })?.facets } else { None };
                 let ranked = hits.iter().enumerate().map(|(i, h)| scored_vector(h, i, h.similarity)).collect();
                 (ranked, Some(allowed.len() as u64), facets)
             }
             Mode::Hybrid => {
                 let vector = req.vector.as_deref().ok_or_else(|| SearchError::BadRequest("mode=hybrid needs a vector".into()))?;
                 let window = RANK_WINDOW.max(want);
-                // The text list and the facets come from one collection over text AND filter.
+                // The text list and the facets come from one collection: text, filtered by the
+                // filter's cached bitset.
                 let (text_list, facets) = match text.as_deref() {
                     Some(t) => {
-                        let c = collect(&snap.assets, &self.facet_cache, &weights(&full_queries(Some(t), filter.as_ref()))?, window, None, req.facets, false)?;
+                        let fw = unscored(filter.as_ref())?;
+                        let key = format!("full|{scope}");
+                        let c = collect(&snap.assets, caches, &weights(&text_only(t))?, Want { k: window, exhaustive: req.facets, filter: Some((key.as_str(), fw.as_ref())), ..Want::default() })?;
                         (c.top, c.facets)
                     }
-                    None if req.facets => (Vec::new(), collect(&snap.assets, &self.facet_cache, &weights(&[filter.box_clone()])?, 0, None, true, false)?.facets),
+                    None if req.facets => (Vec::new(), collect(&snap.assets, caches, &weights(&[filter.box_clone()])?, Want { exhaustive: true, ..Want::default() })?.facets),
                     None => (Vec::new(), None),
                 };
                 let allowed = self.allowed_ords(&snap, filter.as_ref(), &req.filter, principal)?;

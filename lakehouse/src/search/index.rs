@@ -19,6 +19,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDo
 use super::SearchError;
 use super::analysis::{self, Lang};
 use super::facets::FacetCache;
+use super::filters::FilterCache;
 use super::request::AssetSummary;
 use super::schema::{AssetFields, SegmentFields, TEXT_FIELDS};
 use super::vectors::{HnswParams, OrdSet, VectorStore};
@@ -102,6 +103,7 @@ pub struct SearchIndex {
     /// Filter → ord set, for the newest snapshot (vector prefilters repeat a lot).
     pub(crate) ord_cache: Mutex<(u64, HashMap<String, Arc<OrdSet>>)>,
     pub(crate) facet_cache: FacetCache,
+    pub(crate) filter_cache: FilterCache,
     merger: Mutex<Option<std::thread::JoinHandle<()>>>,
     dir: PathBuf,
 }
@@ -135,6 +137,7 @@ impl SearchIndex {
             snapshots: Mutex::new(VecDeque::new()),
             ord_cache: Mutex::new((u64::MAX, HashMap::new())),
             facet_cache: FacetCache::default(),
+            filter_cache: FilterCache::default(),
             merger: Mutex::new(None),
             dir: dir.to_path_buf(),
         });
@@ -354,6 +357,7 @@ impl SearchIndex {
         // Facet columns of segments no kept snapshot reads (merged away) are dropped.
         let live: Vec<tantivy::index::SegmentId> = snaps.iter().flat_map(|s| s.assets.segment_readers().iter().map(|r| r.segment_id())).collect();
         self.facet_cache.retain(&live);
+        self.filter_cache.retain(&live);
         snap
     }
 

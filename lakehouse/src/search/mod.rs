@@ -8,6 +8,7 @@ mod analysis;
 mod collect;
 mod execute;
 mod facets;
+mod filters;
 mod index;
 mod kernels;
 mod query;

@@ -231,11 +231,3 @@ pub fn explicit_filter_query(fields: &AssetFields, f: &SearchFilter, principal: 
     }
     Some(Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(clauses)), 0.0)))
 }
-
-/// Each language's text query AND the filter (just the filter without text).
-pub fn full_queries(text: Option<&[(Lang, Box<dyn Query>)]>, filter: &dyn Query) -> Vec<Box<dyn Query>> {
-    match text {
-        Some(t) => t.iter().map(|(_, t)| Box::new(BooleanQuery::new(vec![(Occur::Must, t.box_clone()), (Occur::Must, filter.box_clone())])) as Box<dyn Query>).collect(),
-        None => vec![filter.box_clone()],
-    }
-}
