@@ -41,6 +41,8 @@ hnsw_expansion_search = 192
 # Filters that keep fewer vectors than this (or than a quarter of all) are answered by scanning
 # int8 codes and re-ranking the best exactly, instead of through the graph.
 exact_below = 20000
+# Indexes of at least this many assets are searched with their segments split over the cores.
+parallel_from_docs = 200000
 # Language of text too short or mixed to tell (es or en).
 default_language = "es"
 # Memory for the text index writer.
@@ -71,6 +73,7 @@ pub struct SearchConfig {
     pub hnsw_expansion_add: usize,
     pub hnsw_expansion_search: usize,
     pub exact_below: usize,
+    pub parallel_from_docs: u64,
     pub default_language: String,
     pub writer_heap_mb: usize,
 }

@@ -109,10 +109,12 @@ fn bm25(tf: f64, dl: f64, avgdl: f64, df: f64, n: f64) -> f64 {
 }
 
 /// The search index over the catalog in `dir` (built from its tables on first open).
+/// `parallel_from_docs` 1: every search splits the segments over the cores.
 async fn open(dir: &std::path::Path, dim: usize, exact_below: usize) -> std::sync::Arc<SearchIndex> {
     let mut cfg = AcervoConfig::defaults();
     cfg.search.embedding_dim = dim;
     cfg.search.exact_below = exact_below;
+    cfg.search.parallel_from_docs = 1;
     let catalog = Catalog::open(dir.join("catalog"), dim).await.unwrap();
     SearchIndex::open(&dir.join("search"), &cfg.search, &catalog).await.unwrap()
 }
@@ -127,6 +129,7 @@ async fn text_results_and_scores_agree_with_brute_force_bm25() {
         catalog.append_assets(&assets).await.unwrap();
     }
     let index = open(dir.path(), 8, 100).await;
+    assert!(index.text_segments() >= 2, "several segments, so results merge across search threads");
 
     // The oracle's view: the same analysis, the fields weighted and summed.
     let weight: HashMap<&str, f64> = TEXT_FIELDS.iter().map(|(b, w)| (*b, f64::from(*w))).collect();

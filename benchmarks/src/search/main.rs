@@ -176,7 +176,7 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
     }
 
     // 4. Recall@10 of the vector index against brute force (excluding deleted assets, as search does).
-    let recall = vector_recall(&catalog, &search, &qs[..qs.len().min(200)]).await?;
+    let (recall, recall_filtered) = vector_recall(&catalog, &search, &qs[..qs.len().min(200)]).await?;
 
     println!();
     println!("bulk load into Lance:       {:>8.1} s ({n} assets, {segs_total} transcript segments, {n} vectors)", load_time.as_secs_f64());
@@ -184,6 +184,7 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
     println!("searchable after start:     {:>8.1} s (load + index; vectors by flat scan until the graph is built)", searchable.as_secs_f64());
     println!("HNSW graph build:           {:>8.1} s ({graphed} vectors, M={}, efConstruction={})", graph_time.as_secs_f64(), cfg.search.hnsw_connectivity, cfg.search.hnsw_expansion_add);
     println!("vector recall@10:           {:>8.3} (efSearch={}, 200 queries vs brute force)", recall, cfg.search.hnsw_expansion_search);
+    println!("filtered recall@10:         {:>8.3} (kind + project filter: sign-bit, int8, exact scan stages)", recall_filtered);
     println!("index size on disk:         {:>8.0} MiB search index + {:.0} MiB Lance tables", search.disk_bytes() as f64 / 1048576.0, acervo_lakehouse::dir_bytes(&home.join("catalog")) as f64 / 1048576.0);
 
     // 5. Latency and throughput per workload.
@@ -290,53 +291,69 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + a.chunks_exact(8).remainder().iter().zip(b.chunks_exact(8).remainder()).map(|(x, y)| x * y).sum::<f32>()
 }
 
-/// Mean recall@10 of `mode=vector` against an exact scan of the embeddings table.
-async fn vector_recall(catalog: &Catalog, search: &Arc<SearchIndex>, qs: &[Query]) -> anyhow::Result<f64> {
+/// Mean recall@10 of `mode=vector` against an exact scan of the embeddings table: without a
+/// filter (the HNSW graph) and with the workloads' filter (kind and project: the filtered scan).
+async fn vector_recall(catalog: &Catalog, search: &Arc<SearchIndex>, qs: &[Query]) -> anyhow::Result<(f64, f64)> {
     use futures::TryStreamExt;
     // Deleted assets are not searchable; the oracle leaves them out too.
-    let rows = catalog.sql("SELECT id FROM assets WHERE status = 'deleted'").await?;
-    let mut deleted = std::collections::HashSet::new();
+    let rows = catalog.sql("SELECT id, kind, project FROM assets WHERE status <> 'deleted'").await?;
+    let mut meta: std::collections::HashMap<String, (String, String)> = std::collections::HashMap::new();
     for b in &rows {
-        let col = arrow::array::AsArray::as_string::<i32>(b.column(0));
-        deleted.extend(col.iter().flatten().map(str::to_string));
+        let (ids, kinds, projects) = (arrow::array::AsArray::as_string::<i32>(b.column(0)), arrow::array::AsArray::as_string::<i32>(b.column(1)), arrow::array::AsArray::as_string::<i32>(b.column(2)));
+        for i in 0..b.num_rows() {
+            meta.insert(ids.value(i).to_string(), (kinds.value(i).to_string(), projects.value(i).to_string()));
+        }
     }
-    let mut vecs: Vec<(acervo_catalog::AssetId, Vec<f32>)> = Vec::new();
+    let mut vecs: Vec<(acervo_catalog::AssetId, Vec<f32>, bool, String)> = Vec::new();
     let mut stream = catalog.scan_table("embeddings").await?;
     while let Some(b) = stream.try_next().await? {
         for r in acervo_lakehouse::tables::batch_to_embeddings(&b)? {
-            if !deleted.contains(&r.asset_id.to_string()) {
-                vecs.push((r.asset_id, r.vector));
+            if let Some((kind, project)) = meta.get(&r.asset_id.to_string()) {
+                vecs.push((r.asset_id, r.vector, kind == "video", project.clone()));
             }
         }
     }
+    drop(meta);
     let principal = Principal::local_admin();
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
     let per = qs.len().div_ceil(cores);
     let vecs = &vecs;
-    let sums: Vec<anyhow::Result<f64>> = std::thread::scope(|s| {
+    let sums: Vec<anyhow::Result<(f64, f64)>> = std::thread::scope(|s| {
         let hs: Vec<_> = qs
             .chunks(per)
             .map(|part| {
                 let principal = principal.clone();
                 s.spawn(move || {
-                    let mut sum = 0.0;
+                    let (mut sum, mut sum_filtered) = (0.0, 0.0);
                     for q in part {
-                        let mut scored: Vec<(f32, acervo_catalog::AssetId)> = vecs.iter().map(|(id, v)| (dot(v, &q.vector), *id)).collect();
-                        scored.select_nth_unstable_by(9, |a, b| b.0.total_cmp(&a.0));
-                        let truth: std::collections::HashSet<_> = scored[..10].iter().map(|x| x.1).collect();
+                        let truth = |keep: &dyn Fn(bool, &str) -> bool| -> std::collections::HashSet<acervo_catalog::AssetId> {
+                            let mut scored: Vec<(f32, acervo_catalog::AssetId)> = vecs.iter().filter(|(_, _, video, p)| keep(*video, p)).map(|(id, v, _, _)| (dot(v, &q.vector), *id)).collect();
+                            let n = scored.len().min(10);
+                            if n > 0 {
+                                scored.select_nth_unstable_by(n - 1, |a, b| b.0.total_cmp(&a.0));
+                            }
+                            scored[..n].iter().map(|x| x.1).collect()
+                        };
+                        let all = truth(&|_, _| true);
                         let req = SearchRequest { mode: Mode::Vector, vector: Some(q.vector.clone()), limit: 10, facets: false, highlight: false, ..Default::default() };
+                        sum += search.search(&req, &principal)?.hits.iter().filter(|h| all.contains(&h.asset.id)).count() as f64 / 10.0;
+                        let filtered = truth(&|video, p| video && p == q.project);
+                        let filter = SearchFilter { kind: Some(MediaKind::Video), project: Some(q.project.clone()), ..Default::default() };
+                        let req = SearchRequest { filter, ..req };
                         let got = search.search(&req, &principal)?;
-                        sum += got.hits.iter().filter(|h| truth.contains(&h.asset.id)).count() as f64 / 10.0;
+                        sum_filtered += got.hits.iter().filter(|h| filtered.contains(&h.asset.id)).count() as f64 / filtered.len().max(1) as f64;
                     }
-                    Ok(sum)
+                    Ok((sum, sum_filtered))
                 })
             })
             .collect();
         hs.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("recall thread panicked")))).collect()
     });
-    let mut total = 0.0;
+    let (mut total, mut total_filtered) = (0.0, 0.0);
     for s in sums {
-        total += s?;
+        let (a, b) = s?;
+        total += a;
+        total_filtered += b;
     }
-    Ok(total / qs.len() as f64)
+    Ok((total / qs.len() as f64, total_filtered / qs.len() as f64))
 }

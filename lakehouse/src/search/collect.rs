@@ -7,7 +7,7 @@ use std::collections::{BinaryHeap, HashMap};
 use acervo_catalog::AssetId;
 use tantivy::columnar::Column;
 use tantivy::query::Weight;
-use tantivy::{DocAddress, DocId, Score, Searcher};
+use tantivy::{DocAddress, DocId, Searcher, SegmentReader};
 use uuid::Uuid;
 
 use super::SearchError;
@@ -70,6 +70,8 @@ pub struct Want<'a> {
     pub skip_deleted: bool,
     /// A filter checked per candidate from its cached bitset: (cache key, filter query).
     pub filter: Option<(&'a str, &'a dyn Weight)>,
+    /// Split the segments over the cores from this many documents (0: never).
+    pub parallel_from_docs: u64,
 }
 
 /// Runs `weights` (whose match sets are disjoint: one query per language) over every segment
@@ -78,12 +80,77 @@ pub struct Want<'a> {
 /// than scoring every match). With `skip_deleted`, soft-deleted documents are dropped here
 /// rather than by the query, and so is the filter, so a bare text query stays prunable.
 pub fn collect(searcher: &Searcher, caches: (&FacetCache, &FilterCache), weights: &[Box<dyn Weight>], want: Want<'_>) -> Result<Collected, SearchError> {
-    let Want { k, after, exhaustive, skip_deleted, filter } = want;
+    let segments: Vec<(usize, &SegmentReader)> = searcher.segment_readers().iter().enumerate().collect();
+    let docs: u64 = segments.iter().map(|(_, s)| u64::from(s.max_doc())).sum();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Big indexes: segments are split over the cores (a search is mostly CPU over mmap'd
+    // postings); small ones stay on the caller's thread, where a spawn would cost more.
+    let parts: Vec<Result<Partial, SearchError>> = if want.parallel_from_docs > 0 && docs >= want.parallel_from_docs && cores > 1 && segments.len() > 1 {
+        let per = segments.len().div_ceil(cores);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = segments.chunks(per).map(|part| s.spawn(move || collect_segments(part, caches, weights, want))).collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(SearchError::Index("a search thread panicked".into())))).collect()
+        })
+    } else {
+        vec![collect_segments(&segments, caches, weights, want)]
+    };
+    let mut all = Partial::new(want.k);
+    for part in parts {
+        let part = part?;
+        all.total += part.total;
+        for (into, from) in all.facet_maps.iter_mut().zip(part.facet_maps) {
+            for (value, n) in from {
+                *into.entry(value).or_default() += n;
+            }
+        }
+        for r in part.heap {
+            all.offer(r, want.k);
+        }
+    }
+    let mut top = all.heap.into_vec();
+    top.sort();
+    let exhaustive = want.exhaustive;
+    let facets = exhaustive.then(|| {
+        let mut it = all.facet_maps.into_iter();
+        let mut next = || it.next().unwrap_or_default();
+        Facets {
+            kind: next().into_iter().collect(),
+            status: next().into_iter().collect(),
+            project: next().into_iter().collect(),
+            tags: top_n(next()),
+            labels: top_n(next()),
+        }
+    });
+    Ok(Collected { top, total: exhaustive.then_some(all.total), facets })
+}
+
+/// What one thread collected over its segments.
+struct Partial {
+    heap: BinaryHeap<Ranked>,
+    total: u64,
+    facet_maps: Vec<HashMap<String, u64>>,
+}
+
+impl Partial {
+    fn new(k: usize) -> Partial {
+        Partial { heap: BinaryHeap::with_capacity(k + 1), total: 0, facet_maps: vec![HashMap::new(); FACET_FIELDS.len()] }
+    }
+
+    fn offer(&mut self, r: Ranked, k: usize) {
+        if self.heap.len() < k {
+            self.heap.push(r);
+        } else if self.heap.peek().is_some_and(|worst| r < *worst) {
+            self.heap.pop();
+            self.heap.push(r);
+        }
+    }
+}
+
+fn collect_segments(segments: &[(usize, &SegmentReader)], caches: (&FacetCache, &FilterCache), weights: &[Box<dyn Weight>], want: Want<'_>) -> Result<Partial, SearchError> {
+    let Want { k, after, exhaustive, skip_deleted, filter, .. } = want;
     let (facet_cache, filter_cache) = caches;
-    let mut heap: BinaryHeap<Ranked> = BinaryHeap::with_capacity(k + 1);
-    let mut total = 0u64;
-    let mut facet_maps: Vec<HashMap<String, u64>> = vec![HashMap::new(); FACET_FIELDS.len()];
-    for (seg_ord, seg) in searcher.segment_readers().iter().enumerate() {
+    let mut out = Partial::new(k);
+    for &(seg_ord, seg) in segments {
         let ff = seg.fast_fields();
         let hi = ff.u64("id_hi").map_err(ff_err)?;
         let lo = ff.u64("id_lo").map_err(ff_err)?;
@@ -106,32 +173,23 @@ pub fn collect(searcher: &Searcher, caches: (&FacetCache, &FilterCache), weights
                     _ => false,
                 }
         };
-        let offer = |doc: DocId, score: Score, heap: &mut BinaryHeap<Ranked>| {
-            if heap.len() == k
-                && let Some(worst) = heap.peek()
-                && score < worst.score
-            {
-                return;
-            }
-            let id = id_of(&hi, &lo, doc);
-            if after.is_some_and(|c| !c.precedes(score, id)) {
-                return;
-            }
-            let r = Ranked { score, id, doc: DocAddress::new(seg_ord as u32, doc) };
-            if heap.len() < k {
-                heap.push(r);
-            } else if heap.peek().is_some_and(|worst| r < *worst) {
-                heap.pop();
-                heap.push(r);
-            }
-        };
         if k > 0 {
             for weight in weights {
+                let heap = &mut out.heap;
                 let threshold = heap.peek().filter(|_| heap.len() == k).map_or(f32::MIN, |w| w.score.next_down());
                 weight
                     .for_each_pruning(threshold, seg, &mut |doc, score| {
-                        if alive.is_none_or(|a| a.is_alive(doc)) && !excluded(doc) {
-                            offer(doc, score, &mut heap);
+                        if alive.is_none_or(|a| a.is_alive(doc)) && !excluded(doc) && !(heap.len() == k && heap.peek().is_some_and(|w| score < w.score)) {
+                            let id = id_of(&hi, &lo, doc);
+                            if after.is_none_or(|c| c.precedes(score, id)) {
+                                let r = Ranked { score, id, doc: DocAddress::new(seg_ord as u32, doc) };
+                                if heap.len() < k {
+                                    heap.push(r);
+                                } else if heap.peek().is_some_and(|worst| r < *worst) {
+                                    heap.pop();
+                                    heap.push(r);
+                                }
+                            }
                         }
                         // Ties with the worst kept score may still win on id: prune strictly below.
                         if heap.len() == k { heap.peek().map_or(f32::MIN, |w| w.score.next_down()) } else { f32::MIN }
@@ -148,28 +206,15 @@ pub fn collect(searcher: &Searcher, caches: (&FacetCache, &FilterCache), weights
                     .for_each_no_score(seg, &mut |docs| {
                         visible.clear();
                         visible.extend(docs.iter().copied().filter(|d| alive.is_none_or(|a| a.is_alive(*d)) && !excluded(*d)));
-                        total += visible.len() as u64;
+                        out.total += visible.len() as u64;
                         fc.count(&visible, &mut counts);
                     })
                     .map_err(|e| SearchError::Index(e.to_string()))?;
             }
-            fc.merge_into(&counts, &mut facet_maps)?;
+            fc.merge_into(&counts, &mut out.facet_maps)?;
         }
     }
-    let mut top = heap.into_vec();
-    top.sort();
-    let facets = exhaustive.then(|| {
-        let mut it = facet_maps.into_iter();
-        let mut next = || it.next().unwrap_or_default();
-        Facets {
-            kind: next().into_iter().collect(),
-            status: next().into_iter().collect(),
-            project: next().into_iter().collect(),
-            tags: top_n(next()),
-            labels: top_n(next()),
-        }
-    });
-    Ok(Collected { top, total: exhaustive.then_some(total), facets })
+    Ok(out)
 }
 
 fn top_n(map: HashMap<String, u64>) -> std::collections::BTreeMap<String, u64> {

@@ -76,11 +76,11 @@ impl SearchIndex {
                 let c = match (text.as_deref(), explicit_weight.as_deref()) {
                     (Some(t), f) => {
                         let filter = f.map(|w| (key.as_str(), w));
-                        collect(&snap.assets, caches, &weights(&text_only(t))?, Want { k: want, after, exhaustive: req.facets, skip_deleted, filter })?
+                        collect(&snap.assets, caches, &weights(&text_only(t))?, Want { k: want, after, exhaustive: req.facets, skip_deleted, filter, parallel_from_docs: self.parallel_from_docs })?
                     }
                     (None, _) => {
                         let q: Box<dyn Query> = explicit.unwrap_or_else(|| Box::new(tantivy::query::AllQuery));
-                        collect(&snap.assets, caches, &weights(&[q])?, Want { k: want, after, exhaustive: req.facets, skip_deleted, filter: None })?
+                        collect(&snap.assets, caches, &weights(&[q])?, Want { k: want, after, exhaustive: req.facets, skip_deleted, filter: None, parallel_from_docs: self.parallel_from_docs })?
                     }
                 };
                 let ranked = c.top.iter().map(scored_text).collect::<Vec<_>>();
@@ -90,7 +90,7 @@ impl SearchIndex {
                 let vector = req.vector.as_deref().ok_or_else(|| SearchError::BadRequest("mode=vector needs a vector".into()))?;
                 let allowed = self.allowed_ords(&snap, filter.as_ref(), &req.filter, principal)?;
                 let hits = self.vector_after(&snap, vector, want, &allowed, after)?;
-                let facets = if req.facets { collect(&snap.assets, caches, &weights(&[filter.box_clone()])?, Want { exhaustive: true, ..Want::default() })?.facets } else { None };
+                let facets = if req.facets { collect(&snap.assets, caches, &weights(&[filter.box_clone()])?, Want { exhaustive: true, parallel_from_docs: self.parallel_from_docs, ..Want::default() })?.facets } else { None };
                 let ranked = hits.iter().enumerate().map(|(i, h)| scored_vector(h, i, h.similarity)).collect();
                 (ranked, Some(allowed.len() as u64), facets)
             }
@@ -103,10 +103,10 @@ impl SearchIndex {
                     Some(t) => {
                         let fw = unscored(filter.as_ref())?;
                         let key = format!("full|{scope}");
-                        let c = collect(&snap.assets, caches, &weights(&text_only(t))?, Want { k: window, exhaustive: req.facets, filter: Some((key.as_str(), fw.as_ref())), ..Want::default() })?;
+                        let c = collect(&snap.assets, caches, &weights(&text_only(t))?, Want { k: window, exhaustive: req.facets, filter: Some((key.as_str(), fw.as_ref())), parallel_from_docs: self.parallel_from_docs, ..Want::default() })?;
                         (c.top, c.facets)
                     }
-                    None if req.facets => (Vec::new(), collect(&snap.assets, caches, &weights(&[filter.box_clone()])?, Want { exhaustive: true, ..Want::default() })?.facets),
+                    None if req.facets => (Vec::new(), collect(&snap.assets, caches, &weights(&[filter.box_clone()])?, Want { exhaustive: true, parallel_from_docs: self.parallel_from_docs, ..Want::default() })?.facets),
                     None => (Vec::new(), None),
                 };
                 let allowed = self.allowed_ords(&snap, filter.as_ref(), &req.filter, principal)?;

@@ -104,6 +104,7 @@ pub struct SearchIndex {
     pub(crate) ord_cache: Mutex<(u64, HashMap<String, Arc<OrdSet>>)>,
     pub(crate) facet_cache: FacetCache,
     pub(crate) filter_cache: FilterCache,
+    pub(crate) parallel_from_docs: u64,
     merger: Mutex<Option<std::thread::JoinHandle<()>>>,
     dir: PathBuf,
 }
@@ -138,6 +139,7 @@ impl SearchIndex {
             ord_cache: Mutex::new((u64::MAX, HashMap::new())),
             facet_cache: FacetCache::default(),
             filter_cache: FilterCache::default(),
+            parallel_from_docs: config.parallel_from_docs,
             merger: Mutex::new(None),
             dir: dir.to_path_buf(),
         });
@@ -149,6 +151,11 @@ impl SearchIndex {
         index.snapshot();
         *index.merger.lock().unwrap_or_else(|p| p.into_inner()) = Some(index.vectors.spawn_merger());
         Ok(index)
+    }
+
+    /// Segments of the asset text index in the newest snapshot.
+    pub fn text_segments(&self) -> usize {
+        self.snapshot_for(None).assets.segment_readers().len()
     }
 
     pub fn vectors(&self) -> &VectorStore {

@@ -38,6 +38,27 @@ pub fn prefetch<T>(data: &[T]) {
     let _ = data;
 }
 
+/// Number of differing bits.
+pub fn hamming(a: &[u64], b: &[u64]) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("popcnt") {
+        // SAFETY: the CPU has POPCNT (checked above).
+        return unsafe { hamming_popcnt(a, b) };
+    }
+    hamming_portable(a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+fn hamming_popcnt(a: &[u64], b: &[u64]) -> u32 {
+    hamming_portable(a, b)
+}
+
+#[inline(always)]
+fn hamming_portable(a: &[u64], b: &[u64]) -> u32 {
+    a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn dot_f32_avx2(a: &[f32], b: &[f32]) -> f32 {

@@ -7,7 +7,8 @@
 //! Keys: `vkey` names one vector, `ord` one asset (dense, shared by its vectors). Filters arrive
 //! as a bitset over ords computed by the text index.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
@@ -17,7 +18,7 @@ use smallvec::SmallVec;
 use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
 use super::SearchError;
-use super::kernels::{dot_f32, dot_i8, prefetch};
+use super::kernels::{dot_f32, dot_i8, hamming, prefetch};
 
 #[derive(Clone, Copy, Debug)]
 pub struct HnswParams {
@@ -36,8 +37,45 @@ pub struct HnswParams {
 const SCAN_FRACTION: usize = 4;
 /// The scan keeps this many candidates (at least) for exact re-ranking.
 const SCAN_CANDIDATES: usize = 256;
+/// The sign-bit stage keeps this many candidates (at least) for the int8 stage.
+const SCAN_BITS_CANDIDATES: usize = 2000;
 /// How many vectors ahead the scan asks for codes (measured best at 2 on this machine).
 const SCAN_PREFETCH: usize = 2;
+
+/// The `keep` keys of `keys` with the highest `score(data(key))` (all of them when fewer).
+/// The data of a filtered set lies scattered over the store: without asking for the next
+/// vectors' data early, every one waits out a memory round trip (2.5x slower, measured).
+fn top_by<'a, T: 'a>(keys: &[u64], keep: usize, data: impl Fn(u64) -> &'a [T], score: impl Fn(&[T]) -> i32) -> Vec<u64> {
+    if keys.len() <= keep {
+        return keys.to_vec();
+    }
+    let mut heap: BinaryHeap<Reverse<(i32, u64)>> = BinaryHeap::with_capacity(keep + 1);
+    for (i, &key) in keys.iter().enumerate() {
+        if let Some(&next) = keys.get(i + SCAN_PREFETCH) {
+            prefetch(data(next));
+        }
+        let s = score(data(key));
+        if heap.len() < keep {
+            heap.push(Reverse((s, key)));
+        } else if heap.peek().is_some_and(|w| s > w.0.0) {
+            heap.pop();
+            heap.push(Reverse((s, key)));
+        }
+    }
+    heap.into_iter().map(|r| r.0.1).collect()
+}
+
+/// One bit per component: set when positive (for the Hamming first stage of filtered scans).
+fn sign_bits(v: &[f32], out: &mut [u64]) {
+    out.iter_mut().for_each(|w| *w = 0);
+    for (i, x) in v.iter().enumerate() {
+        if *x > 0.0
+            && let Some(w) = out.get_mut(i / 64)
+        {
+            *w |= 1 << (i % 64);
+        }
+    }
+}
 
 /// A set of asset ords (the assets a filter lets through).
 #[derive(Clone, Debug, Default)]
@@ -106,6 +144,8 @@ struct Inner {
     vectors: Vec<f32>,
     /// By vkey, `dim` each: the vectors as int8 codes (`code_scale`), for filtered scans.
     codes: Vec<i8>,
+    /// By vkey, `dim / 64` words each: the vectors' sign bits, the scans' first stage.
+    bits: Vec<u64>,
     asset_ord: HashMap<AssetId, u32>,
     ord_asset: Vec<AssetId>,
     /// Live keys of each ord: most assets have one vector, kept inline so a filtered scan
@@ -441,34 +481,27 @@ impl VectorStore {
         let mut candidates: Vec<u64> = Vec::new();
         let live = inner.ord_keys.len().max(1);
         if allowed.len() < self.params.exact_below || allowed.len() * SCAN_FRACTION < live {
-            // A narrow filter: score every vector that passes by its codes, then keep the best
-            // for the exact re-ranking below (every one of them when few pass: exact search).
-            let mut qc = vec![0i8; self.dim];
-            encode(&q, code_scale(self.dim), &mut qc);
-            let keep = (k * 4).max(SCAN_CANDIDATES);
-            let mut heap: std::collections::BinaryHeap<std::cmp::Reverse<(i32, u64)>> = std::collections::BinaryHeap::with_capacity(keep + 1);
+            // A narrow filter: every vector that passes is scored by its sign bits (one cache
+            // line each), the best of those by their int8 codes, and the best of those exactly
+            // below. With few vectors passing, every one reaches the exact stage.
             let keys: Vec<u64> = allowed
                 .iter()
                 .filter_map(|ord| inner.ord_keys.get(ord as usize))
                 // Listed keys are live; only the snapshot bound is left to check.
                 .flat_map(|keys| keys.iter().copied().filter(|k| *k < key_limit))
                 .collect();
-            for (i, &key) in keys.iter().enumerate() {
-                // The codes of a filtered set lie scattered over the store: without asking for
-                // the next ones early, every vector waits out a memory round trip (2.5x slower).
-                if let Some(&next) = keys.get(i + SCAN_PREFETCH) {
-                    prefetch(&inner.codes[next as usize * self.dim..(next as usize + 1) * self.dim]);
-                }
-                let code = &inner.codes[key as usize * self.dim..(key as usize + 1) * self.dim];
-                let approx = dot_i8(&qc, code);
-                if heap.len() < keep {
-                    heap.push(std::cmp::Reverse((approx, key)));
-                } else if heap.peek().is_some_and(|w| approx > w.0.0) {
-                    heap.pop();
-                    heap.push(std::cmp::Reverse((approx, key)));
-                }
-            }
-            candidates.extend(heap.into_iter().map(|r| r.0.1));
+            let words = self.dim.div_ceil(64);
+            let mut qbits = vec![0u64; words];
+            sign_bits(&q, &mut qbits);
+            let by_bits = top_by(&keys, (k * 20).max(SCAN_BITS_CANDIDATES), |key| {
+                &inner.bits[key as usize * words..(key as usize + 1) * words]
+            }, |code| -(hamming(&qbits, code) as i32));
+            let mut qc = vec![0i8; self.dim];
+            encode(&q, code_scale(self.dim), &mut qc);
+            let by_codes = top_by(&by_bits, (k * 4).max(SCAN_CANDIDATES), |key| {
+                &inner.codes[key as usize * self.dim..(key as usize + 1) * self.dim]
+            }, |code| dot_i8(&qc, code));
+            candidates.extend(by_codes);
         } else {
             // Frames share an asset: ask for more vectors than assets wanted.
             let want = (k * 4).max(40);
@@ -530,10 +563,13 @@ fn insert_row(inner: &mut Inner, dim: usize, mut row: EmbeddingRow) {
         inner.keys.resize(key + 1, KeyInfo { ord: 0, at_ms: None, alive: false });
         inner.vectors.resize((key + 1) * dim, 0.0);
         inner.codes.resize((key + 1) * dim, 0);
+        inner.bits.resize((key + 1) * dim.div_ceil(64), 0);
     }
     inner.keys[key] = KeyInfo { ord: row.ord, at_ms: row.at_ms, alive: true };
     inner.vectors[key * dim..(key + 1) * dim].copy_from_slice(&row.vector);
     encode(&row.vector, code_scale(dim), &mut inner.codes[key * dim..(key + 1) * dim]);
+    let words = dim.div_ceil(64);
+    sign_bits(&row.vector, &mut inner.bits[key * words..(key + 1) * words]);
     inner.ord_keys[row.ord as usize].push(row.vkey);
     inner.tail.push(row.vkey);
     inner.next_vkey = inner.next_vkey.max(row.vkey + 1);
