@@ -18,7 +18,7 @@ use super::analysis::Lang;
 use super::collect::{Ranked, Want, collect, ords};
 use super::index::{SearchIndex, Snapshot};
 use super::query::{explicit_filter_query, filter_query, text_queries};
-use super::request::{AssetSummary, Cursor, Facets, Highlights, Mode, Moment, MomentSource, SearchHit, SearchRequest, SearchResponse};
+use super::request::{AssetSummary, Cursor, Highlights, Mode, Moment, MomentSource, SearchHit, SearchRequest, SearchResponse};
 use super::vectors::{OrdSet, VectorHit};
 
 /// Reciprocal rank fusion constant (Cormack et al.): damps the weight of the very first ranks.
@@ -97,35 +97,20 @@ impl SearchIndex {
             Mode::Hybrid => {
                 let vector = req.vector.as_deref().ok_or_else(|| SearchError::BadRequest("mode=hybrid needs a vector".into()))?;
                 let window = RANK_WINDOW.max(want);
-                let allowed = self.allowed_ords(&snap, filter.as_ref(), &req.filter, principal)?;
-                // The vector list is searched on its own thread while the text is collected:
-                // the text pass splits over the cores, the vector scan would leave one idle.
-                let text_pass = || -> Result<(Vec<Ranked>, Option<Facets>), SearchError> {
-                    // The text list and the facets come from one collection: text, filtered by
-                    // the filter's cached bitset.
-                    match text.as_deref() {
-                        Some(t) => {
-                            let fw = unscored(filter.as_ref())?;
-                            let key = format!("full|{scope}");
-                            let c = collect(&snap.assets, caches, &weights(&text_only(t))?, Want { k: window, exhaustive: req.facets, filter: Some((key.as_str(), fw.as_ref())), parallel_from_docs: self.parallel_from_docs, ..Want::default() })?;
-                            Ok((c.top, c.facets))
-                        }
-                        None if req.facets => Ok((Vec::new(), collect(&snap.assets, caches, &weights(&[filter.box_clone()])?, Want { exhaustive: true, parallel_from_docs: self.parallel_from_docs, ..Want::default() })?.facets)),
-                        None => Ok((Vec::new(), None)),
+                // The text list and the facets come from one collection: text, filtered by the
+                // filter's cached bitset.
+                let (text_list, facets) = match text.as_deref() {
+                    Some(t) => {
+                        let fw = unscored(filter.as_ref())?;
+                        let key = format!("full|{scope}");
+                        let c = collect(&snap.assets, caches, &weights(&text_only(t))?, Want { k: window, exhaustive: req.facets, filter: Some((key.as_str(), fw.as_ref())), parallel_from_docs: self.parallel_from_docs, ..Want::default() })?;
+                        (c.top, c.facets)
                     }
+                    None if req.facets => (Vec::new(), collect(&snap.assets, caches, &weights(&[filter.box_clone()])?, Want { exhaustive: true, parallel_from_docs: self.parallel_from_docs, ..Want::default() })?.facets),
+                    None => (Vec::new(), None),
                 };
-                let vector_pass = || self.vectors().search(vector, window, &allowed, snap.key_limit);
-                let big = self.parallel_from_docs > 0 && snap.assets.num_docs() >= self.parallel_from_docs;
-                let (text_res, vector_res) = if big {
-                    std::thread::scope(|s| {
-                        let v = s.spawn(vector_pass);
-                        let t = text_pass();
-                        (t, v.join().unwrap_or_else(|_| Err(SearchError::Vectors("the vector search thread panicked".into()))))
-                    })
-                } else {
-                    (text_pass(), vector_pass())
-                };
-                let ((text_list, facets), vector_list) = (text_res?, vector_res?);
+                let allowed = self.allowed_ords(&snap, filter.as_ref(), &req.filter, principal)?;
+                let vector_list = self.vectors().search(vector, window, &allowed, snap.key_limit)?;
                 let mut fused = fuse(&text_list, &vector_list);
                 let total = fused.len() as u64;
                 fused.retain(|s| after.is_none_or(|c| c.precedes(s.score, s.id)));
