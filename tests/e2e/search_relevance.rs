@@ -271,5 +271,14 @@ async fn vector_search_agrees_with_brute_force_knn() {
     }
     let recall = recall / queries as f64;
     assert!(recall >= 0.95, "recall@10 {recall}");
+
+    // Hybrid (segments searched on both cores): the hit the vector list ranks first is the
+    // vector-only search's first hit, and the text list takes part.
+    let q = near(&mut rng, &centroids[3]);
+    let alone = index.search(&SearchRequest { mode: Mode::Vector, vector: Some(q.clone()), limit: 10, facets: false, ..Default::default() }, &principal).unwrap();
+    let hybrid = index.search(&SearchRequest { mode: Mode::Hybrid, q: "festival".into(), vector: Some(q), limit: 100, facets: true, ..Default::default() }, &principal).unwrap();
+    let first = hybrid.hits.iter().find(|h| h.vector_rank == Some(1)).expect("the vector list's first hit is in the fused page");
+    assert_eq!(first.asset.id, alone.hits[0].asset.id);
+    assert!(hybrid.hits.iter().any(|h| h.text_rank.is_some()), "the text list takes part");
     index.close().unwrap();
 }
