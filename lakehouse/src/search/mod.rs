@@ -1,8 +1,10 @@
-//! Search beside the Lance tables: a tantivy text index (BM25 with field boosts, Spanish and
-//! English analysis, phrases, prefixes, exact filters, facets), a transcript-segment index for
-//! moments, and an HNSW vector index, fed by the catalog writer and read through snapshots.
-//! Lance's own full-text index answered in tens of milliseconds with facets at 100k assets; the
-//! issue's goal is single-digit milliseconds at a million (see benchmarks/search).
+//! Search beside the Lance tables: a tantivy text index (BM25F over weighted fields, one field
+//! per language, Spanish and English analysis, phrases, prefixes, exact filters as cached
+//! bitsets, exact facets from unpacked columns), a transcript-segment index for moments, and a
+//! vector index (HNSW for broad searches, a sign-bit/int8/exact scan under narrow filters), fed
+//! by the catalog writer and read through snapshots. Lance's own full-text index answered in
+//! tens of milliseconds with facets at 100k assets; the goal is single-digit
+//! milliseconds at a million (see benchmarks/search).
 
 mod analysis;
 mod collect;
