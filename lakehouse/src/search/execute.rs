@@ -213,10 +213,10 @@ impl SearchIndex {
         }
         let Some(field) = self.fields.text_field(lang) else { return Ok(None) };
         let Some((_, q)) = queries.iter().find(|(l, _)| *l == lang) else { return Ok(None) };
-        if !cache.contains_key(&lang) {
+        if let std::collections::hash_map::Entry::Vacant(e) = cache.entry(lang) {
             let mut sg = SnippetGenerator::create(searcher, q.as_ref(), field).map_err(idx_err)?;
             sg.set_max_num_chars(SNIPPET_CHARS);
-            cache.insert(lang, sg);
+            e.insert(sg);
         }
         let snippet = cache[&lang].snippet(text);
         Ok((!snippet.highlighted().is_empty()).then(|| snippet.to_html()))
@@ -265,10 +265,10 @@ impl SearchIndex {
             let mut snippet = String::new();
             for (i, (_, field)) in f.text.iter().enumerate() {
                 if let Some(t) = doc.get_first(*field).and_then(|v| v.as_str()) {
-                    if !gens.contains_key(&i) {
+                    if let std::collections::btree_map::Entry::Vacant(e) = gens.entry(i) {
                         let mut sg = SnippetGenerator::create(&snap.segments, &text, *field).map_err(idx_err)?;
                         sg.set_max_num_chars(SNIPPET_CHARS);
-                        gens.insert(i, sg);
+                        e.insert(sg);
                     }
                     let s = gens[&i].snippet(t);
                     snippet = if s.is_empty() { html_escape(t) } else { s.to_html() };

@@ -28,10 +28,12 @@ impl DocBits {
     }
 }
 
+/// One segment's filters: key → bits, and the order keys arrived in (oldest dropped first).
+type SegmentFilters = (HashMap<String, Arc<DocBits>>, Vec<String>);
+
 #[derive(Default)]
 pub struct FilterCache {
-    /// Per segment: filter key → bits, with the order keys arrived in (oldest dropped first).
-    segments: Mutex<HashMap<SegmentId, (HashMap<String, Arc<DocBits>>, Vec<String>)>>,
+    segments: Mutex<HashMap<SegmentId, SegmentFilters>>,
 }
 
 impl FilterCache {

@@ -507,7 +507,7 @@ impl VectorStore {
             let want = (k * 4).max(40);
             let graph = self.graph.read().unwrap_or_else(|p| p.into_inner());
             if graph.size() > 0 {
-                let found = graph.filtered_search(&q, want, |key| admit(key)).map_err(usearch_err("searching the HNSW graph"))?;
+                let found = graph.filtered_search(&q, want, admit).map_err(usearch_err("searching the HNSW graph"))?;
                 candidates.extend(found.keys);
             }
             candidates.extend(inner.tail.iter().copied().filter(|k| admit(*k)));
