@@ -98,6 +98,8 @@ struct Doc {
     id: AssetId,
     lang: acervo_lakehouse::search::Lang,
     kind: MediaKind,
+    project: String,
+    tags: Vec<String>,
     tf: HashMap<String, f64>,
     len: f64,
 }
@@ -137,7 +139,7 @@ async fn text_results_and_scores_agree_with_brute_force_bm25() {
         .iter()
         .map(|a| {
             let lang = index.language_of(a);
-            let mut doc = Doc { id: a.id, lang, kind: a.kind, tf: HashMap::new(), len: 0.0 };
+            let mut doc = Doc { id: a.id, lang, kind: a.kind, project: a.project.clone(), tags: a.tags.clone(), tf: HashMap::new(), len: 0.0 };
             for (base, text) in [("title", a.title.clone()), ("description", a.description.clone()), ("tags", a.tags.join("\n"))] {
                 for t in analyze(lang, &text) {
                     *doc.tf.entry(t).or_default() += weight[base];
@@ -157,9 +159,9 @@ async fn text_results_and_scores_agree_with_brute_force_bm25() {
             *df.entry((d.lang.code(), t.clone())).or_default() += 1.0;
         }
     }
-    let oracle = |q: &str, kind: Option<MediaKind>| -> Vec<(f64, AssetId)> {
+    let oracle = |q: &str, kind: Option<MediaKind>, tag: Option<&str>| -> Vec<(f64, AssetId)> {
         let mut out = Vec::new();
-        'doc: for d in docs.iter().filter(|d| kind.is_none_or(|k| d.kind == k)) {
+        'doc: for d in docs.iter().filter(|d| kind.is_none_or(|k| d.kind == k) && tag.is_none_or(|t| d.tags.iter().any(|x| x == t))) {
             let mut score = 0.0;
             for word in q.split_whitespace() {
                 let term = analyze(d.lang, word).pop().unwrap();
@@ -183,11 +185,19 @@ async fn text_results_and_scores_agree_with_brute_force_bm25() {
     }
     let mut checked = 0;
     // Without facets the top 10 comes from the pruned pass alone; with them a second pass
-    // counts every match; with a filter the query is no longer a plain term intersection.
+    // counts every match; a filter is checked from its bitset, and a narrow one (a kind and the
+    // most common tag: under a tenth) drives the counting pass through the words' postings.
+    let mut tag_counts: HashMap<&str, usize> = HashMap::new();
+    for a in &assets {
+        for t in &a.tags {
+            *tag_counts.entry(t.as_str()).or_default() += 1;
+        }
+    }
+    let common_tag = tag_counts.iter().max_by_key(|(t, n)| (**n, *t)).map(|(t, _)| t.to_string()).unwrap();
     for q in &queries {
-        for (facets, kind) in [(false, None), (true, None), (true, Some(MediaKind::Video))] {
-            let expected = oracle(q, kind);
-            let filter = SearchFilter { kind, ..Default::default() };
+        for (facets, kind, tag) in [(false, None, None), (true, None, None), (true, Some(MediaKind::Video), None), (true, Some(MediaKind::Audio), Some(common_tag.as_str()))] {
+            let expected = oracle(q, kind, tag);
+            let filter = SearchFilter { kind, tags: tag.map(|t| vec![t.to_string()]).unwrap_or_default(), ..Default::default() };
             let req = SearchRequest { q: q.clone(), limit: 10, facets, highlight: false, filter, ..Default::default() };
             let got = index.search(&req, &principal).unwrap();
             if facets {

@@ -7,7 +7,7 @@ use std::collections::{BinaryHeap, HashMap};
 use acervo_catalog::AssetId;
 use tantivy::columnar::Column;
 use tantivy::query::Weight;
-use tantivy::{DocAddress, DocId, Searcher, SegmentReader};
+use tantivy::{DocAddress, DocId, DocSet, Searcher, SegmentReader, TERMINATED};
 use uuid::Uuid;
 
 use super::SearchError;
@@ -202,20 +202,54 @@ fn collect_segments(segments: &[(usize, &SegmentReader)], caches: (&FacetCache, 
             let mut counts = fc.counts();
             let mut visible: Vec<DocId> = Vec::new();
             for weight in weights {
-                weight
-                    .for_each_no_score(seg, &mut |docs| {
-                        visible.clear();
-                        visible.extend(docs.iter().copied().filter(|d| alive.is_none_or(|a| a.is_alive(*d)) && !excluded(*d)));
+                let mut scorer = weight.scorer(seg, 1.0).map_err(|e| SearchError::Index(e.to_string()))?;
+                match &bits {
+                    // A narrow filter drives: its documents are looked up in the query's
+                    // postings (a skip-list seek each) instead of walking every posting of a
+                    // frequent word only to drop most of them.
+                    Some(b) if b.count().saturating_mul(FILTER_DRIVES_BELOW) < u64::from(scorer.size_hint()) => {
+                        for d in b.iter() {
+                            let mut at = scorer.doc();
+                            if at == TERMINATED {
+                                break;
+                            }
+                            if at < d {
+                                at = scorer.seek(d);
+                            }
+                            if at == d && alive.is_none_or(|a| a.is_alive(d)) && !excluded(d) {
+                                visible.push(d);
+                                if visible.len() == 64 {
+                                    out.total += visible.len() as u64;
+                                    fc.count(&visible, &mut counts);
+                                    visible.clear();
+                                }
+                            }
+                        }
                         out.total += visible.len() as u64;
                         fc.count(&visible, &mut counts);
-                    })
-                    .map_err(|e| SearchError::Index(e.to_string()))?;
+                        visible.clear();
+                    }
+                    _ => {
+                        drop(scorer);
+                        weight
+                            .for_each_no_score(seg, &mut |docs| {
+                                visible.clear();
+                                visible.extend(docs.iter().copied().filter(|d| alive.is_none_or(|a| a.is_alive(*d)) && !excluded(*d)));
+                                out.total += visible.len() as u64;
+                                fc.count(&visible, &mut counts);
+                            })
+                            .map_err(|e| SearchError::Index(e.to_string()))?;
+                    }
+                }
             }
             fc.merge_into(&counts, &mut out.facet_maps)?;
         }
     }
     Ok(out)
 }
+
+/// The filter drives the exhaustive pass when the query's postings are this many times larger.
+const FILTER_DRIVES_BELOW: u64 = 4;
 
 fn top_n(map: HashMap<String, u64>) -> std::collections::BTreeMap<String, u64> {
     let mut v: Vec<(String, u64)> = map.into_iter().collect();

@@ -19,9 +19,28 @@ const PER_SEGMENT: usize = 128;
 /// The documents of one segment that pass one filter (deletions are checked separately).
 pub struct DocBits {
     words: Vec<u64>,
+    count: u64,
 }
 
 impl DocBits {
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The documents, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = DocId> + '_ {
+        self.words.iter().enumerate().flat_map(|(w, bits)| {
+            let mut rest = *bits;
+            std::iter::from_fn(move || {
+                (rest != 0).then(|| {
+                    let b = rest.trailing_zeros();
+                    rest &= rest - 1;
+                    (w * 64) as DocId + b
+                })
+            })
+        })
+    }
+
     #[inline]
     pub fn contains(&self, doc: DocId) -> bool {
         self.words.get(doc as usize / 64).is_some_and(|w| w & (1 << (doc % 64)) != 0)
@@ -56,7 +75,8 @@ impl FilterCache {
                 }
             })
             .map_err(|e| SearchError::Index(format!("evaluating a filter: {e}")))?;
-        let bits = Arc::new(DocBits { words });
+        let count = words.iter().map(|w| u64::from(w.count_ones())).sum();
+        let bits = Arc::new(DocBits { words, count });
         let mut segments = self.segments.lock().unwrap_or_else(|p| p.into_inner());
         let (map, order) = segments.entry(id).or_default();
         if map.insert(key.to_string(), bits.clone()).is_none() {
