@@ -5,7 +5,7 @@
 //! `--peers` it exports the same corpus and queries and runs PostgreSQL (GIN tsvector),
 //! tantivy (Python bindings) and faiss (HNSW) on them in the same run (benchmarks/peers).
 //!
-//! Usage: bench-search [N] [--dir DIR] [--queries Q] [--peers] [--reuse] [--only WORKLOAD]
+//! Usage: bench-search [N] [--dir DIR] [--queries Q] [--peers] [--reuse] [--only WORKLOAD] [--ef N]
 //! (`--reuse` queries the index a previous run left in DIR: the query figures only;
 //! `--only WORKLOAD` runs one workload, e.g. under `perf record`.)
 
@@ -36,6 +36,8 @@ struct Args {
     reuse: bool,
     /// Run this workload alone (to profile it).
     only: Option<String>,
+    /// HNSW efSearch instead of the configured one (to compare at equal recall).
+    ef: Option<usize>,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -48,6 +50,7 @@ fn args() -> anyhow::Result<Args> {
         peers: a.iter().any(|x| x == "--peers"),
         reuse: a.iter().any(|x| x == "--reuse"),
         only: flag("--only"),
+        ef: flag("--ef").map(|e| e.parse()).transpose()?,
     })
 }
 
@@ -102,7 +105,10 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
     let n = args.n;
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
     println!("bench-search: {n} assets, {DIM}-d embeddings, {} queries per workload, {cores} cores, data in {}", args.queries, home.display());
-    let cfg = AcervoConfig::defaults();
+    let mut cfg = AcervoConfig::defaults();
+    if let Some(ef) = args.ef {
+        cfg.search.hnsw_expansion_search = ef;
+    }
     let catalog = Arc::new(Catalog::open(home.join("catalog"), DIM).await?);
     let vocab = corpus::vocab(20_000);
     let cents = corpus::centroids(DIM);
@@ -227,6 +233,29 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
                 hits as f64 / lat.len() as f64
             );
         }
+    }
+    // The vector index alone, ids only, no filter: what faiss's row measures (the `vector`
+    // workload also reads each hit's summary and groups frames per asset).
+    if args.only.as_deref().is_none_or(|o| o == "vector-index") {
+        let mut everyone = acervo_lakehouse::search::OrdSet::default();
+        for ord in 0..search.vectors().len() as u32 {
+            everyone.insert(ord);
+        }
+        let limit = search.vectors().key_limit();
+        for r in qs.iter().take(50) {
+            search.vectors().search(&r.vector, 10, &everyone, limit)?;
+        }
+        let mut lat = Vec::with_capacity(qs.len());
+        let start = Instant::now();
+        for r in &qs {
+            let t = Instant::now();
+            search.vectors().search(&r.vector, 10, &everyone, limit)?;
+            lat.push(t.elapsed());
+        }
+        let wall = start.elapsed();
+        lat.sort();
+        let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1e3;
+        println!("{:<16} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.0} {:>10.1}", "vector-index", 1, pct(0.50), pct(0.95), pct(0.99), lat.len() as f64 / wall.as_secs_f64(), 10.0);
     }
     println!();
     println!("peak RSS:                   {:>8.0} MiB", peak_rss_mib());

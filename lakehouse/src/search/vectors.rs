@@ -35,6 +35,9 @@ pub struct HnswParams {
 /// (measured at a million 512-d vectors: 75 ms at 3 % selectivity, against 2.5 ms unfiltered)
 /// while the scan costs in proportion to what passes.
 const SCAN_FRACTION: usize = 4;
+/// A filter keeping at least this share of the assets is applied to the graph's results
+/// rather than during the walk.
+const BROAD_FILTER: f64 = 0.9;
 /// The scan keeps this many candidates (at least) for exact re-ranking.
 const SCAN_CANDIDATES: usize = 256;
 /// The sign-bit stage keeps this many candidates (at least) for the int8 stage.
@@ -507,8 +510,20 @@ impl VectorStore {
             let want = (k * 4).max(40);
             let graph = self.graph.read().unwrap_or_else(|p| p.into_inner());
             if graph.size() > 0 {
-                let found = graph.filtered_search(&q, want, admit).map_err(usearch_err("searching the HNSW graph"))?;
-                candidates.extend(found.keys);
+                // A filter letting (nearly) everything through is checked on the results: the
+                // predicate on every visited node costs two scattered reads each, half of an
+                // unfiltered search's time (measured). Too few left: the filtered walk.
+                let share = allowed.len() as f64 / live as f64;
+                let mut found: Vec<u64> = Vec::new();
+                if share >= BROAD_FILTER {
+                    let more = ((want as f64 / share) * 1.1).ceil() as usize + 8;
+                    let hits = graph.search(&q, more).map_err(usearch_err("searching the HNSW graph"))?;
+                    found = hits.keys.into_iter().filter(|k| admit(*k)).collect();
+                }
+                if found.len() < want.min(graph.size()) {
+                    found = graph.filtered_search(&q, want, admit).map_err(usearch_err("searching the HNSW graph"))?.keys;
+                }
+                candidates.extend(found);
             }
             candidates.extend(inner.tail.iter().copied().filter(|k| admit(*k)));
         }
