@@ -202,6 +202,13 @@ async fn text_results_and_scores_agree_with_brute_force_bm25() {
             let got = index.search(&req, &principal).unwrap();
             if facets {
                 assert_eq!(got.total, Some(expected.len() as u64), "query {q:?} kind {kind:?}: match count");
+                // Facets are counted over every match (whichever side drives the pass).
+                let mut by_project: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+                for (_, id) in &expected {
+                    let d = docs.iter().find(|d| d.id == *id).unwrap();
+                    *by_project.entry(d.project.clone()).or_default() += 1;
+                }
+                assert_eq!(got.facets.as_ref().map(|f| f.project.clone()), Some(by_project), "query {q:?} kind {kind:?}: project facet");
             }
             assert_eq!(got.hits.len(), expected.len().min(10), "query {q:?} kind {kind:?}");
             for (rank, hit) in got.hits.iter().enumerate() {

@@ -14,7 +14,7 @@ use super::SearchError;
 use super::facets::{FACET_FIELDS, FacetCache};
 use super::filters::FilterCache;
 use super::request::{Cursor, FACET_TOP, Facets};
-use super::vectors::OrdSet;
+use super::idset::OrdSet;
 
 /// A candidate in the top-k heap. Ordered so the heap's top is the worst kept candidate.
 #[derive(Clone, Copy, Debug)]
@@ -104,7 +104,7 @@ pub fn collect(searcher: &Searcher, caches: (&FacetCache, &FilterCache), weights
             }
         }
         for r in part.heap {
-            all.offer(r, want.k);
+            keep_best(&mut all.heap, r, want.k);
         }
     }
     let mut top = all.heap.into_vec();
@@ -136,13 +136,15 @@ impl Partial {
         Partial { heap: BinaryHeap::with_capacity(k + 1), total: 0, facet_maps: vec![HashMap::new(); FACET_FIELDS.len()] }
     }
 
-    fn offer(&mut self, r: Ranked, k: usize) {
-        if self.heap.len() < k {
-            self.heap.push(r);
-        } else if self.heap.peek().is_some_and(|worst| r < *worst) {
-            self.heap.pop();
-            self.heap.push(r);
-        }
+}
+
+/// Keeps `r` if it is among the best `k` of `heap` (whose top is the worst kept).
+fn keep_best(heap: &mut BinaryHeap<Ranked>, r: Ranked, k: usize) {
+    if heap.len() < k {
+        heap.push(r);
+    } else if heap.peek().is_some_and(|worst| r < *worst) {
+        heap.pop();
+        heap.push(r);
     }
 }
 
@@ -182,13 +184,7 @@ fn collect_segments(segments: &[(usize, &SegmentReader)], caches: (&FacetCache, 
                         if alive.is_none_or(|a| a.is_alive(doc)) && !excluded(doc) && !(heap.len() == k && heap.peek().is_some_and(|w| score < w.score)) {
                             let id = id_of(&hi, &lo, doc);
                             if after.is_none_or(|c| c.precedes(score, id)) {
-                                let r = Ranked { score, id, doc: DocAddress::new(seg_ord as u32, doc) };
-                                if heap.len() < k {
-                                    heap.push(r);
-                                } else if heap.peek().is_some_and(|worst| r < *worst) {
-                                    heap.pop();
-                                    heap.push(r);
-                                }
+                                keep_best(heap, Ranked { score, id, doc: DocAddress::new(seg_ord as u32, doc) }, k);
                             }
                         }
                         // Ties with the worst kept score may still win on id: prune strictly below.
@@ -200,46 +196,44 @@ fn collect_segments(segments: &[(usize, &SegmentReader)], caches: (&FacetCache, 
         if exhaustive {
             let fc = facet_cache.get(seg)?;
             let mut counts = fc.counts();
-            let mut visible: Vec<DocId> = Vec::new();
+            let visible = |d: DocId| alive.is_none_or(|a| a.is_alive(d)) && !excluded(d);
+            let mut docs: Vec<DocId> = Vec::new();
             for weight in weights {
-                let mut scorer = weight.scorer(seg, 1.0).map_err(|e| SearchError::Index(e.to_string()))?;
-                match &bits {
-                    // A narrow filter drives: its documents are looked up in the query's
-                    // postings (a skip-list seek each) instead of walking every posting of a
-                    // frequent word only to drop most of them.
-                    Some(b) if b.count().saturating_mul(FILTER_DRIVES_BELOW) < u64::from(scorer.size_hint()) => {
-                        for d in b.iter() {
-                            let mut at = scorer.doc();
-                            if at == TERMINATED {
-                                break;
-                            }
-                            if at < d {
-                                at = scorer.seek(d);
-                            }
-                            if at == d && alive.is_none_or(|a| a.is_alive(d)) && !excluded(d) {
-                                visible.push(d);
-                                if visible.len() == 64 {
-                                    out.total += visible.len() as u64;
-                                    fc.count(&visible, &mut counts);
-                                    visible.clear();
-                                }
-                            }
+                // A narrow filter drives: its documents are sought in the query's postings (a
+                // skip-list seek each) instead of walking every posting of a frequent word
+                // only to drop most of them.
+                let driver = match &bits {
+                    Some(b) => {
+                        let scorer = weight.scorer(seg, 1.0).map_err(|e| SearchError::Index(e.to_string()))?;
+                        ((b.len() as u64).saturating_mul(FILTER_DRIVES_BELOW) < u64::from(scorer.size_hint())).then_some((b, scorer))
+                    }
+                    None => None,
+                };
+                if let Some((b, mut scorer)) = driver {
+                    docs.clear();
+                    for d in b.iter() {
+                        let mut at = scorer.doc();
+                        if at < d {
+                            at = scorer.seek(d);
                         }
-                        out.total += visible.len() as u64;
-                        fc.count(&visible, &mut counts);
-                        visible.clear();
+                        if at == TERMINATED {
+                            break;
+                        }
+                        if at == d && visible(d) {
+                            docs.push(d);
+                        }
                     }
-                    _ => {
-                        drop(scorer);
-                        weight
-                            .for_each_no_score(seg, &mut |docs| {
-                                visible.clear();
-                                visible.extend(docs.iter().copied().filter(|d| alive.is_none_or(|a| a.is_alive(*d)) && !excluded(*d)));
-                                out.total += visible.len() as u64;
-                                fc.count(&visible, &mut counts);
-                            })
-                            .map_err(|e| SearchError::Index(e.to_string()))?;
-                    }
+                    out.total += docs.len() as u64;
+                    fc.count(&docs, &mut counts);
+                } else {
+                    weight
+                        .for_each_no_score(seg, &mut |block| {
+                            docs.clear();
+                            docs.extend(block.iter().copied().filter(|d| visible(*d)));
+                            out.total += docs.len() as u64;
+                            fc.count(&docs, &mut counts);
+                        })
+                        .map_err(|e| SearchError::Index(e.to_string()))?;
                 }
             }
             fc.merge_into(&counts, &mut out.facet_maps)?;

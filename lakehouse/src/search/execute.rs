@@ -19,7 +19,8 @@ use super::collect::{Ranked, Want, collect, ords};
 use super::index::{SearchIndex, Snapshot};
 use super::query::{explicit_filter_query, filter_query, text_queries};
 use super::request::{AssetSummary, Cursor, Highlights, Mode, Moment, MomentSource, SearchHit, SearchRequest, SearchResponse};
-use super::vectors::{OrdSet, VectorHit};
+use super::idset::OrdSet;
+use super::vectors::VectorHit;
 
 /// Reciprocal rank fusion constant (Cormack et al.): damps the weight of the very first ranks.
 const RRF_K: f32 = 60.0;

@@ -22,7 +22,8 @@ use super::facets::FacetCache;
 use super::filters::FilterCache;
 use super::request::AssetSummary;
 use super::schema::{AssetFields, SegmentFields, TEXT_FIELDS};
-use super::vectors::{HnswParams, OrdSet, VectorStore};
+use super::idset::OrdSet;
+use super::vectors::{HnswParams, VectorStore};
 use crate::tables::{Catalog, batch_to_assets, batch_to_embeddings, batch_to_segments};
 
 /// Snapshots older than this are dropped (a cursor older than that reads the newest one).

@@ -11,6 +11,7 @@ mod collect;
 mod execute;
 mod facets;
 mod filters;
+mod idset;
 mod index;
 mod kernels;
 mod query;
@@ -25,7 +26,8 @@ pub use request::{
     SearchResponse,
 };
 pub use schema::{TEXT_FIELDS, bm25_length};
-pub use vectors::{OrdSet, VectorHit, normalise};
+pub use idset::OrdSet;
+pub use vectors::{VectorHit, normalise};
 
 use std::path::PathBuf;
 

@@ -18,6 +18,7 @@ use smallvec::SmallVec;
 use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
 use super::SearchError;
+use super::idset::OrdSet;
 use super::kernels::{dot_f32, dot_i8, hamming, prefetch};
 
 #[derive(Clone, Copy, Debug)]
@@ -77,47 +78,6 @@ fn sign_bits(v: &[f32], out: &mut [u64]) {
         {
             *w |= 1 << (i % 64);
         }
-    }
-}
-
-/// A set of asset ords (the assets a filter lets through).
-#[derive(Clone, Debug, Default)]
-pub struct OrdSet {
-    words: Vec<u64>,
-    count: usize,
-}
-
-impl OrdSet {
-    pub fn insert(&mut self, ord: u32) {
-        let (w, b) = (ord as usize / 64, ord % 64);
-        if w >= self.words.len() {
-            self.words.resize(w + 1, 0);
-        }
-        if self.words[w] & (1 << b) == 0 {
-            self.words[w] |= 1 << b;
-            self.count += 1;
-        }
-    }
-    pub fn contains(&self, ord: u32) -> bool {
-        self.words.get(ord as usize / 64).is_some_and(|w| w & (1 << (ord % 64)) != 0)
-    }
-    pub fn len(&self) -> usize {
-        self.count
-    }
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
-        self.words.iter().enumerate().flat_map(|(w, bits)| {
-            let mut rest = *bits;
-            std::iter::from_fn(move || {
-                (rest != 0).then(|| {
-                    let b = rest.trailing_zeros();
-                    rest &= rest - 1;
-                    (w * 64) as u32 + b
-                })
-            })
-        })
     }
 }
 
