@@ -13,7 +13,6 @@ use acervo_catalog::config::SearchConfig;
 use acervo_catalog::{Asset, AssetId, EmbeddingRow, SegmentRow};
 use futures::TryStreamExt;
 use tantivy::directory::MmapDirectory;
-use tantivy::tokenizer::{PreTokenizedString, TokenStream};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 use super::SearchError;
@@ -30,7 +29,7 @@ use crate::tables::{Catalog, batch_to_assets, batch_to_embeddings, batch_to_segm
 const SNAPSHOT_TTL: Duration = Duration::from_secs(600);
 const MAX_SNAPSHOTS: usize = 64;
 /// Bumped when the document layout changes; a mismatch rebuilds the index from the tables.
-const LAYOUT_VERSION: &str = "acervo-search-2";
+const LAYOUT_VERSION: &str = "acervo-search-3";
 
 /// One consistent view: both text indexes and the vector key bound, as of one commit.
 #[derive(Clone)]
@@ -186,35 +185,10 @@ impl SearchIndex {
         let mut langs: HashMap<AssetId, Lang> = HashMap::new();
         let mut n = 0u64;
         let mut stream = catalog.scan_table("assets").await?;
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         while let Some(batch) = stream.try_next().await? {
             let assets = batch_to_assets(&batch).map_err(crate::tables::CatalogError::from)?;
-            let writer = self.assets.writer.lock().unwrap_or_else(|p| p.into_inner());
-            let writer: &IndexWriter = &writer;
-            // Language detection and document building dominate: spread them over the cores.
-            let chunk = assets.len().div_ceil(cores).max(1);
-            let parts: Vec<Result<Vec<(AssetId, Lang)>, SearchError>> = std::thread::scope(|s| {
-                let handles: Vec<_> = assets
-                    .chunks(chunk)
-                    .map(|part| {
-                        s.spawn(move || {
-                            let mut out = Vec::with_capacity(part.len());
-                            for a in part {
-                                let lang = self.language_of(a);
-                                writer.add_document(self.asset_doc(a, lang)?).map_err(tantivy_err("indexing an asset"))?;
-                                out.push((a.id, lang));
-                            }
-                            Ok(out)
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(SearchError::Index("an indexing thread panicked".into())))).collect()
-            });
-            for part in parts {
-                let part = part?;
-                n += part.len() as u64;
-                langs.extend(part);
-            }
+            n += assets.len() as u64;
+            langs.extend(self.add_assets(&assets, false)?);
         }
         let mut stream = catalog.scan_table("segments").await?;
         while let Some(batch) = stream.try_next().await? {
@@ -231,9 +205,50 @@ impl SearchIndex {
         Ok(n)
     }
 
+    /// Adds the documents of `assets`, built on every core (language detection and analysis
+    /// dominate indexing); with `replace`, each asset's earlier document is deleted first.
+    /// Returns each asset's language. `assets` holds one row per asset.
+    fn add_assets(&self, assets: &[Asset], replace: bool) -> Result<Vec<(AssetId, Lang)>, SearchError> {
+        let writer = self.assets.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let writer: &IndexWriter = &writer;
+        if replace {
+            // Deletes take effect on documents added before them: all of them go first.
+            for a in assets {
+                writer.delete_term(Term::from_field_text(self.fields.id, &a.id.to_string()));
+            }
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = assets.len().div_ceil(cores).max(1);
+        let parts: Vec<Result<Vec<(AssetId, Lang)>, SearchError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = assets
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || {
+                        let mut out = Vec::with_capacity(part.len());
+                        for a in part {
+                            let lang = self.language_of(a);
+                            writer.add_document(self.asset_doc(a, lang)?).map_err(tantivy_err("indexing an asset"))?;
+                            out.push((a.id, lang));
+                        }
+                        Ok(out)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(SearchError::Index("an indexing thread panicked".into())))).collect()
+        });
+        let mut langs = Vec::with_capacity(assets.len());
+        for part in parts {
+            langs.extend(part?);
+        }
+        Ok(langs)
+    }
+
     pub fn language_of(&self, a: &Asset) -> Lang {
-        let mut text = String::with_capacity(256);
+        let mut text = String::with_capacity(analysis::DETECT_SAMPLE + 64);
         for part in [&a.title, &a.description, &a.transcript_text] {
+            if text.len() >= analysis::DETECT_SAMPLE {
+                break;
+            }
             text.push_str(part);
             text.push('\n');
         }
@@ -281,9 +296,6 @@ impl SearchIndex {
         let tags = a.tags.join("\n");
         let labels = a.labels.join("\n");
         let Some(field) = f.text_field(lang) else { return Ok(d) };
-        let Some(mut analyzer) = self.assets.index.tokenizers().get(lang.analyzer()) else {
-            return Err(SearchError::Index(format!("analyzer {} is not registered", lang.analyzer())));
-        };
         for (base, weight) in TEXT_FIELDS {
             let text = match base {
                 "title" => a.title.as_str(),
@@ -294,7 +306,7 @@ impl SearchIndex {
                 _ => labels.as_str(),
             };
             if !text.is_empty() {
-                d.add_pre_tokenized_text(field, weighted_tokens(&mut analyzer, text, weight));
+                d.add_text(field, analysis::weighted(text, weight));
             }
         }
         Ok(d)
@@ -317,16 +329,7 @@ impl SearchIndex {
         for (asset, rows) in batch.vectors {
             self.vectors.replace(asset, rows)?;
         }
-        let mut langs: HashMap<AssetId, Lang> = HashMap::new();
-        if !batch.assets.is_empty() {
-            let writer = self.assets.writer.lock().unwrap_or_else(|p| p.into_inner());
-            for a in &batch.assets {
-                let lang = self.language_of(a);
-                langs.insert(a.id, lang);
-                writer.delete_term(Term::from_field_text(self.fields.id, &a.id.to_string()));
-                writer.add_document(self.asset_doc(a, lang)?).map_err(tantivy_err("indexing an asset"))?;
-            }
-        }
+        let langs: HashMap<AssetId, Lang> = self.add_assets(&batch.assets, true)?.into_iter().collect();
         let seg_changed = !batch.segments.is_empty();
         if seg_changed {
             let writer = self.segments.writer.lock().unwrap_or_else(|p| p.into_inner());
@@ -412,20 +415,4 @@ impl SearchIndex {
     pub fn disk_bytes(&self) -> u64 {
         crate::dir_bytes(&self.dir)
     }
-}
-
-/// `text` analysed, each token repeated `weight` times at its position: the field's words
-/// weigh `weight` times in the term frequencies and length BM25 sees (BM25F), and a phrase
-/// still matches on positions. Each field is its own value, so phrases do not span fields.
-fn weighted_tokens(analyzer: &mut tantivy::tokenizer::TextAnalyzer, text: &str, weight: u32) -> PreTokenizedString {
-    let mut tokens = Vec::new();
-    let mut stream = analyzer.token_stream(text);
-    while stream.advance() {
-        let t = stream.token();
-        for _ in 0..weight.max(1) {
-            tokens.push(t.clone());
-        }
-    }
-    // The text is neither stored nor re-analysed: only the tokens are indexed.
-    PreTokenizedString { text: String::new(), tokens }
 }

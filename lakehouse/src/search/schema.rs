@@ -23,10 +23,11 @@ pub fn bm25_length(tokens: u32) -> u32 {
     tantivy::fieldnorm::FieldNormReader::id_to_fieldnorm(tantivy::fieldnorm::FieldNormReader::fieldnorm_to_id(tokens))
 }
 
-/// A text field for one language: positions kept for phrase queries.
-fn text(lang: Lang, stored: bool) -> TextOptions {
+/// A text field for one language: positions kept for phrase queries. Weighted fields are
+/// indexed with the analyzer that reads value weights (`analysis::weighted`).
+fn text(lang: Lang, stored: bool, weighted: bool) -> TextOptions {
     let indexing = TextFieldIndexing::default()
-        .set_tokenizer(lang.analyzer())
+        .set_tokenizer(if weighted { lang.weighted_analyzer() } else { lang.analyzer() })
         .set_index_option(IndexRecordOption::WithFreqsAndPositions);
     let opts = TextOptions::default().set_indexing_options(indexing);
     if stored { opts.set_stored() } else { opts }
@@ -71,7 +72,7 @@ impl AssetFields {
         let created_ms = b.add_i64_field("created_ms", INDEXED | FAST);
         let duration_ms = b.add_u64_field("duration_ms", INDEXED | FAST);
         let vord = b.add_u64_field("vord", FAST);
-        let text_fields = Lang::ALL.iter().map(|l| (*l, b.add_text_field(&field_name("text", *l), text(*l, false)))).collect();
+        let text_fields = Lang::ALL.iter().map(|l| (*l, b.add_text_field(&field_name("text", *l), text(*l, false, true)))).collect();
         AssetFields {
             schema: b.build(),
             id,
@@ -111,7 +112,7 @@ impl SegmentFields {
         let asset_id = b.add_text_field("asset_id", STRING | STORED);
         let start_ms = b.add_u64_field("start_ms", STORED | FAST);
         let end_ms = b.add_u64_field("end_ms", STORED);
-        let text_fields = Lang::ALL.iter().map(|l| (*l, b.add_text_field(&field_name("text", *l), text(*l, true)))).collect();
+        let text_fields = Lang::ALL.iter().map(|l| (*l, b.add_text_field(&field_name("text", *l), text(*l, true, false)))).collect();
         SegmentFields { schema: b.build(), asset_id, start_ms, end_ms, text: text_fields }
     }
 }

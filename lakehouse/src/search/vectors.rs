@@ -399,6 +399,7 @@ impl VectorStore {
         std::thread::Builder::new()
             .name("acervo-hnsw".into())
             .spawn(move || {
+                lower_priority();
                 while !store.stop.load(Ordering::Relaxed) {
                     match store.merge_tail(4096, 1) {
                         Ok(0) => {
@@ -548,4 +549,14 @@ fn insert_row(inner: &mut Inner, dim: usize, mut row: EmbeddingRow) {
     inner.ord_keys[row.ord as usize].push(row.vkey);
     inner.tail.push(row.vkey);
     inner.next_vkey = inner.next_vkey.max(row.vkey + 1);
+}
+
+/// Graph building is background work: on a busy machine it yields the cores to ingest and
+/// queries (the tail stays searchable by scan meanwhile). Linux nice applies per thread.
+fn lower_priority() {
+    // SAFETY: plain system calls on the calling thread, no memory handed over.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 19) };
+    if rc != 0 {
+        tracing::debug!(error = %std::io::Error::last_os_error(), "could not lower the vector merger's priority");
+    }
 }
