@@ -222,6 +222,22 @@ pub async fn upload_ok(client: &reqwest::Client, server: &Server, path: &Path, t
     Ok(body["id"].as_str().context("no id")?.to_string())
 }
 
+/// Creates a small text asset with a title, tags and project; returns its id.
+pub async fn text_asset(client: &reqwest::Client, server: &Server, title: &str, tags: &str, project: &str) -> Result<String> {
+    let body = format!("{title}\n{}", uuid::Uuid::now_v7());
+    let form = reqwest::multipart::Form::new()
+        .text("title", title.to_string())
+        .text("description", format!("Nota: {title}"))
+        .text("tags", tags.to_string())
+        .text("project", project.to_string())
+        .part("file", reqwest::multipart::Part::bytes(body.into_bytes()).file_name("nota.txt"));
+    let resp = client.post(server.url("/api/v1/assets")).multipart(form).send().await?;
+    let status = resp.status();
+    let body: Value = resp.json().await?;
+    ensure!(status == 201, "creating {title:?} answered {status}: {body}");
+    Ok(body["id"].as_str().context("no id")?.to_string())
+}
+
 pub async fn get_json(client: &reqwest::Client, url: &str) -> Result<(u16, Value)> {
     let resp = client.get(url).send().await?;
     let status = resp.status().as_u16();

@@ -17,7 +17,7 @@ pub use state::AppState;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 
 /// The API router over `state`.
 pub fn router(state: AppState) -> Router {
@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/assets/{id}/enrichment", put(routes::enrichment::put))
         .route("/api/v1/assets/{id}/segments", get(routes::enrichment::segments))
         .route("/api/v1/search", get(routes::search::search).post(routes::search::search_post))
+        .route("/api/v1/sql", post(routes::sql::sql))
         .route("/api/v1/jobs/{id}", get(routes::jobs::job))
         .fallback(routes::ops::not_found)
         .method_not_allowed_fallback(routes::ops::method_not_allowed)

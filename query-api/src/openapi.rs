@@ -22,6 +22,7 @@ use crate::routes;
         routes::enrichment::segments,
         routes::search::search,
         routes::search::search_post,
+        routes::sql::sql,
         routes::jobs::job,
     ),
     components(schemas(

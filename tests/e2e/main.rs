@@ -11,3 +11,4 @@ mod media_pipeline;
 mod s3_storage;
 mod search_api;
 mod search_relevance;
+mod search_sql;

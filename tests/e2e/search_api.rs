@@ -15,16 +15,7 @@ const DIM: usize = 512;
 const WAIT: Duration = Duration::from_secs(60);
 
 async fn doc(c: &reqwest::Client, server: &Server, title: &str, tags: &str, project: &str) -> String {
-    let body = format!("{title}\n{}", uuid::Uuid::now_v7());
-    let form = reqwest::multipart::Form::new()
-        .text("title", title.to_string())
-        .text("description", format!("Nota: {title}"))
-        .text("tags", tags.to_string())
-        .text("project", project.to_string())
-        .part("file", reqwest::multipart::Part::bytes(body.into_bytes()).file_name("nota.txt"));
-    let resp = c.post(server.url("/api/v1/assets")).multipart(form).send().await.unwrap();
-    assert_eq!(resp.status(), 201);
-    resp.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
+    text_asset(c, server, title, tags, project).await.unwrap()
 }
 
 async fn search(c: &reqwest::Client, server: &Server, params: &[(&str, &str)]) -> Value {

@@ -17,6 +17,7 @@ mod kernels;
 mod query;
 mod request;
 mod schema;
+pub mod sql;
 mod vectors;
 
 pub use analysis::{Lang, analyze, detect};

@@ -219,7 +219,14 @@ impl Catalog {
 
     /// Runs a read-only SQL query over the catalog.
     pub async fn sql(&self, query: &str) -> Result<Vec<RecordBatch>, CatalogError> {
+        self.sql_with(query, |_| {}).await
+    }
+
+    /// Runs a read-only SQL query over the catalog, in a session `extend` may add functions
+    /// to (the search index's `search()`).
+    pub async fn sql_with(&self, query: &str, extend: impl FnOnce(&SessionContext)) -> Result<Vec<RecordBatch>, CatalogError> {
         let ctx = self.session()?;
+        extend(&ctx);
         let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
         let df = ctx.sql_with_options(query, options).await?;
         Ok(df.collect().await?)

@@ -6,6 +6,7 @@ pub mod enrichment;
 pub mod jobs;
 pub mod ops;
 pub mod search;
+pub mod sql;
 
 use acervo_catalog::{Asset, AssetId};
 
