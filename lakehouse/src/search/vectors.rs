@@ -133,11 +133,18 @@ pub struct VectorStore {
     merging: Mutex<()>,
 }
 
+/// How the graph stores its vectors. Its results are re-ranked with the exact f32 vectors, so
+/// the graph only has to find the right neighbourhood: int8 does that with a quarter of f32's
+/// memory traffic. Measured on 200k benchmark embeddings (bench-hnsw-kinds), against f16: 2.2x
+/// faster to build, about 2x faster to search, recall@10 after re-ranking no lower (0.989 vs
+/// 0.979 at efSearch 32); f16 had no fast kernel on this CPU.
+const GRAPH_KIND: ScalarKind = ScalarKind::I8;
+
 fn index_options(dim: usize, p: &HnswParams) -> IndexOptions {
     IndexOptions {
         dimensions: dim,
         metric: MetricKind::IP,
-        quantization: ScalarKind::F16,
+        quantization: GRAPH_KIND,
         connectivity: p.connectivity,
         expansion_add: p.expansion_add,
         expansion_search: p.expansion_search,
@@ -212,9 +219,9 @@ impl VectorStore {
         let mut graph = fresh()?;
         if self.path.exists() {
             match graph.load(&self.path.to_string_lossy()) {
-                Ok(()) if graph.dimensions() == self.dim => {}
+                Ok(()) if graph.dimensions() == self.dim && graph.scalar_kind() == GRAPH_KIND => {}
                 Ok(()) => {
-                    tracing::warn!(path = %self.path.display(), "saved vector graph has another width; rebuilding it");
+                    tracing::warn!(path = %self.path.display(), "saved vector graph has another width or scalar kind; rebuilding it");
                     graph = fresh()?;
                 }
                 Err(e) => {
