@@ -236,7 +236,7 @@ fn collect_segments(segments: &[(usize, &SegmentReader)], caches: (&FacetCache, 
                         .map_err(|e| SearchError::Index(e.to_string()))?;
                 }
             }
-            fc.merge_into(&counts, &mut out.facet_maps)?;
+            fc.merge_into(&counts, &mut out.facet_maps);
         }
     }
     Ok(out)
