@@ -2,9 +2,12 @@
 //! language, so "camión", "camion" and "camiones" meet on one term. Each document is indexed in
 //! the fields of its language (detected from its own text); queries search both languages.
 
+use std::collections::HashMap;
+
+use frostem::Algorithm;
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer, Token, TokenFilter,
-    TokenStream, Tokenizer, TokenizerManager,
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
+    TokenizerManager,
 };
 use whatlang::{Detector, Lang as WLang};
 
@@ -54,34 +57,105 @@ impl Lang {
 /// Tokens longer than this are dropped (base64 blobs, hashes pasted into descriptions).
 const MAX_TOKEN_LEN: usize = 40;
 
-fn analyzer(lang: Option<Language>) -> TextAnalyzer {
+fn analyzer(lang: Option<Algorithm>) -> TextAnalyzer {
     let base = TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(MAX_TOKEN_LEN))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter);
     match lang {
-        Some(l) => base.filter(Stemmer::new(l)).build(),
+        Some(l) => base.filter(MemoStemmer(l)).build(),
         None => base.build(),
     }
 }
 
-fn weighted_analyzer(lang: Language) -> TextAnalyzer {
+fn weighted_analyzer(lang: Algorithm) -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(MAX_TOKEN_LEN))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
-        .filter(Stemmer::new(lang))
+        .filter(MemoStemmer(lang))
         .filter(RepeatByWeight)
         .build()
 }
 
 /// Registers the analyzers on an index's tokenizer manager.
 pub fn register(manager: &TokenizerManager) {
-    manager.register(Lang::Es.analyzer(), analyzer(Some(Language::Spanish)));
-    manager.register(Lang::En.analyzer(), analyzer(Some(Language::English)));
-    manager.register(Lang::Es.weighted_analyzer(), weighted_analyzer(Language::Spanish));
-    manager.register(Lang::En.weighted_analyzer(), weighted_analyzer(Language::English));
+    manager.register(Lang::Es.analyzer(), analyzer(Some(Algorithm::Spanish)));
+    manager.register(Lang::En.analyzer(), analyzer(Some(Algorithm::English)));
+    manager.register(Lang::Es.weighted_analyzer(), weighted_analyzer(Algorithm::Spanish));
+    manager.register(Lang::En.weighted_analyzer(), weighted_analyzer(Algorithm::English));
     manager.register(FOLD, analyzer(None));
+}
+
+/// Words an analyzer remembers the stems of before it starts over.
+const STEM_MEMO: usize = 50_000;
+
+/// Snowball stemming (the algorithms tantivy's `Stemmer` runs) that remembers the stems of the
+/// words it has seen: text is Zipfian, so most words repeat, and stemming was an eighth of
+/// indexing. Each analyzer instance (tantivy keeps one per field of a segment being written)
+/// has its own memo; a clone starts empty.
+struct MemoStemmer(Algorithm);
+
+impl TokenFilter for MemoStemmer {
+    type Tokenizer<T: Tokenizer> = MemoStemTokenizer<T>;
+
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> MemoStemTokenizer<T> {
+        MemoStemTokenizer { algorithm: self.0, inner: tokenizer, memo: HashMap::new() }
+    }
+}
+
+struct MemoStemTokenizer<T> {
+    algorithm: Algorithm,
+    inner: T,
+    memo: HashMap<String, String>,
+}
+
+impl<T: Clone> Clone for MemoStemTokenizer<T> {
+    fn clone(&self) -> Self {
+        MemoStemTokenizer { algorithm: self.algorithm, inner: self.inner.clone(), memo: HashMap::new() }
+    }
+}
+
+impl<T: Tokenizer> Tokenizer for MemoStemTokenizer<T> {
+    type TokenStream<'a> = MemoStemStream<'a, T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        MemoStemStream { tail: self.inner.token_stream(text), stemmer: frostem::Stemmer::new(self.algorithm), memo: &mut self.memo }
+    }
+}
+
+struct MemoStemStream<'a, S> {
+    tail: S,
+    stemmer: frostem::Stemmer,
+    memo: &'a mut HashMap<String, String>,
+}
+
+impl<S: TokenStream> TokenStream for MemoStemStream<'_, S> {
+    fn advance(&mut self) -> bool {
+        if !self.tail.advance() {
+            return false;
+        }
+        let token = self.tail.token_mut();
+        if let Some(stem) = self.memo.get(token.text.as_str()) {
+            token.text.clear();
+            token.text.push_str(stem);
+            return true;
+        }
+        let stem = self.stemmer.stem(&token.text).into_owned();
+        if self.memo.len() >= STEM_MEMO {
+            self.memo.clear();
+        }
+        self.memo.insert(std::mem::replace(&mut token.text, stem.clone()), stem);
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.tail.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.tail.token_mut()
+    }
 }
 
 /// Starts a weighted value: the marker, then the weight as one digit.
