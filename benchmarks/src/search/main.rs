@@ -203,7 +203,9 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
         anyhow::ensure!(found.hits.iter().any(|h| h.asset.title == last_title), "the last asset is not searchable");
     }
     let searchable = started.elapsed();
-    eprintln!("  … searchable {:.1} s after the load ({:.1} s after the start)", (searchable - load_time).as_secs_f64(), searchable.as_secs_f64());
+    if !args.reuse {
+        eprintln!("  … searchable {:.1} s after the load ({:.1} s after the start)", (searchable - load_time).as_secs_f64(), searchable.as_secs_f64());
+    }
 
     // 3. The HNSW graph over every vector (the background merger would do this over time).
     let tail_at_load = search.vectors().tail_len();

@@ -57,25 +57,23 @@ impl Lang {
 /// Tokens longer than this are dropped (base64 blobs, hashes pasted into descriptions).
 const MAX_TOKEN_LEN: usize = 40;
 
-fn analyzer(lang: Option<Algorithm>) -> TextAnalyzer {
-    let base = TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(MAX_TOKEN_LEN))
-        .filter(LowerCaser)
-        .filter(AsciiFoldingFilter);
-    match lang {
-        Some(l) => base.filter(MemoStemmer(l)).build(),
-        None => base.build(),
-    }
-}
-
-fn weighted_analyzer(lang: Algorithm) -> TextAnalyzer {
+/// Words split, over-long ones dropped, lower-cased, accents folded: the start of every analyzer.
+fn folded() -> tantivy::tokenizer::TextAnalyzerBuilder<impl Tokenizer> {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(MAX_TOKEN_LEN))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
-        .filter(MemoStemmer(lang))
-        .filter(RepeatByWeight)
-        .build()
+}
+
+fn analyzer(lang: Option<Algorithm>) -> TextAnalyzer {
+    match lang {
+        Some(l) => folded().filter(MemoStemmer(l)).build(),
+        None => folded().build(),
+    }
+}
+
+fn weighted_analyzer(lang: Algorithm) -> TextAnalyzer {
+    folded().filter(MemoStemmer(lang)).filter(RepeatByWeight).build()
 }
 
 /// Registers the analyzers on an index's tokenizer manager.

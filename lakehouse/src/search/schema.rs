@@ -23,11 +23,10 @@ pub fn bm25_length(tokens: u32) -> u32 {
     tantivy::fieldnorm::FieldNormReader::id_to_fieldnorm(tantivy::fieldnorm::FieldNormReader::fieldnorm_to_id(tokens))
 }
 
-/// A text field for one language: positions kept for phrase queries. Weighted fields are
-/// indexed with the analyzer that reads value weights (`analysis::weighted`).
-fn text(lang: Lang, stored: bool, weighted: bool) -> TextOptions {
+/// A text field indexed with `analyzer`: positions kept for phrase queries.
+fn text(analyzer: &str, stored: bool) -> TextOptions {
     let indexing = TextFieldIndexing::default()
-        .set_tokenizer(if weighted { lang.weighted_analyzer() } else { lang.analyzer() })
+        .set_tokenizer(analyzer)
         .set_index_option(IndexRecordOption::WithFreqsAndPositions);
     let opts = TextOptions::default().set_indexing_options(indexing);
     if stored { opts.set_stored() } else { opts }
@@ -72,7 +71,7 @@ impl AssetFields {
         let created_ms = b.add_i64_field("created_ms", INDEXED | FAST);
         let duration_ms = b.add_u64_field("duration_ms", INDEXED | FAST);
         let vord = b.add_u64_field("vord", FAST);
-        let text_fields = Lang::ALL.iter().map(|l| (*l, b.add_text_field(&field_name("text", *l), text(*l, false, true)))).collect();
+        let text_fields = Lang::ALL.iter().map(|l| (*l, b.add_text_field(&field_name("text", *l), text(l.weighted_analyzer(), false)))).collect();
         AssetFields {
             schema: b.build(),
             id,
@@ -112,7 +111,7 @@ impl SegmentFields {
         let asset_id = b.add_text_field("asset_id", STRING | STORED);
         let start_ms = b.add_u64_field("start_ms", STORED | FAST);
         let end_ms = b.add_u64_field("end_ms", STORED);
-        let text_fields = Lang::ALL.iter().map(|l| (*l, b.add_text_field(&field_name("text", *l), text(*l, true, false)))).collect();
+        let text_fields = Lang::ALL.iter().map(|l| (*l, b.add_text_field(&field_name("text", *l), text(l.analyzer(), true)))).collect();
         SegmentFields { schema: b.build(), asset_id, start_ms, end_ms, text: text_fields }
     }
 }

@@ -16,7 +16,8 @@ use datafusion::execution::context::SessionContext;
 use datafusion::logical_expr::Expr;
 
 use super::index::SearchIndex;
-use super::request::{Mode, SearchRequest};
+use super::SearchError;
+use super::request::{Mode, SearchHit, SearchRequest};
 
 /// The name SQL calls it by.
 pub const FUNCTION: &str = "search";
@@ -92,18 +93,22 @@ impl TableFunctionImpl for SearchFunction {
         let req = SearchRequest { q, mode: Mode::Text, limit, facets: false, highlight: false, ..Default::default() };
         // Top-k text search takes milliseconds: answering at planning time keeps the
         // result consistent with one index snapshot for the whole statement.
-        let found = self.index.search(&req, &self.principal).map_err(|e| DataFusionError::Plan(format!("search(): {e}")))?;
+        // A bad query is the caller's mistake (a planning error); a failing index is not.
+        let found = self.index.search(&req, &self.principal).map_err(|e| match e {
+            SearchError::BadRequest(m) => DataFusionError::Plan(format!("search(): {m}")),
+            other => DataFusionError::External(Box::new(other)),
+        })?;
         let hits = &found.hits;
-        let text = |f: &dyn Fn(usize) -> String| -> ArrayRef { Arc::new(StringArray::from((0..hits.len()).map(f).collect::<Vec<_>>())) };
+        let text = |f: fn(&SearchHit) -> &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(hits.iter().map(f))) };
         let columns: Vec<ArrayRef> = vec![
-            text(&|i| hits[i].asset.id.to_string()),
-            Arc::new(UInt32Array::from((1..=hits.len() as u32).collect::<Vec<_>>())),
-            Arc::new(Float32Array::from(hits.iter().map(|h| h.score).collect::<Vec<_>>())),
-            text(&|i| hits[i].asset.title.clone()),
-            text(&|i| hits[i].asset.kind.as_str().to_string()),
-            text(&|i| hits[i].asset.status.as_str().to_string()),
-            text(&|i| hits[i].asset.project.clone()),
-            Arc::new(TimestampMillisecondArray::from(hits.iter().map(|h| h.asset.created_at.timestamp_millis()).collect::<Vec<_>>()).with_timezone("UTC")),
+            Arc::new(StringArray::from_iter_values(hits.iter().map(|h| h.asset.id.to_string()))),
+            Arc::new(UInt32Array::from_iter_values(1..=hits.len() as u32)),
+            Arc::new(Float32Array::from_iter_values(hits.iter().map(|h| h.score))),
+            text(|h| &h.asset.title),
+            text(|h| h.asset.kind.as_str()),
+            text(|h| h.asset.status.as_str()),
+            text(|h| &h.asset.project),
+            Arc::new(TimestampMillisecondArray::from_iter_values(hits.iter().map(|h| h.asset.created_at.timestamp_millis())).with_timezone("UTC")),
         ];
         let schema = schema();
         let batch = RecordBatch::try_new(schema.clone(), columns)?;
