@@ -65,6 +65,48 @@ pub fn make_video(path: &Path, seconds: u32, w: u32, h: u32, tone: u32, faststar
     ffmpeg(&args)
 }
 
+/// A video hard to compress (a moving pattern under grain), so encoders reach their target
+/// bitrates: H.264 (near-lossless) with `seconds` of AAC stereo tone.
+pub fn make_grainy_video(path: &Path, seconds: u32, w: u32, h: u32) -> Result<()> {
+    let d = seconds.to_string();
+    let video = format!("testsrc2=size={w}x{h}:rate=25:duration={d},noise=alls=14:allf=t");
+    let audio = format!("sine=frequency=440:sample_rate=48000:duration={d}");
+    ffmpeg(&[
+        "-f", "lavfi", "-i", &video, "-f", "lavfi", "-i", &audio, "-map", "0:v", "-map", "1:a", "-ac", "2",
+        "-c:v", "libx264", "-preset", "ultrafast", "-crf", "14", "-pix_fmt", "yuv420p",
+        "-c:a", "aac", "-b:a", "192k", "-shortest", "-movflags", "+faststart", path.to_str().unwrap_or_default(),
+    ])
+}
+
+/// A mono 16-bit WAV at `rate` Hz of a sine `tone`.
+pub fn make_tone_at(path: &Path, tone: u32, seconds: u32, rate: u32) -> Result<()> {
+    let src = format!("sine=frequency={tone}:sample_rate={rate}:duration={seconds}");
+    ffmpeg(&["-f", "lavfi", "-i", &src, "-c:a", "pcm_s16le", path.to_str().unwrap_or_default()])
+}
+
+/// ffprobe's view of a file: its streams and format as JSON.
+pub fn ffprobe(path: &Path) -> Result<Value> {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-show_streams", "-show_format", "-of", "json"])
+        .arg(path)
+        .output()
+        .context("running ffprobe")?;
+    anyhow::ensure!(out.status.success(), "ffprobe {} failed: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    Ok(serde_json::from_slice(&out.stdout)?)
+}
+
+/// A metric's value from the server's Prometheus text (0 when absent).
+pub async fn metric(client: &reqwest::Client, server: &Server, name_and_labels: &str) -> f64 {
+    let text = match client.get(server.url("/metrics")).send().await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(_) => return 0.0,
+    };
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(name_and_labels).and_then(|rest| rest.trim().parse().ok()))
+        .unwrap_or(0.0)
+}
+
 /// A 5 s mono 16-bit WAV at 44.1 kHz.
 pub fn make_wav(path: &Path) -> Result<()> {
     make_tone(path, 660, 5)
@@ -154,6 +196,9 @@ impl Server {
         cmd.args(["serve", "--addr", "127.0.0.1:0", "--home"])
             .arg(home)
             .env("ACERVO_LOG", "warn")
+            // Tests check what renditions are, not how well x264 compresses: the fastest preset
+            // keeps CI lean. A test may set another.
+            .env("ACERVO_RENDITIONS__X264_PRESET", "ultrafast")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         for (k, v) in env {

@@ -30,6 +30,8 @@ media_threads = 0
 media_queue = 64
 # Largest batch of log records the source hands the dataflow at once.
 batch_records = 1024
+# Where rendition passes write before committing to the object store; empty: {home}/work.
+work_dir = ""
 
 [search]
 # Width of asset and frame embeddings (512 fits CLIP ViT-B/32).
@@ -48,6 +50,101 @@ default_language = "es"
 # Memory for the text index writer.
 writer_heap_mb = 256
 
+[renditions]
+# Seed 001 §4.3.10. Changing any setting changes that profile's fingerprint, so its outputs land
+# on new keys and the old ones stay valid.
+x264_preset = "medium"
+# Keyframe interval: fixed (no scene-cut keyframes) so every HLS rung cuts on the same frames.
+gop_seconds = 2.0
+
+[renditions.video.proxy]
+long_side = 1920
+short_side = 1080
+bitrate_kbps = 5000
+h264_profile = "high"
+mp4 = true
+faststart = true
+
+[renditions.video.web]
+long_side = 1280
+short_side = 720
+bitrate_kbps = 1500
+h264_profile = "main"
+mp4 = true
+faststart = true
+
+[renditions.video.hls-360]
+long_side = 640
+short_side = 360
+bitrate_kbps = 800
+h264_profile = "main"
+mp4 = false
+faststart = false
+
+[renditions.hls]
+segment_seconds = 6
+# The 1080p and 720p rungs are the proxy and web encodes, packaged again, not encoded again.
+ladder = ["proxy", "web", "hls-360"]
+
+[renditions.aac]
+bitrate_kbps = 128
+sample_rate = 48000
+
+[renditions.poster]
+long_side = 1920
+short_side = 1080
+quality = 3
+
+[renditions.storyboard]
+every_seconds = 2.0
+max_tiles = 100
+tile_width = 160
+columns = 10
+
+[renditions.waveform]
+width = 1800
+height = 280
+peaks_per_second = 20
+
+[renditions.mp3]
+bitrate_kbps = 128
+sample_rate = 44100
+
+[renditions.wav]
+bitrate_kbps = 0
+sample_rate = 48000
+
+[[renditions.webp]]
+long_side = 300
+short_side = 300
+quality = 80
+
+[[renditions.webp]]
+long_side = 800
+short_side = 800
+quality = 80
+
+[[renditions.webp]]
+long_side = 1200
+short_side = 1200
+quality = 82
+
+[renditions.display]
+long_side = 2560
+short_side = 2560
+quality = 3
+
+[jobs]
+# Transient failures (storage, I/O) are retried with exponential backoff (seed 000: 1 s, x2,
+# at most 5 min, 5 attempts); permanent ones (a corrupt master) are not. Either way the last
+# failure leaves a dead-letter record.
+max_attempts = 5
+initial_backoff_ms = 1000
+backoff_coefficient = 2.0
+max_backoff_ms = 300000
+# Hours an on-demand rendition is kept (objects under ondemand/).
+ondemand_expiry_hours = 48
+
 [limits]
 max_upload_bytes = 1099511627776
 # Images larger than this are refused by the operators (decompression bombs).
@@ -64,6 +161,26 @@ pub struct AcervoConfig {
     pub dataflow: DataflowConfig,
     pub limits: LimitsConfig,
     pub search: SearchConfig,
+    pub renditions: crate::profiles::RenditionProfiles,
+    pub jobs: JobsConfig,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct JobsConfig {
+    pub max_attempts: u32,
+    pub initial_backoff_ms: u64,
+    pub backoff_coefficient: f64,
+    pub max_backoff_ms: u64,
+    pub ondemand_expiry_hours: u64,
+}
+
+impl JobsConfig {
+    /// The wait before attempt `attempt` (2 = the first retry).
+    pub fn backoff(&self, attempt: u32) -> std::time::Duration {
+        let exp = self.backoff_coefficient.max(1.0).powi(attempt.saturating_sub(2) as i32);
+        let ms = (self.initial_backoff_ms as f64 * exp).min(self.max_backoff_ms as f64);
+        std::time::Duration::from_millis(ms as u64)
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -94,6 +211,7 @@ pub struct DataflowConfig {
     pub media_threads: usize,
     pub media_queue: usize,
     pub batch_records: usize,
+    pub work_dir: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -121,6 +239,9 @@ impl AcervoConfig {
     }
     pub fn catalog_dir(&self) -> PathBuf {
         self.home.join("catalog")
+    }
+    pub fn work_dir(&self) -> PathBuf {
+        if self.dataflow.work_dir.is_empty() { self.home.join("work") } else { PathBuf::from(&self.dataflow.work_dir) }
     }
     pub fn search_dir(&self) -> PathBuf {
         self.home.join("search")

@@ -50,6 +50,26 @@ pub enum Event {
     /// Transcript, OCR text, labels or embeddings supplied by a client (an import from another
     /// system, or corrected output); each present part replaces the previous one.
     EnrichmentImported { id: AssetId, enrichment: Enrichment },
+    /// Run the media stages again (renditions already stored for the current profiles are
+    /// reused, not recomputed).
+    ReprocessRequested { id: AssetId, kind: MediaKind, sha256: String, master_key: String },
+    /// A custom rendition asked for by a user, served on the interactive lane.
+    OnDemandRequested { id: AssetId, job_id: uuid::Uuid, sha256: String, master_key: String, spec: OnDemandSpec },
+}
+
+/// What an on-demand rendition is: an H.264/AAC MP4 of a size and bitrate, of a time range.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OnDemandSpec {
+    /// Long side of the picture box (the picture keeps its aspect ratio, never enlarged).
+    pub long_side: u32,
+    pub short_side: u32,
+    pub bitrate_kbps: u32,
+    /// Start of the clip in seconds (default: the beginning).
+    #[serde(default)]
+    pub start_seconds: Option<f64>,
+    /// End of the clip in seconds (default: the end).
+    #[serde(default)]
+    pub end_seconds: Option<f64>,
 }
 
 impl Event {
@@ -58,7 +78,9 @@ impl Event {
             Event::AssetIngested { id, .. }
             | Event::MetadataEdited { id, .. }
             | Event::AssetDeleted { id, .. }
-            | Event::EnrichmentImported { id, .. } => *id,
+            | Event::EnrichmentImported { id, .. }
+            | Event::ReprocessRequested { id, .. }
+            | Event::OnDemandRequested { id, .. } => *id,
         }
     }
 }
@@ -71,12 +93,22 @@ pub enum WorkResult {
     RenditionWritten { rendition: Rendition },
     StageFailed { id: AssetId, stage: Stage, reason: String },
     StageSkipped { id: AssetId, stage: Stage, reason: String },
+    StageCancelled { id: AssetId, stage: Stage, reason: String },
+    /// Every rendition of the asset's kind is stored (made now or reused).
+    RenditionsMade { id: AssetId, renditions: Vec<Rendition> },
+    /// An on-demand job ended (its record is in the object store); nothing for the catalog.
+    OnDemandEnded { id: AssetId, job_id: uuid::Uuid },
 }
 
 impl WorkResult {
     pub fn asset_id(&self) -> AssetId {
         match self {
-            WorkResult::Probed { id, .. } | WorkResult::StageFailed { id, .. } | WorkResult::StageSkipped { id, .. } => *id,
+            WorkResult::Probed { id, .. }
+            | WorkResult::StageFailed { id, .. }
+            | WorkResult::StageSkipped { id, .. }
+            | WorkResult::StageCancelled { id, .. }
+            | WorkResult::RenditionsMade { id, .. }
+            | WorkResult::OnDemandEnded { id, .. } => *id,
             WorkResult::RenditionWritten { rendition } => rendition.asset_id,
         }
     }

@@ -12,6 +12,8 @@ pub enum Stage {
     Ingest,
     Probe,
     Thumbnail,
+    /// Proxies, web, HLS, poster, storyboard, waveform, audio and image renditions.
+    Renditions,
 }
 
 impl Stage {
@@ -20,6 +22,7 @@ impl Stage {
             Stage::Ingest => "ingest",
             Stage::Probe => "probe",
             Stage::Thumbnail => "thumbnail",
+            Stage::Renditions => "renditions",
         }
     }
 }
@@ -32,11 +35,13 @@ pub enum StageState {
     Done,
     Skipped { reason: String },
     Failed { reason: String },
+    /// Stopped on request (`DELETE /api/v1/jobs/{id}`); nothing partial was kept.
+    Cancelled { reason: String },
 }
 
 impl StageState {
     pub fn is_finished(&self) -> bool {
-        matches!(self, StageState::Done | StageState::Skipped { .. } | StageState::Failed { .. })
+        matches!(self, StageState::Done | StageState::Skipped { .. } | StageState::Failed { .. } | StageState::Cancelled { .. })
     }
 }
 
@@ -47,8 +52,8 @@ pub type Stages = BTreeMap<Stage, StageState>;
 pub fn media_stages(kind: crate::MediaKind) -> &'static [Stage] {
     use crate::MediaKind::*;
     match kind {
-        Video | Image => &[Stage::Probe, Stage::Thumbnail],
-        Audio => &[Stage::Probe],
+        Video | Image => &[Stage::Probe, Stage::Thumbnail, Stage::Renditions],
+        Audio => &[Stage::Probe, Stage::Renditions],
         Document => &[],
     }
 }

@@ -135,8 +135,10 @@ async fn write(catalog: &Catalog, search: &Arc<SearchIndex>, updates: &[Update])
                     Some(asset) => {
                         *row = Some(apply_result(asset, &result.0));
                         changed.push(id);
-                        if let WorkResult::RenditionWritten { rendition } = &result.0 {
-                            renditions.push(rendition.clone());
+                        match &result.0 {
+                            WorkResult::RenditionWritten { rendition } => renditions.push(rendition.clone()),
+                            WorkResult::RenditionsMade { renditions: made, .. } => renditions.extend(made.iter().cloned()),
+                            _ => {}
                         }
                     }
                     None => tracing::warn!(asset = %id, "media result for an asset that is not in the catalog; ignored"),

@@ -41,6 +41,9 @@ pub struct EngineContext {
     pub runtime: tokio::runtime::Handle,
     pub config: DataflowConfig,
     pub limits: ProbeLimits,
+    pub profiles: acervo_catalog::RenditionProfiles,
+    pub jobs_config: acervo_catalog::config::JobsConfig,
+    pub work_dir: std::path::PathBuf,
 }
 
 pub(crate) struct Shared {
@@ -84,6 +87,9 @@ impl Engine {
                 jobs: ctx.jobs,
                 metrics: Arc::clone(&ctx.metrics),
                 limits: ctx.limits,
+                profiles: ctx.profiles,
+                jobs_config: ctx.jobs_config,
+                work_dir: ctx.work_dir,
             }),
             pool: MediaPool::new(media_threads, ctx.config.media_queue),
             metrics: ctx.metrics,

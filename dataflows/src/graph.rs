@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use acervo_catalog::{Event, EventEnvelope, WorkResult, media_stages};
+use acervo_catalog::{Event, EventEnvelope, MediaKind, WorkResult, media_stages};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::Operator;
@@ -24,7 +24,14 @@ use crate::catalog_writer::{self, WriteRequest};
 use crate::engine::Shared;
 use crate::json::Json;
 use crate::media_job::{self, MediaInput};
-use crate::pool::Job;
+use crate::ondemand::{self, OnDemandRequest};
+use crate::pool::{Job, Lane};
+
+/// What a media job does: an asset's stages, or one on-demand rendition.
+enum Work {
+    Asset(MediaInput),
+    OnDemand(OnDemandRequest),
+}
 use crate::update::Update;
 
 type Record = (u64, Json<EventEnvelope>);
@@ -106,7 +113,7 @@ pub fn build<'scope>(scope: Scope<'scope, u64>, shared: Arc<Shared>, start: u64,
             let activator = scope.activator_for(info.address.clone());
             let wake = scope.worker().sync_activator_for(info.address.to_vec());
             let (done_tx, done_rx) = std::sync::mpsc::channel::<(u64, Vec<WorkResult>)>();
-            let mut waiting: VecDeque<(u64, Job)> = VecDeque::new();
+            let mut waiting: VecDeque<(u64, Lane, Job)> = VecDeque::new();
             let mut held: HashMap<u64, (Capability<u64>, u64)> = HashMap::new();
             let mut next_job = 0u64;
             move |(input, _frontier), output| {
@@ -114,20 +121,38 @@ pub fn build<'scope>(scope: Scope<'scope, u64>, shared: Arc<Shared>, start: u64,
                     let Some(cap) = cap.retain_least(0) else { return };
                     let mut session = output.session(&cap);
                     for (offset, env) in data.drain(..) {
-                        if let Event::AssetIngested { id, kind, sha256, master_key, .. } = &env.0.event
-                            && !media_stages(*kind).is_empty()
-                        {
-                            let input = MediaInput { id: *id, kind: *kind, sha256: sha256.clone(), master_key: master_key.clone() };
+                        let work = match &env.0.event {
+                            Event::AssetIngested { id, kind, sha256, master_key, .. }
+                            | Event::ReprocessRequested { id, kind, sha256, master_key }
+                                if !media_stages(*kind).is_empty() =>
+                            {
+                                let input = MediaInput { id: *id, kind: *kind, sha256: sha256.clone(), master_key: master_key.clone() };
+                                Some((Lane::Batch, id.0, Work::Asset(input)))
+                            }
+                            Event::OnDemandRequested { id, job_id, sha256, master_key, spec } => {
+                                let input = MediaInput { id: *id, kind: MediaKind::Video, sha256: sha256.clone(), master_key: master_key.clone() };
+                                let request = OnDemandRequest { input, job_id: *job_id, spec: spec.clone(), requested_by: env.0.principal.clone(), at: env.0.at };
+                                shared.media.jobs.put_ondemand(ondemand::queued_record(&request));
+                                Some((Lane::Interactive, *job_id, Work::OnDemand(request)))
+                            }
+                            _ => None,
+                        };
+                        if let Some((lane, cancel_id, work)) = work {
                             let (job_id, tx, wake, ctx) = (next_job, done_tx.clone(), wake.clone(), Arc::clone(&shared.media));
                             next_job += 1;
+                            let cancel = ctx.jobs.register(cancel_id);
                             let job: Job = Box::new(move || {
-                                let results = media_job::run(&ctx, &input);
+                                let results = match &work {
+                                    Work::Asset(input) => media_job::run(&ctx, input, &cancel),
+                                    Work::OnDemand(request) => ondemand::run(&ctx, request, &cancel),
+                                };
+                                ctx.jobs.unregister(cancel_id);
                                 if tx.send((job_id, results)).is_ok() {
                                     let _ = wake.activate();
                                 }
                             });
                             held.insert(job_id, (cap.clone(), offset));
-                            waiting.push_back((job_id, job));
+                            waiting.push_back((job_id, lane, job));
                         }
                         session.give(Update::Event { offset, event: env });
                     }
@@ -139,15 +164,20 @@ pub fn build<'scope>(scope: Scope<'scope, u64>, shared: Arc<Shared>, start: u64,
                             .give_iterator(results.into_iter().map(|r| Update::Result { offset, result: Json(r) }));
                     }
                 }
-                while let Some((job_id, job)) = waiting.pop_front() {
-                    if let Err(job) = shared.pool.try_submit(job) {
-                        waiting.push_front((job_id, job));
+                // Interactive jobs go first, even when the batch lane is full.
+                waiting.make_contiguous().sort_by_key(|(_, lane, _)| *lane != Lane::Interactive);
+                while let Some((job_id, lane, job)) = waiting.pop_front() {
+                    if let Err(job) = shared.pool.try_submit(job, lane) {
+                        waiting.push_front((job_id, lane, job));
                         // The pool is full: try again when a slot may have freed.
                         activator.activate_after(Duration::from_millis(20));
                         break;
                     }
                 }
-                shared.metrics.media_queue.set((shared.pool.queued() + waiting.len()) as i64);
+                let (batch, interactive) = shared.pool.queued();
+                shared.metrics.media_queue.set((batch + interactive + waiting.len()) as i64);
+                shared.metrics.lane_queue.with_label_values(&["batch"]).set(batch as i64);
+                shared.metrics.lane_queue.with_label_values(&["interactive"]).set(interactive as i64);
             }
         },
     );

@@ -1,5 +1,5 @@
 //! Acervo's dataflows. The ingest dataflow reads the event log from its checkpoint, fans media
-//! work (probe, thumbnail) out to a bounded blocking pool, materialises the catalog in Lance,
+//! work (probe, thumbnail, renditions; on-demand renditions on an interactive lane) out to a bounded blocking pool, materialises the catalog in Lance,
 //! and commits its input offset only when the timely frontier says every output for earlier
 //! input is durable.
 
@@ -10,10 +10,15 @@ pub mod jobs;
 mod json;
 pub mod materialize;
 mod media_job;
+mod ondemand;
+mod renditions_stage;
+pub mod retry;
 pub mod metrics;
-mod pool;
+pub mod pool;
 mod update;
 
 pub use engine::{Engine, EngineContext, EngineError};
-pub use jobs::{JobRegistry, LiveStage};
+pub use jobs::{JobRegistry, JobState, LiveStage, OnDemandJob};
+pub use pool::Lane;
+pub use retry::DeadLetter;
 pub use metrics::Metrics;

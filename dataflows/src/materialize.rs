@@ -85,6 +85,18 @@ pub fn apply_event(current: Option<Asset>, env: &EventEnvelope) -> Option<Asset>
             asset.updated_at = env.at;
             Some(asset)
         }
+        (Event::ReprocessRequested { kind, .. }, Some(mut asset)) => {
+            if asset.status.can_become(AssetStatus::Processing) && !media_stages(*kind).is_empty() {
+                for stage in media_stages(*kind) {
+                    asset.stages.insert(*stage, StageState::Pending);
+                }
+                asset.status = AssetStatus::Processing;
+                asset.status_reason = None;
+                asset.updated_at = env.at;
+            }
+            Some(asset)
+        }
+        (Event::OnDemandRequested { .. }, Some(asset)) => Some(asset),
         (event, None) => {
             tracing::warn!(asset = %event.asset_id(), "event for an asset that is not in the catalog; ignored");
             None
@@ -116,14 +128,21 @@ pub fn apply_result(mut asset: Asset, result: &WorkResult) -> Asset {
         WorkResult::RenditionWritten { .. } => {
             asset.stages.insert(Stage::Thumbnail, StageState::Done);
         }
+        WorkResult::RenditionsMade { .. } => {
+            asset.stages.insert(Stage::Renditions, StageState::Done);
+        }
+        WorkResult::StageCancelled { stage, reason, .. } => {
+            asset.stages.insert(*stage, StageState::Cancelled { reason: reason.clone() });
+        }
+        WorkResult::OnDemandEnded { .. } => {}
         WorkResult::StageSkipped { stage, reason, .. } => {
             asset.stages.insert(*stage, StageState::Skipped { reason: reason.clone() });
         }
         WorkResult::StageFailed { stage, reason, .. } => {
             asset.stages.insert(*stage, StageState::Failed { reason: reason.clone() });
-            // Without technical metadata the asset cannot be used; a missing thumbnail is
-            // shown on the stage but leaves the asset usable.
-            if *stage == Stage::Probe && asset.status.can_become(AssetStatus::Failed) {
+            // Without technical metadata or renditions (proxies are what editors work on) the
+            // asset cannot be used; a missing thumbnail is shown on the stage but leaves it usable.
+            if matches!(stage, Stage::Probe | Stage::Renditions) && asset.status.can_become(AssetStatus::Failed) {
                 asset.status = AssetStatus::Failed;
                 asset.status_reason = Some(reason.clone());
             }

@@ -1,13 +1,17 @@
-//! One media job: everything the pool does for a newly ingested asset. Probe, then (for
-//! pictures) a thumbnail at its content-addressed key, skipped when that key already holds one
-//! (a replay after a crash). Every failure becomes a result with a reason, never a panic.
+//! One media job: everything the pool does for a newly ingested (or reprocessed) asset. Probe,
+//! then (for pictures) a thumbnail at its content-addressed key, skipped when that key already
+//! holds one (a replay after a crash), then the renditions stage with retries, cancellation and
+//! a dead-letter record when it fails for good. Every failure becomes a result with a reason,
+//! never a panic.
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use acervo_catalog::rendition::THUMBNAIL_PROFILE;
-use acervo_catalog::{AssetId, MediaKind, Rendition, Stage, TechnicalMetadata, WorkResult, media_stages};
+use acervo_catalog::config::JobsConfig;
+use acervo_catalog::{AssetId, MediaKind, Rendition, RenditionProfiles, Stage, TechnicalMetadata, WorkResult, media_stages};
 use acervo_lakehouse::{MasterStore, keys};
 use acervo_operators::{ProbeLimits, ThumbnailSource, probe, thumbnail};
 use chrono::Utc;
@@ -15,6 +19,8 @@ use sha2::{Digest, Sha256};
 
 use crate::jobs::JobRegistry;
 use crate::metrics::Metrics;
+use crate::retry::{StageError, dead_letter, with_retries};
+use crate::renditions_stage;
 
 pub struct MediaContext {
     pub masters: MasterStore,
@@ -22,6 +28,10 @@ pub struct MediaContext {
     pub jobs: Arc<JobRegistry>,
     pub metrics: Arc<Metrics>,
     pub limits: ProbeLimits,
+    pub profiles: RenditionProfiles,
+    pub jobs_config: JobsConfig,
+    /// Where passes write before their outputs are committed to the store.
+    pub work_dir: PathBuf,
 }
 
 #[derive(Clone, Debug)]
@@ -33,13 +43,13 @@ pub struct MediaInput {
 }
 
 /// A local copy of the master: the file itself on a local store, a temporary download otherwise.
-enum LocalMaster {
+pub(crate) enum LocalMaster {
     InPlace(PathBuf),
     Downloaded(tempfile::TempPath),
 }
 
 impl LocalMaster {
-    fn path(&self) -> &std::path::Path {
+    pub(crate) fn path(&self) -> &std::path::Path {
         match self {
             LocalMaster::InPlace(p) => p,
             LocalMaster::Downloaded(p) => p,
@@ -47,7 +57,7 @@ impl LocalMaster {
     }
 }
 
-fn fetch_master(ctx: &MediaContext, input: &MediaInput) -> Result<LocalMaster, String> {
+pub(crate) fn fetch_master(ctx: &MediaContext, input: &MediaInput) -> Result<LocalMaster, String> {
     if let Some(path) = ctx.masters.objects().local_path(&input.master_key) {
         return Ok(LocalMaster::InPlace(path));
     }
@@ -75,11 +85,18 @@ fn stage<T>(ctx: &MediaContext, id: AssetId, stage: Stage, f: impl FnOnce() -> R
     out
 }
 
-pub fn run(ctx: &MediaContext, input: &MediaInput) -> Vec<WorkResult> {
+pub fn run(ctx: &MediaContext, input: &MediaInput, cancel: &AtomicBool) -> Vec<WorkResult> {
     let stages = media_stages(input.kind);
     let id = input.id;
     let mut results = Vec::new();
     if stages.is_empty() {
+        return results;
+    }
+    if cancel.load(Ordering::Relaxed) {
+        // Cancelled while queued: nothing ran, nothing is kept.
+        for s in stages {
+            results.push(WorkResult::StageCancelled { id, stage: *s, reason: "cancelled before it started".into() });
+        }
         return results;
     }
     let master = match fetch_master(ctx, input) {
@@ -96,6 +113,8 @@ pub fn run(ctx: &MediaContext, input: &MediaInput) -> Vec<WorkResult> {
             t
         }
         Err(reason) => {
+            // A master that cannot be probed is permanent: recorded once, never retried.
+            dead_letter(ctx, id, None, Stage::Probe, &StageError::Permanent(reason.clone()), 1);
             results.push(WorkResult::StageFailed { id, stage: Stage::Probe, reason });
             for s in stages.iter().filter(|s| **s != Stage::Probe) {
                 results.push(WorkResult::StageSkipped { id, stage: *s, reason: "the probe failed".into() });
@@ -119,7 +138,40 @@ pub fn run(ctx: &MediaContext, input: &MediaInput) -> Vec<WorkResult> {
         };
         results.push(result);
     }
+    if stages.contains(&Stage::Renditions) {
+        results.push(renditions(ctx, input, &master, &technical, cancel));
+    }
     results
+}
+
+fn renditions(ctx: &MediaContext, input: &MediaInput, master: &LocalMaster, technical: &TechnicalMetadata, cancel: &AtomicBool) -> WorkResult {
+    let id = input.id;
+    let stage = Stage::Renditions;
+    let start = Instant::now();
+    let (outcome, attempts) = with_retries(ctx, id, stage, cancel, |_| renditions_stage::run(ctx, input, master.path(), technical, cancel));
+    ctx.metrics.media_seconds.with_label_values(&[stage.as_str()]).observe(start.elapsed().as_secs_f64());
+    ctx.jobs.finished(id, stage);
+    let label = |o: &str| ctx.metrics.media_jobs.with_label_values(&[stage.as_str(), o]).inc();
+    match outcome {
+        Ok(renditions) => {
+            label("ok");
+            WorkResult::RenditionsMade { id, renditions }
+        }
+        Err(StageError::Cancelled) => {
+            label("cancelled");
+            WorkResult::StageCancelled { id, stage, reason: "cancelled on request".into() }
+        }
+        Err(e) => {
+            label("failed");
+            dead_letter(ctx, id, None, stage, &e, attempts);
+            let reason = match &e {
+                StageError::Transient(r) => format!("{r} (gave up after {attempts} attempts)"),
+                StageError::Permanent(r) => r.clone(),
+                StageError::Cancelled => String::new(),
+            };
+            WorkResult::StageFailed { id, stage, reason }
+        }
+    }
 }
 
 fn make_thumbnail(

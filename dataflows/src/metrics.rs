@@ -1,7 +1,7 @@
 //! Prometheus metrics of the dataflow: log and checkpoint positions, the media queue, job
 //! outcomes and durations, catalog writes. The API registers its own in the same registry.
 
-use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
 pub struct Metrics {
     pub registry: Registry,
@@ -16,6 +16,11 @@ pub struct Metrics {
     pub bad_log_records: IntCounter,
     pub search_seconds: Histogram,
     pub vector_tail: IntGauge,
+    pub lane_queue: IntGaugeVec,
+    pub job_progress: GaugeVec,
+    pub job_retries: IntCounterVec,
+    pub dead_letters: IntCounterVec,
+    pub renditions: IntCounterVec,
 }
 
 fn must<T>(r: prometheus::Result<T>) -> T {
@@ -43,6 +48,14 @@ impl Metrics {
             HistogramOpts::new("acervo_search_seconds", "Duration of searches").buckets(prometheus::exponential_buckets(0.0005, 2.0, 14).unwrap_or_default()),
         ));
         let vector_tail = must(IntGauge::new("acervo_vector_tail", "Vectors searchable by flat scan, waiting to enter the HNSW graph"));
+        let lane_queue = must(IntGaugeVec::new(Opts::new("acervo_media_lane_queue_depth", "Media jobs waiting for a pool thread, by lane"), &["lane"]));
+        let job_progress = must(GaugeVec::new(
+            Opts::new("acervo_job_progress_ratio", "Progress of running media jobs, 0 to 1 (from decoded timestamps)"),
+            &["job", "stage", "lane"],
+        ));
+        let job_retries = must(IntCounterVec::new(Opts::new("acervo_job_retries_total", "Media job attempts retried after a transient failure"), &["stage"]));
+        let dead_letters = must(IntCounterVec::new(Opts::new("acervo_dead_letters_total", "Media jobs that failed for good (dead-letter records written)"), &["stage"]));
+        let renditions = must(IntCounterVec::new(Opts::new("acervo_renditions_total", "Renditions made or reused (already stored), by outcome"), &["outcome"]));
         for c in [
             Box::new(log_end_offset.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(committed_offset.clone()),
@@ -55,6 +68,11 @@ impl Metrics {
             Box::new(bad_log_records.clone()),
             Box::new(search_seconds.clone()),
             Box::new(vector_tail.clone()),
+            Box::new(lane_queue.clone()),
+            Box::new(job_progress.clone()),
+            Box::new(job_retries.clone()),
+            Box::new(dead_letters.clone()),
+            Box::new(renditions.clone()),
         ] {
             must(registry.register(c));
         }
@@ -71,6 +89,11 @@ impl Metrics {
             bad_log_records,
             search_seconds,
             vector_tail,
+            lane_queue,
+            job_progress,
+            job_retries,
+            dead_letters,
+            renditions,
         }
     }
 }

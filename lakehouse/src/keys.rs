@@ -18,6 +18,30 @@ pub fn proxy(asset: AssetId, sha256: &str, profile: &str, ext: &str) -> String {
     format!("proxies/{asset}/{sha256}/{profile}/output.{ext}")
 }
 
+/// `proxies/{asset_id}/{sha256}/{profile}-{fingerprint}`: the folder of one rendition. The
+/// fingerprint of the profile's settings makes a changed profile land on new keys.
+pub fn rendition_dir(asset: AssetId, sha256: &str, profile: &str, fingerprint: &str) -> String {
+    format!("proxies/{asset}/{sha256}/{profile}-{fingerprint}")
+}
+
+/// The commit marker of a rendition folder: written last, so its presence means complete.
+pub const RENDITION_MARKER: &str = "rendition.json";
+
+/// `ondemand/{asset_id}/{job_id}`: the output of an on-demand job (expires in 2 days).
+pub fn ondemand_dir(asset: AssetId, job: &str) -> String {
+    format!("ondemand/{asset}/{job}")
+}
+
+/// `ondemand/jobs/{job_id}.json`: the record of a finished on-demand job.
+pub fn ondemand_record(job: &str) -> String {
+    format!("ondemand/jobs/{job}.json")
+}
+
+/// `dead-letters/{asset_id}/{stage}-{unix ms}.json`: a job that failed for good.
+pub fn dead_letter(asset: AssetId, stage: &str, at_ms: i64) -> String {
+    format!("dead-letters/{asset}/{stage}-{at_ms}.json")
+}
+
 /// `thumbs/{asset_id}/{sha256}/{profile}/output.{ext}`: thumbnails (expire in 180 days).
 pub fn thumbnail(asset: AssetId, sha256: &str, profile: &str, ext: &str) -> String {
     format!("thumbs/{asset}/{sha256}/{profile}/output.{ext}")

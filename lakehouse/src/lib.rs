@@ -3,6 +3,7 @@
 //! Lance catalog tables with their indexes and DataFusion registration.
 
 pub mod checkpoint;
+pub mod derived;
 pub mod event_log;
 pub mod keys;
 pub mod masters;

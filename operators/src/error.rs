@@ -19,4 +19,18 @@ pub enum OperatorError {
     Decode { path: PathBuf, reason: String },
     #[error("encoding the thumbnail of {path} failed: {reason}")]
     Encode { path: PathBuf, reason: String },
+    #[error("making the {what} of {path} failed: {reason}")]
+    Transcode { path: PathBuf, what: String, reason: String },
+    #[error("writing {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl OperatorError {
+    /// Whether trying again may succeed: a local write that failed (disk full, I/O error).
+    /// Everything about the master itself (cannot open, cannot decode) is permanent.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, OperatorError::Io { .. })
+    }
 }

@@ -33,6 +33,16 @@ pub enum Source {
 }
 
 pub fn thumbnail(path: &Path, source: Source, limits: ProbeLimits) -> Result<Thumbnail, OperatorError> {
+    let picked = decode_picture(path, source, limits)?;
+    let orientation = match source {
+        Source::Image { orientation } => orientation.unwrap_or(1),
+        Source::Video { .. } => 1,
+    };
+    encode_thumbnail(path, &picked, orientation)
+}
+
+/// Decodes the picture a thumbnail is taken from: the frame at 10 % of a video, or the image.
+pub(crate) fn decode_picture(path: &Path, source: Source, limits: ProbeLimits) -> Result<VideoFrame, OperatorError> {
     if let Source::Image { .. } = source {
         image_dimensions(path, limits)?;
     }
@@ -91,12 +101,7 @@ pub fn thumbnail(path: &Path, source: Source, limits: ProbeLimits) -> Result<Thu
             }
         }
     }
-    let picked = picked.ok_or_else(|| OperatorError::NoPicture { path: path.to_path_buf() })?;
-    let orientation = match source {
-        Source::Image { orientation } => orientation.unwrap_or(1),
-        Source::Video { .. } => 1,
-    };
-    encode_thumbnail(path, &picked, orientation)
+    picked.ok_or_else(|| OperatorError::NoPicture { path: path.to_path_buf() })
 }
 
 /// Fits `w`×`h` within the thumbnail box, keeping the aspect ratio and never enlarging.
@@ -147,7 +152,7 @@ fn encode_thumbnail(path: &Path, frame: &VideoFrame, orientation: u16) -> Result
 }
 
 /// Applies an EXIF orientation (1 to 8) to an RGB24 frame.
-fn orient(src: &VideoFrame, orientation: u16) -> VideoFrame {
+pub(crate) fn orient(src: &VideoFrame, orientation: u16) -> VideoFrame {
     if !(2..=8).contains(&orientation) {
         return src.clone();
     }

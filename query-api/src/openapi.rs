@@ -18,12 +18,18 @@ use crate::routes;
         routes::assets::delete,
         routes::download::master,
         routes::download::rendition,
+        routes::download::rendition_file,
+        routes::assets::reprocess,
+        routes::assets::ondemand,
         routes::enrichment::put,
         routes::enrichment::segments,
         routes::search::search,
         routes::search::search_post,
         routes::sql::sql,
         routes::jobs::job,
+        routes::jobs::cancel,
+        routes::jobs::output,
+        routes::jobs::dead_letters,
     ),
     components(schemas(
         acervo_catalog::Asset,
@@ -39,6 +45,10 @@ use crate::routes;
         acervo_lakehouse::search::AssetSummary,
         acervo_lakehouse::search::Moment,
         acervo_lakehouse::search::Facets,
+        acervo_catalog::OnDemandSpec,
+        acervo_dataflows::OnDemandJob,
+        acervo_dataflows::JobState,
+        acervo_dataflows::DeadLetter,
     ))
 )]
 pub struct ApiDoc;

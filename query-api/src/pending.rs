@@ -18,10 +18,13 @@ pub struct PendingWrites {
 }
 
 fn applied(env: &EventEnvelope, row: Option<&Asset>) -> bool {
+    // The catalog keeps microseconds; the intent's clock has nanoseconds.
+    let at = env.at.timestamp_micros();
     match (&env.event, row) {
         (_, None) => false,
         (Event::AssetIngested { .. }, Some(_)) => true,
-        (Event::MetadataEdited { .. } | Event::EnrichmentImported { .. }, Some(r)) => r.updated_at >= env.at,
+        (Event::MetadataEdited { .. } | Event::EnrichmentImported { .. } | Event::ReprocessRequested { .. }, Some(r)) => r.updated_at.timestamp_micros() >= at,
+        (Event::OnDemandRequested { .. }, Some(_)) => true,
         (Event::AssetDeleted { .. }, Some(r)) => r.status == AssetStatus::Deleted,
     }
 }

@@ -43,9 +43,27 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
             runtime: tokio::runtime::Handle::current(),
             config: cfg.dataflow.clone(),
             limits: ProbeLimits { max_image_pixels: cfg.limits.max_image_pixels },
+            profiles: cfg.renditions.clone(),
+            jobs_config: cfg.jobs.clone(),
+            work_dir: cfg.work_dir(),
         })
         .context("starting the dataflow")?,
     );
+    // The seed's `ondemand/` lifecycle rule: on-demand outputs and their records expire.
+    let sweeper = {
+        let (masters, hours) = (masters.clone(), cfg.jobs.ondemand_expiry_hours);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                match masters.sweep_older("ondemand", std::time::Duration::from_secs(hours * 3600)).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(removed = n, "removed expired on-demand objects"),
+                    Err(e) => tracing::warn!(error = %e, "cannot sweep on-demand objects"),
+                }
+            }
+        })
+    };
     let listener = tokio::net::TcpListener::bind(&cfg.addr).await.with_context(|| format!("cannot listen on {}", cfg.addr))?;
     let addr = listener.local_addr()?;
     let cfg = Arc::new(cfg);
@@ -56,6 +74,7 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("HTTP server")?;
+    sweeper.abort();
     tokio::task::spawn_blocking(move || engine.stop()).await?.context("stopping the dataflow")?;
     tokio::task::spawn_blocking(move || search.close()).await?.context("saving the search index")?;
     drop(lock);

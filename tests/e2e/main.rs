@@ -8,6 +8,8 @@ mod crash_recovery;
 mod downloads;
 mod event_log;
 mod media_pipeline;
+mod renditions;
+mod rendition_jobs;
 mod s3_storage;
 mod search_api;
 mod search_relevance;

@@ -137,7 +137,16 @@ fn view(asset: Asset, renditions: Vec<Rendition>) -> AssetView {
     AssetView {
         renditions: renditions
             .into_iter()
-            .map(|r| RenditionView { url: format!("/api/v1/assets/{id}/renditions/{}", r.profile), rendition: r })
+            .map(|r| {
+                // Multi-file renditions are addressed by file, so relative references inside
+                // them (HLS rung playlists, the storyboard's sprite) resolve.
+                let url = match r.profile.as_str() {
+                    "hls" => format!("/api/v1/assets/{id}/renditions/hls/master.m3u8"),
+                    "storyboard" => format!("/api/v1/assets/{id}/renditions/storyboard/output.vtt"),
+                    p => format!("/api/v1/assets/{id}/renditions/{p}"),
+                };
+                RenditionView { url, rendition: r }
+            })
             .collect(),
         download_url: format!("/api/v1/assets/{id}/download"),
         asset,
@@ -324,3 +333,69 @@ pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Re
     get_one(State(state), Path(id.to_string())).await
 }
 
+
+/// Run an asset's media stages again. Renditions already stored for the current profiles are
+/// reused; those of changed profiles are made at their new keys.
+#[utoipa::path(post, path = "/api/v1/assets/{id}/reprocess", tag = "assets", params(("id" = String, Path)),
+    responses((status = 202, body = AssetView), (status = 404), (status = 409, description = "Deleted, or nothing to process")))]
+pub async fn reprocess(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let asset = visible_asset(&state, id).await?;
+    if !asset.status.can_become(AssetStatus::Processing) || asset.status == AssetStatus::Deleted || acervo_catalog::media_stages(asset.kind).is_empty() {
+        return Err(ApiError::conflict(format!("asset {id} is {} ({:?}): nothing to reprocess", asset.status, asset.kind)));
+    }
+    let event = Event::ReprocessRequested { id, kind: asset.kind, sha256: asset.sha256.clone(), master_key: asset.master_key.clone() };
+    append(&state, EventEnvelope { at: Utc::now(), principal: state.principal().name, event }).await?;
+    let asset = visible_asset(&state, id).await?;
+    let renditions = state.catalog.renditions_of(id).await?;
+    Ok((StatusCode::ACCEPTED, Json(view(asset, renditions))).into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OnDemandAccepted {
+    pub job_id: uuid::Uuid,
+    pub asset_id: AssetId,
+    /// Where to follow the job (`GET`) or cancel it (`DELETE`).
+    pub job_url: String,
+}
+
+/// Ask for a custom rendition (size, bitrate, time range) of a video. Served on the
+/// interactive lane, ahead of the ingest backlog; the output expires after two days.
+#[utoipa::path(post, path = "/api/v1/assets/{id}/ondemand", tag = "assets", params(("id" = String, Path)),
+    request_body = acervo_catalog::OnDemandSpec,
+    responses((status = 202, body = OnDemandAccepted), (status = 400), (status = 404), (status = 409, description = "Deleted"), (status = 422, description = "Not a video, or an impossible profile")))]
+pub async fn ondemand(State(state): State<AppState>, Path(id): Path<String>, ApiJson(spec): ApiJson<acervo_catalog::OnDemandSpec>) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let asset = visible_asset(&state, id).await?;
+    if asset.status == AssetStatus::Deleted {
+        return Err(ApiError::conflict(format!("asset {id} is deleted")));
+    }
+    if asset.kind != MediaKind::Video {
+        return Err(ApiError::unprocessable(format!("on-demand renditions are made of videos; asset {id} is {:?}", asset.kind)));
+    }
+    let sides_ok = (16..=7680).contains(&spec.long_side) && (16..=7680).contains(&spec.short_side) && spec.short_side <= spec.long_side;
+    if !sides_ok {
+        return Err(ApiError::unprocessable("long_side and short_side must be within 16 and 7680, short_side at most long_side"));
+    }
+    if !(50..=100_000).contains(&spec.bitrate_kbps) {
+        return Err(ApiError::unprocessable("bitrate_kbps must be within 50 and 100000"));
+    }
+    let start = spec.start_seconds.unwrap_or(0.0);
+    if !start.is_finite() || start < 0.0 || spec.end_seconds.is_some_and(|e| !e.is_finite() || e <= start) {
+        return Err(ApiError::unprocessable("start_seconds must be >= 0 and end_seconds after it"));
+    }
+    if let (Some(d), Some(_)) = (asset.technical.as_ref().and_then(|t| t.duration_seconds), spec.start_seconds)
+        && start >= d
+    {
+        return Err(ApiError::unprocessable(format!("start_seconds {start} is past the end of the video ({d:.3} s)")));
+    }
+    let job_id = uuid::Uuid::now_v7();
+    let event = Event::OnDemandRequested { id, job_id, sha256: asset.sha256.clone(), master_key: asset.master_key.clone(), spec };
+    append(&state, EventEnvelope { at: Utc::now(), principal: state.principal().name, event }).await?;
+    let job_url = format!("/api/v1/jobs/{job_id}");
+    let mut r = (StatusCode::ACCEPTED, Json(OnDemandAccepted { job_id, asset_id: id, job_url: job_url.clone() })).into_response();
+    if let Ok(v) = HeaderValue::from_str(&job_url) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(r)
+}

@@ -21,6 +21,30 @@ struct Object<'a> {
     size: u64,
     mime: &'a str,
     filename: &'a str,
+    /// Masters can be replaced by a new version under the same URL; renditions and their
+    /// files live at content-addressed, fingerprinted keys and never change.
+    immutable: bool,
+}
+
+/// Keys of renditions never change: clients and caches may keep them for a year.
+const IMMUTABLE: &str = "private, max-age=31536000, immutable";
+
+/// The MIME type of a rendition file by its extension.
+pub(crate) fn mime_of_file(name: &str) -> &'static str {
+    match name.rsplit_once('.').map(|(_, e)| e) {
+        Some("m3u8") => "application/vnd.apple.mpegurl",
+        Some("m4s") => "video/iso.segment",
+        Some("mp4") => "video/mp4",
+        Some("ts") => "video/mp2t",
+        Some("vtt") => "text/vtt",
+        Some("jpg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("webp") => "image/webp",
+        Some("json") => "application/json",
+        Some("mp3") => "audio/mpeg",
+        Some("wav") => "audio/wav",
+        _ => "application/octet-stream",
+    }
 }
 
 fn etag_matches(list: &str, etag: &str) -> bool {
@@ -70,8 +94,11 @@ async fn serve(state: &AppState, headers: &HeaderMap, obj: Object<'_>) -> Result
         .header(header::CONTENT_LENGTH, length)
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::ETAG, etag_value)
-        .header(header::CACHE_CONTROL, "private, no-cache")
-        .header(header::CONTENT_DISPOSITION, content_disposition(obj.filename));
+        .header(header::CACHE_CONTROL, if obj.immutable { IMMUTABLE } else { "private, no-cache" });
+    // Playlists, segments and pictures are shown in place; files meant to be saved are attachments.
+    if !obj.mime.starts_with("application/vnd.apple") && !obj.mime.starts_with("video/iso") && !obj.mime.starts_with("text/vtt") {
+        response = response.header(header::CONTENT_DISPOSITION, content_disposition(obj.filename));
+    }
     if let Some(r) = &byte_range {
         response = response.header(header::CONTENT_RANGE, format!("bytes {}-{}/{}", r.start, r.end - 1, obj.size));
     }
@@ -89,7 +116,7 @@ pub async fn master(State(state): State<AppState>, Path(id): Path<String>, heade
     if asset.status == AssetStatus::Deleted {
         return Err(ApiError::new(StatusCode::GONE, "Gone", format!("asset {id} is deleted")));
     }
-    let obj = Object { key: &asset.master_key, sha256: &asset.sha256, size: asset.size, mime: &asset.mime, filename: &asset.original_filename };
+    let obj = Object { key: &asset.master_key, sha256: &asset.sha256, size: asset.size, mime: &asset.mime, filename: &asset.original_filename, immutable: false };
     serve(&state, &headers, obj).await
 }
 
@@ -107,6 +134,53 @@ pub async fn rendition(State(state): State<AppState>, Path((id, profile)): Path<
         .ok_or_else(|| ApiError::not_found(format!("asset {id} has no rendition {profile:?}")))?;
     let stem = asset.original_filename.rsplit_once('.').map_or(asset.original_filename.as_str(), |(s, _)| s);
     let filename = format!("{stem}-{profile}.{}", acervo_lakehouse::keys::extension_of(&r.key));
-    let obj = Object { key: &r.key, sha256: &r.sha256, size: r.size, mime: &r.mime, filename: &filename };
+    let obj = Object { key: &r.key, sha256: &r.sha256, size: r.size, mime: &r.mime, filename: &filename, immutable: true };
     serve(&state, &headers, obj).await
+}
+
+/// A file of a multi-file rendition: an HLS rung playlist or segment (`hls/720p/seg_00001.m4s`),
+/// the storyboard's WebVTT track. Served with its MIME type, Range and immutable caching.
+#[utoipa::path(get, path = "/api/v1/assets/{id}/renditions/{profile}/{file}", tag = "assets",
+    params(("id" = String, Path), ("profile" = String, Path), ("file" = String, Path, description = "Path inside the rendition, e.g. 720p/index.m3u8")),
+    responses((status = 200), (status = 206), (status = 304), (status = 400), (status = 404)))]
+pub async fn rendition_file(
+    State(state): State<AppState>,
+    Path((id, profile, file)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    visible_asset(&state, id).await?;
+    let parts: Vec<&str> = file.split('/').collect();
+    if parts.iter().any(|p| p.is_empty() || *p == "." || *p == ".." || p.contains('\\')) || parts.len() > 4 {
+        return Err(ApiError::bad_request(format!("{file:?} is not a file of a rendition")));
+    }
+    let renditions = state.catalog.renditions_of(id).await?;
+    let r = renditions
+        .iter()
+        .find(|r| r.profile == profile)
+        .ok_or_else(|| ApiError::not_found(format!("asset {id} has no rendition {profile:?}")))?;
+    let dir = r.key.rsplit_once('/').map_or("", |(d, _)| d);
+    let key = format!("{dir}/{file}");
+    if parts.last() == Some(&acervo_lakehouse::keys::RENDITION_MARKER) {
+        return Err(ApiError::not_found(format!("rendition {profile} has no file {file:?}")));
+    }
+    let size = state
+        .masters
+        .head(&key)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found(format!("rendition {profile} has no file {file:?}")))?;
+    // The key is content-addressed and never rewritten: key and size make a stable ETag.
+    let etag = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(format!("{key}:{size}").as_bytes()))
+    };
+    let name = parts.last().copied().unwrap_or("file");
+    let obj = Object { key: &key, sha256: &etag, size, mime: mime_of_file(name), filename: name, immutable: true };
+    serve(&state, &headers, obj).await
+}
+
+/// Serves an immutable derived object (an on-demand output) with Range and ETag.
+pub(crate) async fn serve_object(state: &AppState, headers: &HeaderMap, key: &str, sha256: &str, size: u64, mime: &str, filename: &str) -> Result<Response, ApiError> {
+    serve(state, headers, Object { key, sha256, size, mime, filename, immutable: true }).await
 }

@@ -1,44 +1,69 @@
-//! `/api/v1/jobs/{asset_id}`: the processing stages of an asset and how far each has come.
+//! `/api/v1/jobs/{id}`: media work and how far it has come. The id is an asset's (its
+//! processing stages: probe, thumbnail, renditions) or an on-demand job's. `DELETE` cancels
+//! queued or running work; `/output` downloads an on-demand result; `/api/v1/dead-letters`
+//! lists jobs that failed for good.
 
 use acervo_catalog::{AssetId, AssetStatus, Stage, StageState};
+use acervo_dataflows::{DeadLetter, OnDemandJob};
+use acervo_lakehouse::keys;
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
 use super::visible_asset;
-use crate::extract::parse_id;
+use crate::extract::{ApiQuery, parse_id};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct StageView {
     pub stage: Stage,
-    /// pending, running, done, skipped or failed.
+    /// pending, running, done, skipped, failed or cancelled.
     pub state: String,
     pub reason: Option<String>,
     /// 0.0 to 1.0.
     pub progress: f32,
     pub started_at: Option<DateTime<Utc>>,
+    /// The attempt running now (1 = first try), while running.
+    pub attempt: Option<u32>,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct JobView {
+pub struct AssetJobView {
     pub asset_id: AssetId,
     pub status: AssetStatus,
     pub status_reason: Option<String>,
-    /// Share of stages finished, 0.0 to 1.0.
+    /// Share of stages finished, with the running stage's own progress, 0.0 to 1.0.
     pub progress: f32,
+    /// Whether `DELETE` would cancel something (queued or running work).
+    pub cancellable: bool,
     pub stages: Vec<StageView>,
 }
 
-/// Stage progress of an asset's processing.
-#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = String, Path, description = "Asset id")),
-    responses((status = 200, body = JobView), (status = 404)))]
-pub async fn job(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<JobView>, ApiError> {
-    let id = parse_id(&id)?;
-    let asset = visible_asset(&state, id).await?;
+/// An asset's processing or an on-demand job.
+#[derive(Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JobView {
+    Asset(AssetJobView),
+    Ondemand(OnDemandView),
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OnDemandView {
+    #[serde(flatten)]
+    pub job: OnDemandJob,
+    pub cancellable: bool,
+    /// Download URL once done.
+    pub output_url: Option<String>,
+}
+
+async fn asset_job(state: &AppState, id: AssetId) -> Result<AssetJobView, ApiError> {
+    let asset = visible_asset(state, id).await?;
     let running = state.jobs.running(id);
     let stages: Vec<StageView> = asset
         .stages
@@ -52,11 +77,102 @@ pub async fn job(State(state): State<AppState>, Path(id): Path<String>) -> Resul
                 StageState::Done => ("done", None, 1.0),
                 StageState::Skipped { reason } => ("skipped", Some(reason.clone()), 1.0),
                 StageState::Failed { reason } => ("failed", Some(reason.clone()), 1.0),
+                StageState::Cancelled { reason } => ("cancelled", Some(reason.clone()), 1.0),
             };
-            StageView { stage: *stage, state: name.into(), reason, progress, started_at: live.map(|l| l.started_at) }
+            StageView { stage: *stage, state: name.into(), reason, progress, started_at: live.map(|l| l.started_at), attempt: live.map(|l| l.attempt) }
         })
         .collect();
-    let finished = stages.iter().filter(|s| s.progress >= 1.0).count();
-    let progress = if stages.is_empty() { 1.0 } else { finished as f32 / stages.len() as f32 };
-    Ok(Json(JobView { asset_id: id, status: asset.status, status_reason: asset.status_reason, progress, stages }))
+    let progress = if stages.is_empty() { 1.0 } else { stages.iter().map(|s| s.progress).sum::<f32>() / stages.len() as f32 };
+    Ok(AssetJobView { asset_id: id, status: asset.status, status_reason: asset.status_reason, progress, cancellable: state.jobs.is_active(id.0), stages })
+}
+
+/// The on-demand job `id`: live while queued or running, then its durable record.
+async fn ondemand_job(state: &AppState, id: Uuid) -> Result<Option<OnDemandJob>, ApiError> {
+    if let Some(j) = state.jobs.ondemand(id) {
+        return Ok(Some(j));
+    }
+    match state.masters.get_if_exists(&keys::ondemand_record(&id.to_string())).await.map_err(ApiError::internal)? {
+        Some(bytes) => Ok(Some(serde_json::from_slice(&bytes).map_err(ApiError::internal)?)),
+        None => Ok(None),
+    }
+}
+
+async fn job_view(state: &AppState, id: Uuid) -> Result<JobView, ApiError> {
+    if let Some(job) = ondemand_job(state, id).await? {
+        visible_asset(state, job.asset_id).await?;
+        let output_url = job.output_key.as_ref().map(|_| format!("/api/v1/jobs/{id}/output"));
+        return Ok(JobView::Ondemand(OnDemandView { cancellable: state.jobs.is_active(id), output_url, job }));
+    }
+    Ok(JobView::Asset(asset_job(state, AssetId(id)).await?))
+}
+
+/// An asset's processing (by asset id) or an on-demand job (by job id), with progress.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = String, Path, description = "Asset id or on-demand job id")),
+    responses((status = 200, body = JobView), (status = 404)))]
+pub async fn job(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<JobView>, ApiError> {
+    let id = parse_id(&id)?;
+    Ok(Json(job_view(&state, id.0).await?))
+}
+
+/// Cancels queued or running work: an asset's media stages (by asset id) or an on-demand job.
+/// The encode stops within a second and nothing partial is kept.
+#[utoipa::path(delete, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = String, Path)),
+    responses((status = 202, description = "Cancellation requested", body = JobView), (status = 404), (status = 409, description = "Nothing queued or running")))]
+pub async fn cancel(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?.0;
+    let view = job_view(&state, id).await?;
+    if !state.jobs.cancel(id) {
+        return Err(ApiError::conflict(format!("job {id} has nothing queued or running to cancel")));
+    }
+    tracing::info!(job = %id, principal = %state.principal().name, "cancellation requested");
+    Ok((StatusCode::ACCEPTED, Json(view)).into_response())
+}
+
+/// The output of a finished on-demand job (Range supported).
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/output", tag = "jobs", params(("id" = String, Path)),
+    responses((status = 200), (status = 206), (status = 404), (status = 409, description = "Not done"), (status = 410, description = "Expired")))]
+pub async fn output(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?.0;
+    let job = ondemand_job(&state, id).await?.ok_or_else(|| ApiError::not_found(format!("no on-demand job has the id {id}")))?;
+    visible_asset(&state, job.asset_id).await?;
+    let (Some(key), Some(sha256)) = (job.output_key.as_deref(), job.output_sha256.as_deref()) else {
+        return Err(ApiError::conflict(format!("on-demand job {id} is {:?}, it has no output", job.state)));
+    };
+    let Some(size) = state.masters.head(key).await.map_err(ApiError::internal)? else {
+        return Err(ApiError::new(StatusCode::GONE, "Gone", format!("the output of job {id} expired")));
+    };
+    super::download::serve_object(&state, &headers, key, sha256, size, "video/mp4", &format!("ondemand-{id}.mp4")).await
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct DeadLetterParams {
+    /// Only this asset's.
+    pub asset_id: Option<String>,
+}
+
+/// Jobs that failed for good: their reason, attempts and whether the failure was permanent.
+#[utoipa::path(get, path = "/api/v1/dead-letters", tag = "jobs", params(DeadLetterParams),
+    responses((status = 200, body = Vec<DeadLetter>)))]
+pub async fn dead_letters(State(state): State<AppState>, ApiQuery(p): ApiQuery<DeadLetterParams>) -> Result<Json<Vec<DeadLetter>>, ApiError> {
+    let prefix = match p.asset_id.as_deref() {
+        Some(a) => format!("dead-letters/{}", parse_id(a)?),
+        None => "dead-letters".into(),
+    };
+    let mut keys = state.masters.list(&prefix).await.map_err(ApiError::internal)?;
+    keys.sort();
+    keys.truncate(1000);
+    let principal = state.principal();
+    let mut out = Vec::new();
+    for key in keys {
+        if let Some(bytes) = state.masters.get_if_exists(&key).await.map_err(ApiError::internal)?
+            && let Ok(d) = serde_json::from_slice::<DeadLetter>(&bytes)
+        {
+            let visible = state.catalog.get_asset(d.asset_id).await?.is_some_and(|a| principal.can_see_project(&a.project));
+            if visible {
+                out.push(d);
+            }
+        }
+    }
+    out.sort_by_key(|d| d.at);
+    Ok(Json(out))
 }
