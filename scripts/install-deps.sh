@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Acervo needs to build, run and test on Debian 12: the FFmpeg libraries and CLI,
 # clang/libclang (ffmpeg-sys bindings), protoc (lance), mold (linking), exiftool (EXIF test
-# fixtures) and cargo-nextest. Idempotent: packages already present are left as they are.
+# fixtures), Chromium with hls.js and playwright-core (the browser tests' real player) and
+# cargo-nextest. Idempotent: packages already present are left as they are.
 set -euo pipefail
 
 packages=(
@@ -9,6 +10,7 @@ packages=(
   ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
   libavfilter-dev libavdevice-dev
   libimage-exiftool-perl
+  chromium
 )
 
 missing=()
@@ -21,6 +23,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The browser tests' npm packages, pinned in tests/browser/package.json, into that folder.
+if [ ! -d tests/browser/node_modules/hls.js ] || [ ! -d tests/browser/node_modules/playwright-core ]; then
+  npm install --prefix tests/browser --no-audit --no-fund --loglevel=error
 fi
 
 if ! cargo nextest --version >/dev/null 2>&1; then

@@ -7,6 +7,7 @@ mod cli;
 mod crash_recovery;
 mod downloads;
 mod event_log;
+mod hls_browser;
 mod media_pipeline;
 mod renditions;
 mod rendition_jobs;
