@@ -25,6 +25,7 @@ async fn hls_js_in_chromium_plays_every_rung_of_the_ladder() {
     let browser_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("browser");
     let out = Command::new("node").arg("hls_play.mjs").arg(&server.base).arg(master).current_dir(&browser_dir).output().expect("node");
     assert!(out.status.success(), "the player script failed: {}", String::from_utf8_lossy(&out.stderr));
+    eprintln!("player: {}", String::from_utf8_lossy(&out.stdout));
     let seen: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
     assert_eq!(seen["supported"], true, "MSE with H.264/AAC in this Chromium: {seen}");
     let levels: Vec<(u64, u64)> = seen["levels"].as_array().unwrap().iter().map(|l| (l["width"].as_u64().unwrap(), l["height"].as_u64().unwrap())).collect();
