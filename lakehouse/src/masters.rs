@@ -331,20 +331,6 @@ impl MasterStore {
     /// Removes staging objects (`uploads/…`) left by uploads that never finished (a crash, a
     /// dropped connection) and are older than `age`. Returns how many were removed.
     pub async fn sweep_staging(&self, age: std::time::Duration) -> Result<usize, MasterError> {
-        let store_err = |source| MasterError::Store { key: "uploads/".into(), source };
-        let horizon = chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or_default();
-        let prefix = ObjectPath::from("uploads");
-        let mut listing = self.objects.store.list(Some(&prefix));
-        let mut stale = Vec::new();
-        while let Some(meta) = listing.next().await {
-            let meta = meta.map_err(store_err)?;
-            if meta.last_modified < horizon {
-                stale.push(meta.location);
-            }
-        }
-        for location in &stale {
-            self.objects.store.delete(location).await.map_err(store_err)?;
-        }
-        Ok(stale.len())
+        self.sweep_older("uploads", age).await
     }
 }

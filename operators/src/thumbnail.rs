@@ -33,16 +33,18 @@ pub enum Source {
 }
 
 pub fn thumbnail(path: &Path, source: Source, limits: ProbeLimits) -> Result<Thumbnail, OperatorError> {
-    let picked = decode_picture(path, source, limits)?;
+    let (picked, turns) = decode_picture(path, source, limits)?;
     let orientation = match source {
         Source::Image { orientation } => orientation.unwrap_or(1),
-        Source::Video { .. } => 1,
+        // A phone video's display matrix turns it upright.
+        Source::Video { .. } => crate::transcode::exif_orientation(turns),
     };
     encode_thumbnail(path, &picked, orientation)
 }
 
-/// Decodes the picture a thumbnail is taken from: the frame at 10 % of a video, or the image.
-pub(crate) fn decode_picture(path: &Path, source: Source, limits: ProbeLimits) -> Result<VideoFrame, OperatorError> {
+/// Decodes the picture a thumbnail is taken from: the frame at 10 % of a video, or the image;
+/// with the clockwise quarter turns its stream's display matrix asks for.
+pub(crate) fn decode_picture(path: &Path, source: Source, limits: ProbeLimits) -> Result<(VideoFrame, u8), OperatorError> {
     if let Source::Image { .. } = source {
         image_dimensions(path, limits)?;
     }
@@ -52,6 +54,7 @@ pub(crate) fn decode_picture(path: &Path, source: Source, limits: ProbeLimits) -
     let stream = input.streams().best(media::Type::Video).ok_or_else(|| OperatorError::NoPicture { path: path.to_path_buf() })?;
     let index = stream.index();
     let time_base = stream.time_base();
+    let turns = crate::transcode::quarter_turns(&stream);
     let mut decoder = codec::context::Context::from_parameters(stream.parameters())
         .and_then(|c| c.decoder().video())
         .map_err(decode_err)?;
@@ -101,7 +104,7 @@ pub(crate) fn decode_picture(path: &Path, source: Source, limits: ProbeLimits) -
             }
         }
     }
-    picked.ok_or_else(|| OperatorError::NoPicture { path: path.to_path_buf() })
+    picked.map(|p| (p, turns)).ok_or_else(|| OperatorError::NoPicture { path: path.to_path_buf() })
 }
 
 /// Fits `w`×`h` within the thumbnail box, keeping the aspect ratio and never enlarging.

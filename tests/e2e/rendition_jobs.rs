@@ -42,7 +42,7 @@ async fn reprocess(c: &reqwest::Client, server: &Server, id: &str) {
     assert_eq!(resp.status(), 202, "{}", resp.text().await.unwrap());
 }
 
-async fn stage<'a>(c: &reqwest::Client, server: &Server, id: &str, name: &str) -> Value {
+async fn stage(c: &reqwest::Client, server: &Server, id: &str, name: &str) -> Value {
     let (_, job) = get_json(c, &server.url(&format!("/api/v1/jobs/{id}"))).await.unwrap();
     job["stages"].as_array().and_then(|s| s.iter().find(|s| s["stage"] == name).cloned()).unwrap_or(Value::Null)
 }

@@ -249,6 +249,19 @@ async fn portrait_video_rotated_and_odd_images_and_mono_8k_audio_are_sized_right
     assert_eq!(dims(&odd), (333, 251));
     let radio = dir.join("radio.wav");
     make_tone_at(&radio, 440, 3, 8000).unwrap();
+    // A phone video: stored landscape (white left half, black right half) with a display
+    // matrix of 90° counter-clockwise (ffprobe: rotation=90), which players and the ffmpeg
+    // CLI's autorotate show upright with the white half at the bottom.
+    let phone_raw = dir.join("phone-raw.mp4");
+    run_tool(
+        "ffmpeg",
+        &["-v", "error", "-f", "lavfi", "-i", "color=white:size=640x720:rate=25:duration=3", "-f", "lavfi", "-i", "color=black:size=640x720:rate=25:duration=3",
+          "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=3", "-filter_complex", "[0][1]hstack[v]", "-map", "[v]", "-map", "2:a",
+          "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", phone_raw.to_str().unwrap()],
+    )
+    .unwrap();
+    let phone = dir.join("phone.mp4");
+    run_tool("ffmpeg", &["-v", "error", "-i", phone_raw.to_str().unwrap(), "-c", "copy", "-metadata:s:v:0", "rotate=90", phone.to_str().unwrap()]).unwrap();
 
     let server = Server::start(&dir.join("home")).unwrap();
     let c = client();
@@ -256,8 +269,9 @@ async fn portrait_video_rotated_and_odd_images_and_mono_8k_audio_are_sized_right
     let p = upload_ok(&c, &server, &photo, "Foto girada", "").await.unwrap();
     let o = upload_ok(&c, &server, &odd, "Impar", "").await.unwrap();
     let a = upload_ok(&c, &server, &radio, "Radio 8k", "").await.unwrap();
+    let m = upload_ok(&c, &server, &phone, "Móvil", "").await.unwrap();
     let mut assets = Vec::new();
-    for id in [&v, &p, &o, &a] {
+    for id in [&v, &p, &o, &a, &m] {
         let asset = wait_status(&c, &server, id, &["ready", "failed"], READY).await.unwrap();
         assert_eq!(asset["status"], "ready", "{asset}");
         assets.push(asset);
@@ -274,6 +288,25 @@ async fn portrait_video_rotated_and_odd_images_and_mono_8k_audio_are_sized_right
     let poster = dir.join("v-poster.jpg");
     download(&c, &server, rendition(&assets[0], "poster")["url"].as_str().unwrap(), &poster).await;
     assert_eq!(dims(&poster), (720, 1280));
+
+    // The phone video is made upright, as players show it: 720x1280, white at the bottom.
+    for profile in ["proxy", "web", "poster"] {
+        let f = dir.join(format!("m-{profile}"));
+        download(&c, &server, rendition(&assets[4], profile)["url"].as_str().unwrap(), &f).await;
+        assert_eq!(dims(&f), (720, 1280), "{profile}");
+        let (top, bottom) = (mean_gray(&f, (0.1, 0.05, 0.8, 0.35)), mean_gray(&f, (0.1, 0.6, 0.8, 0.35)));
+        assert!(top < 40.0 && bottom > 215.0, "{profile}: top {top}, bottom {bottom}");
+    }
+    // The same as the ffmpeg CLI's own autorotated picture.
+    let cli = dir.join("m-cli.png");
+    run_tool("ffmpeg", &["-v", "error", "-i", phone.to_str().unwrap(), "-frames:v", "1", cli.to_str().unwrap()]).unwrap();
+    assert_eq!(dims(&cli), (720, 1280));
+    assert!(mean_gray(&cli, (0.1, 0.6, 0.8, 0.35)) > 215.0);
+    let f = dir.join("m-thumb.jpg");
+    download(&c, &server, rendition(&assets[4], "thumbnail")["url"].as_str().unwrap(), &f).await;
+    assert_eq!(dims(&f), (169, 300));
+    let master = c.get(server.url(rendition(&assets[4], "hls")["url"].as_str().unwrap())).send().await.unwrap().text().await.unwrap();
+    assert!(master.contains("RESOLUTION=360x640"), "{master}");
 
     // The rotated photo: upright (portrait), the white half on the right, at every size.
     assert_eq!(profiles(&assets[1]), ["display", "thumbnail", "webp-1200", "webp-300", "webp-800"].map(String::from).to_vec());

@@ -11,7 +11,7 @@ use super::audio_chain::{AudioCodec, AudioEncode, normalize_layout};
 use super::sinks::{Container, Sink, SinkStreams};
 use super::video_pass::waveform_outputs;
 use super::waveform::Peaks;
-use super::{Control, Produced};
+use super::{Control, Produced, fail};
 use crate::error::OperatorError;
 use crate::ffmpeg_init;
 
@@ -23,10 +23,6 @@ struct Output {
     mime: &'static str,
 }
 
-fn fail(path: &Path, what: &str) -> impl Fn(ffmpeg_next::Error) -> OperatorError {
-    let (path, what) = (path.to_path_buf(), what.to_string());
-    move |e| OperatorError::Transcode { path: path.clone(), what: what.clone(), reason: e.to_string() }
-}
 
 pub fn audio_pass(path: &Path, out: &Path, profiles: &RenditionProfiles, duration: f64, ctl: &Control) -> Result<Vec<Produced>, OperatorError> {
     ffmpeg_init::ensure();

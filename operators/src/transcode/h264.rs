@@ -25,6 +25,10 @@ pub struct Rung {
     pub time_base: Rational,
     scaler: Option<(scaling::Context, Pixel, u32, u32)>,
     scaled: VideoFrame,
+    /// Clockwise quarter turns from the stored picture to the displayed one, and the upright
+    /// frame when there are any.
+    turns: u8,
+    upright: Option<VideoFrame>,
 }
 
 /// The x264 options of a profile, as the ffmpeg CLI takes them too (the benchmark's peers use
@@ -38,7 +42,9 @@ pub fn x264_params(p: &VideoProfile, gop_frames: u32) -> String {
 }
 
 impl Rung {
-    pub fn open(name: &str, p: &VideoProfile, width: u32, height: u32, s: &RungSettings) -> Result<Rung, ffmpeg_next::Error> {
+    /// Opens the encode of an upright `width`×`height` picture; decoded frames are stored turned
+    /// `turns` quarters counter-clockwise of that (a phone's display matrix).
+    pub fn open(name: &str, p: &VideoProfile, width: u32, height: u32, turns: u8, s: &RungSettings) -> Result<Rung, ffmpeg_next::Error> {
         let codec = encoder::find_by_name("libx264").ok_or(ffmpeg_next::Error::EncoderNotFound)?;
         let mut ctx = codec::context::Context::new_with_codec(codec);
         // The MP4 and fMP4 muxers want SPS/PPS out of band.
@@ -68,7 +74,9 @@ impl Rung {
             encoder,
             time_base,
             scaler: None,
-            scaled: VideoFrame::new(Pixel::YUV420P, width, height),
+            scaled: if turns % 2 == 1 { VideoFrame::new(Pixel::YUV420P, height, width) } else { VideoFrame::new(Pixel::YUV420P, width, height) },
+            turns: turns % 4,
+            upright: (!turns.is_multiple_of(4)).then(|| VideoFrame::new(Pixel::YUV420P, width, height)),
         })
     }
 
@@ -79,14 +87,22 @@ impl Rung {
         // A mid-stream change of size or format gets a new scaler.
         if self.scaler.as_ref().is_none_or(|(_, f, w, h)| (*f, *w, *h) != (fmt, fw, fh)) {
             // Bicubic, as FFmpeg's scale filter does by default.
-            let ctx = scaling::Context::get(fmt, fw, fh, Pixel::YUV420P, self.width, self.height, scaling::Flags::BICUBIC)?;
+            let (sw, sh) = (self.scaled.width(), self.scaled.height());
+            let ctx = scaling::Context::get(fmt, fw, fh, Pixel::YUV420P, sw, sh, scaling::Flags::BICUBIC)?;
             self.scaler = Some((ctx, fmt, fw, fh));
         }
         if let Some((ctx, ..)) = self.scaler.as_mut() {
             ctx.run(frame, &mut self.scaled)?;
         }
-        self.scaled.set_pts(Some(pts));
-        self.encoder.send_frame(&self.scaled)
+        let out = match self.upright.as_mut() {
+            Some(upright) => {
+                super::rotate::rotate_planar(&self.scaled, upright, self.turns);
+                upright
+            }
+            None => &mut self.scaled,
+        };
+        out.set_pts(Some(pts));
+        self.encoder.send_frame(out)
     }
 
     /// Moves every packet the encoder has ready into `out`.

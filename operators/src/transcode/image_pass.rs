@@ -15,7 +15,7 @@ use crate::probe::ProbeLimits;
 use crate::thumbnail::{Source, decode_picture, orient};
 
 pub fn image_pass(path: &Path, out: &Path, profiles: &RenditionProfiles, orientation: Option<u16>, limits: ProbeLimits, ctl: &Control) -> Result<Vec<Produced>, OperatorError> {
-    let frame = decode_picture(path, Source::Image { orientation }, limits)?;
+    let (frame, _) = decode_picture(path, Source::Image { orientation }, limits)?;
     let fail = |what: &str| {
         let what = what.to_string();
         move |e: ffmpeg_next::Error| OperatorError::Transcode { path: path.to_path_buf(), what: what.clone(), reason: e.to_string() }

@@ -17,6 +17,7 @@ mod h264;
 mod image_pass;
 mod audio_pass;
 mod playlist;
+mod rotate;
 mod sinks;
 mod stills;
 mod storyboard;
@@ -30,6 +31,7 @@ pub use audio_pass::audio_pass;
 pub use geometry::fit_box;
 pub use image_pass::image_pass;
 pub use playlist::avc_codecs_string;
+pub use rotate::{exif_orientation, quarter_turns};
 pub use video_pass::{video_clip_pass, video_pass};
 
 /// One rendition a pass made: its files, relative to the pass's output directory.
@@ -60,4 +62,16 @@ impl Control<'_> {
     pub(crate) fn cancelled(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)
     }
+}
+
+/// Maps an FFmpeg error while making `what` of `path` to a typed operator error.
+pub(crate) fn fail(path: &std::path::Path, what: &str) -> impl Fn(ffmpeg_next::Error) -> crate::OperatorError {
+    let (path, what) = (path.to_path_buf(), what.to_string());
+    move |e| crate::OperatorError::Transcode { path: path.clone(), what: what.clone(), reason: e.to_string() }
+}
+
+/// Maps a local I/O error on `path` to a typed (transient) operator error.
+pub(crate) fn io(path: &std::path::Path) -> impl Fn(std::io::Error) -> crate::OperatorError {
+    let path = path.to_path_buf();
+    move |source| crate::OperatorError::Io { path: path.clone(), source }
 }

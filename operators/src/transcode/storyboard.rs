@@ -12,6 +12,8 @@ pub struct Storyboard {
     tile: (u32, u32),
     columns: u32,
     tiles: Vec<(f64, VideoFrame)>,
+    /// Clockwise quarter turns that make decoded frames upright.
+    turns: u8,
 }
 
 pub struct Sprite {
@@ -22,11 +24,12 @@ pub struct Sprite {
 }
 
 impl Storyboard {
-    pub fn new(every_seconds: f64, max_tiles: u32, duration: f64, tile_width: u32, columns: u32, source: (u32, u32)) -> Storyboard {
+    /// `source` is the upright picture size; decoded frames are turned by `turns` to it.
+    pub fn new(every_seconds: f64, max_tiles: u32, duration: f64, tile_width: u32, columns: u32, source: (u32, u32), turns: u8) -> Storyboard {
         let every = every_seconds.max(duration / f64::from(max_tiles.max(1)));
         let tile_width = tile_width.min(source.0.max(2));
         let tile_height = ((f64::from(tile_width) * f64::from(source.1) / f64::from(source.0.max(1))).round() as u32).max(2);
-        Storyboard { every, next: 0.0, tile: (tile_width, tile_height), columns: columns.max(1), tiles: Vec::new() }
+        Storyboard { every, next: 0.0, tile: (tile_width, tile_height), columns: columns.max(1), tiles: Vec::new(), turns }
     }
 
     /// Takes `frame` (at `t` seconds) as the next tile if its time has come.
@@ -34,7 +37,9 @@ impl Storyboard {
         if t + 1e-6 < self.next {
             return Ok(());
         }
-        self.tiles.push((t, scale(frame, self.tile.0, self.tile.1, Pixel::RGB24)?));
+        let (w, h) = if self.turns % 2 == 1 { (self.tile.1, self.tile.0) } else { self.tile };
+        let tile = scale(frame, w, h, Pixel::RGB24)?;
+        self.tiles.push((t, crate::thumbnail::orient(&tile, super::rotate::exif_orientation(self.turns))));
         while self.next <= t + 1e-6 {
             self.next += self.every;
         }

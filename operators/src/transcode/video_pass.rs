@@ -15,11 +15,12 @@ use super::audio_chain::{AudioCodec, AudioEncode, normalize_layout};
 use super::geometry::fit_box;
 use super::h264::{Rung, RungSettings};
 use super::playlist::{Variant, measure, write_master};
+use super::rotate::{exif_orientation, quarter_turns};
 use super::sinks::{Container, Sink, SinkStreams};
 use super::stills::{StillFormat, encode, scale};
 use super::storyboard::Storyboard;
 use super::waveform::{Peaks, peaks_json, waveform_png};
-use super::{Control, Produced};
+use super::{Control, Produced, fail, io};
 use crate::error::OperatorError;
 use crate::ffmpeg_init;
 
@@ -29,9 +30,20 @@ const POSTER_AT: f64 = 0.10;
 /// The poster: the first frame at or past its time, or the last one if the master ends sooner.
 struct Poster {
     at: f64,
+    /// Upright size, and the clockwise quarter turns from decoded frames to upright.
     size: (u32, u32),
+    turns: u8,
     taken: Option<VideoFrame>,
     before: Option<VideoFrame>,
+}
+
+impl Poster {
+    /// `frame` scaled to the poster size and turned upright, as RGB.
+    fn upright(&self, frame: &VideoFrame) -> Result<VideoFrame, ffmpeg_next::Error> {
+        let (w, h) = if self.turns % 2 == 1 { (self.size.1, self.size.0) } else { self.size };
+        let rgb = scale(frame, w, h, Pixel::RGB24)?;
+        Ok(crate::thumbnail::orient(&rgb, exif_orientation(self.turns)))
+    }
 }
 
 struct Pass<'a> {
@@ -53,15 +65,7 @@ struct Pass<'a> {
     packets: Vec<Packet>,
 }
 
-fn fail(path: &Path, what: &str) -> impl Fn(ffmpeg_next::Error) -> OperatorError {
-    let (path, what) = (path.to_path_buf(), what.to_string());
-    move |e| OperatorError::Transcode { path: path.clone(), what: what.clone(), reason: e.to_string() }
-}
 
-fn io(path: &Path) -> impl Fn(std::io::Error) -> OperatorError {
-    let path = path.to_path_buf();
-    move |source| OperatorError::Io { path: path.clone(), source }
-}
 
 fn seconds(ts: i64, tb: Rational) -> f64 {
     ts as f64 * f64::from(tb.numerator()) / f64::from(tb.denominator().max(1))
@@ -103,10 +107,12 @@ pub fn video_clip_pass(
     let mut vctx = codec::context::Context::from_parameters(vstream.parameters()).map_err(decode_err)?;
     vctx.set_threading(threading::Config { kind: threading::Type::Frame, count: 0, ..Default::default() });
     let mut vdec = vctx.decoder().video().map_err(decode_err)?;
-    let (src_w, src_h) = (vdec.width(), vdec.height());
-    if src_w == 0 || src_h == 0 {
+    if vdec.width() == 0 || vdec.height() == 0 {
         return Err(OperatorError::NoPicture { path: path.to_path_buf() });
     }
+    // Sizes are of the upright picture; frames are turned to it as they are encoded.
+    let turns = quarter_turns(&vstream);
+    let (src_w, src_h) = if turns % 2 == 1 { (vdec.height(), vdec.width()) } else { (vdec.width(), vdec.height()) };
 
     let astream = input.streams().best(media::Type::Audio);
     let mut audio = None;
@@ -146,7 +152,7 @@ pub fn video_clip_pass(
             continue;
         }
         let (w, h) = fit_box(src_w, src_h, p.long_side, p.short_side, true);
-        rungs.push((Rung::open(name, p, w, h, &settings).map_err(fail(path, &format!("{name} encoder")))?, mp4, hls));
+        rungs.push((Rung::open(name, p, w, h, turns, &settings).map_err(fail(path, &format!("{name} encoder")))?, mp4, hls));
     }
 
     let needs_aac = !rungs.is_empty();
@@ -197,11 +203,11 @@ pub fn video_clip_pass(
 
     let poster = (ctl.wanted)("poster").then(|| {
         let size = fit_box(src_w, src_h, profiles.poster.long_side, profiles.poster.short_side, false);
-        Poster { at: duration * POSTER_AT, size, taken: None, before: None }
+        Poster { at: duration * POSTER_AT, size, turns, taken: None, before: None }
     });
     let storyboard = (ctl.wanted)("storyboard").then(|| {
         let s = &profiles.storyboard;
-        Storyboard::new(s.every_seconds, s.max_tiles, duration, s.tile_width, s.columns, (src_w, src_h))
+        Storyboard::new(s.every_seconds, s.max_tiles, duration, s.tile_width, s.columns, (src_w, src_h), turns)
     });
     let peaks = (audio.is_some() && ((ctl.wanted)("waveform") || (ctl.wanted)("peaks"))).then(|| Peaks::new(profiles.waveform.peaks_per_second));
 
@@ -312,7 +318,7 @@ impl Pass<'_> {
             && p.taken.is_none()
         {
             if t >= p.at {
-                p.taken = Some(scale(frame, p.size.0, p.size.1, Pixel::RGB24).map_err(fail(self.path, "poster"))?);
+                p.taken = Some(p.upright(frame).map_err(fail(self.path, "poster"))?);
                 p.before = None;
             } else {
                 p.before = Some(frame.clone());
@@ -427,7 +433,7 @@ impl Pass<'_> {
         }
         let poster = match self.poster.take() {
             Some(Poster { taken: Some(f), .. }) => Some(f),
-            Some(Poster { before: Some(f), size, .. }) => Some(scale(&f, size.0, size.1, Pixel::RGB24).map_err(fail(path, "poster"))?),
+            Some(p @ Poster { before: Some(_), .. }) => p.before.as_ref().map(|f| p.upright(f)).transpose().map_err(fail(path, "poster"))?,
             _ => None,
         };
         if let Some(frame) = poster {

@@ -50,7 +50,7 @@ pub struct AssetJobView {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum JobView {
     Asset(AssetJobView),
-    Ondemand(OnDemandView),
+    Ondemand(Box<OnDemandView>),
 }
 
 #[derive(Serialize, ToSchema)]
@@ -101,7 +101,7 @@ async fn job_view(state: &AppState, id: Uuid) -> Result<JobView, ApiError> {
     if let Some(job) = ondemand_job(state, id).await? {
         visible_asset(state, job.asset_id).await?;
         let output_url = job.output_key.as_ref().map(|_| format!("/api/v1/jobs/{id}/output"));
-        return Ok(JobView::Ondemand(OnDemandView { cancellable: state.jobs.is_active(id), output_url, job }));
+        return Ok(JobView::Ondemand(Box::new(OnDemandView { cancellable: state.jobs.is_active(id), output_url, job })));
     }
     Ok(JobView::Asset(asset_job(state, AssetId(id)).await?))
 }
