@@ -55,6 +55,9 @@ pub enum Event {
     ReprocessRequested { id: AssetId, kind: MediaKind, sha256: String, master_key: String },
     /// A custom rendition asked for by a user, served on the interactive lane.
     OnDemandRequested { id: AssetId, job_id: uuid::Uuid, sha256: String, master_key: String, spec: OnDemandSpec },
+    /// Someone asked to stop queued or running work (the asset's media job, or an on-demand
+    /// job). Recorded for the audit trail; the stop itself is signalled to the job directly.
+    CancelRequested { id: AssetId, job_id: uuid::Uuid },
 }
 
 /// What an on-demand rendition is: an H.264/AAC MP4 of a size and bitrate, of a time range.
@@ -80,7 +83,8 @@ impl Event {
             | Event::AssetDeleted { id, .. }
             | Event::EnrichmentImported { id, .. }
             | Event::ReprocessRequested { id, .. }
-            | Event::OnDemandRequested { id, .. } => *id,
+            | Event::OnDemandRequested { id, .. }
+            | Event::CancelRequested { id, .. } => *id,
         }
     }
 }

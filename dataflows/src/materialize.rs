@@ -96,7 +96,7 @@ pub fn apply_event(current: Option<Asset>, env: &EventEnvelope) -> Option<Asset>
             }
             Some(asset)
         }
-        (Event::OnDemandRequested { .. }, Some(asset)) => Some(asset),
+        (Event::OnDemandRequested { .. } | Event::CancelRequested { .. }, Some(asset)) => Some(asset),
         (event, None) => {
             tracing::warn!(asset = %event.asset_id(), "event for an asset that is not in the catalog; ignored");
             None

@@ -26,6 +26,14 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
         Ok(n) => tracing::info!(removed = n, "removed stale upload staging objects"),
         Err(e) => tracing::warn!(error = %e, "cannot sweep upload staging objects"),
     }
+    // Rendition passes cut off by a crash leave their work folders behind; none runs yet.
+    if let Ok(entries) = std::fs::read_dir(cfg.work_dir()) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with("acervo-renditions-") {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
     let log: Arc<dyn EventLog> = open::log(&cfg)?;
     let catalog = open::catalog(&cfg).await?;
     let search = SearchIndex::open(&cfg.search_dir(), &cfg.search, &catalog).await.context("search index")?;

@@ -116,6 +116,14 @@ async fn cancelling_mid_encode_stops_within_a_second_and_leaves_no_partial_objec
     }
     let (_, job) = get_json(&c, &server.url(&format!("/api/v1/jobs/{id}"))).await.unwrap();
     assert_eq!(job["cancellable"], true);
+    // Progress is a Prometheus metric too, while the job runs.
+    let text = c.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let progress: f64 = text
+        .lines()
+        .find(|l| l.starts_with("acervo_job_progress_ratio{") && l.contains(&format!("job=\"{id}\"")))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no progress metric for {id}"));
+    assert!(progress > 0.0 && progress < 1.0, "{progress}");
     let asked = Instant::now();
     let resp = c.delete(server.url(&format!("/api/v1/jobs/{id}"))).send().await.unwrap();
     assert_eq!(resp.status(), 202);
@@ -127,6 +135,10 @@ async fn cancelling_mid_encode_stops_within_a_second_and_leaves_no_partial_objec
     assert!(took < Duration::from_secs(3), "cancellation took {took:?}");
     assert_eq!(files_under(&home.join("objects").join("proxies")), Vec::<String>::new(), "no partial rendition");
     assert_eq!(files_under(&home.join("work")), Vec::<String>::new(), "no leftover work files");
+    // The cancellation is in the event log, with who asked for it.
+    let log = std::fs::read_dir(home.join("log")).unwrap().flatten().map(|e| std::fs::read(e.path()).unwrap()).collect::<Vec<_>>().concat();
+    let needle = format!("\"type\":\"cancel_requested\",\"id\":\"{id}\"");
+    assert!(log.windows(needle.len()).any(|w| w == needle.as_bytes()), "no cancel_requested event for {id} in the log");
     // Nothing left to cancel.
     let resp = c.delete(server.url(&format!("/api/v1/jobs/{id}"))).send().await.unwrap();
     assert_eq!(resp.status(), 409);

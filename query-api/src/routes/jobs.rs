@@ -124,7 +124,15 @@ pub async fn cancel(State(state): State<AppState>, Path(id): Path<String>) -> Re
     if !state.jobs.cancel(id) {
         return Err(ApiError::conflict(format!("job {id} has nothing queued or running to cancel")));
     }
-    tracing::info!(job = %id, principal = %state.principal().name, "cancellation requested");
+    let asset_id = match &view {
+        JobView::Asset(a) => a.asset_id,
+        JobView::Ondemand(o) => o.job.asset_id,
+    };
+    // Who stopped what, in the log with every other intent.
+    let principal = state.principal().name;
+    tracing::info!(job = %id, %principal, "cancellation requested");
+    let event = acervo_catalog::Event::CancelRequested { id: asset_id, job_id: id };
+    super::assets::append(&state, acervo_catalog::EventEnvelope { at: Utc::now(), principal, event }).await?;
     Ok((StatusCode::ACCEPTED, Json(view)).into_response())
 }
 
