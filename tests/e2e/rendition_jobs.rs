@@ -289,4 +289,21 @@ async fn an_ondemand_clip_is_served_ahead_of_ten_batch_jobs_and_expires() {
         let a = wait_status(&c, &server, id, &["ready", "failed"], READY).await.unwrap();
         assert_eq!(a["status"], "ready", "{a}");
     }
+
+    // Past its expiry the output is swept (here: an expiry of 0 h, swept at start) and the
+    // job says so with 410.
+    let mut server = server;
+    server.kill();
+    let server = Server::start_with(&home, &[("ACERVO_JOBS__ONDEMAND_EXPIRY_HOURS", "0")]).unwrap();
+    let output_url = server.url(job["output_url"].as_str().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = c.get(&output_url).send().await.unwrap().status();
+        if status == 410 || status == 404 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the expired output is still served ({status})");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(!home.join("objects").join(key).exists(), "the expired object is gone");
 }
