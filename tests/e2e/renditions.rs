@@ -243,6 +243,19 @@ async fn portrait_video_rotated_and_odd_images_and_mono_8k_audio_are_sized_right
     )
     .unwrap();
     tag_exif(&photo, "Nikon", "Z6", "2024:05:01 12:00:00", 6).unwrap();
+    // A colour profile of its own (a minimal ICC header: display class, RGB, XYZ PCS; its bytes
+    // must come through unchanged).
+    let mut icc = vec![0u8; 132];
+    icc[..4].copy_from_slice(&132u32.to_be_bytes());
+    icc[8..12].copy_from_slice(&[4, 0x30, 0, 0]);
+    icc[12..16].copy_from_slice(b"mntr");
+    icc[16..20].copy_from_slice(b"RGB ");
+    icc[20..24].copy_from_slice(b"XYZ ");
+    icc[36..40].copy_from_slice(b"acsp");
+    icc[44..48].copy_from_slice(b"ACRV");
+    let icc_path = dir.join("camera.icc");
+    std::fs::write(&icc_path, &icc).unwrap();
+    run_tool("exiftool", &["-q", "-overwrite_original", &format!("-ICC_Profile<={}", icc_path.display()), photo.to_str().unwrap()]).unwrap();
     let odd = dir.join("odd.png");
     // (testsrc2 rounds sizes to even numbers: scale to the odd size afterwards.)
     run_tool("ffmpeg", &["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=334x252:rate=1", "-vf", "scale=333:251", "-frames:v", "1", odd.to_str().unwrap()]).unwrap();
@@ -318,6 +331,11 @@ async fn portrait_video_rotated_and_odd_images_and_mono_8k_audio_are_sized_right
         let (left, right) = (mean_gray(&f, (0.05, 0.1, 0.35, 0.8)), mean_gray(&f, (0.6, 0.1, 0.35, 0.8)));
         assert!(left < 40.0 && right > 215.0, "{profile}: left {left}, right {right}");
     }
+    // Colour kept: the display JPEG carries the master's ICC profile, byte for byte.
+    let display = dir.join("p-display.jpg");
+    let out = std::process::Command::new("exiftool").args(["-b", "-ICC_Profile"]).arg(&display).output().unwrap();
+    assert_eq!(out.stdout, icc, "the display JPEG's ICC profile");
+
     // Odd sizes: aspect kept, no enlarging (WebP to even sides: FFmpeg's libwebp crops odd ones).
     for (profile, size) in [("webp-300", (300, 226)), ("webp-800", (332, 250)), ("display", (333, 251))] {
         let f = dir.join(format!("o-{profile}"));

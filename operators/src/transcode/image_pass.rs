@@ -1,5 +1,6 @@
 //! The image renditions: one decode, each size scaled from it and turned upright by its EXIF
-//! orientation, encoded as WebP (`webp-{long side}`) and as the display JPEG.
+//! orientation, encoded as WebP (`webp-{long side}`) and as the display JPEG (which keeps the
+//! master's ICC colour profile).
 
 use std::path::Path;
 
@@ -7,7 +8,7 @@ use acervo_catalog::RenditionProfiles;
 use ffmpeg_next::format::Pixel;
 
 use super::geometry::fit_box;
-use super::stills::{StillFormat, encode, scale};
+use super::stills::{StillFormat, encode, jpeg_with_icc, scale};
 use super::video_pass::write_one;
 use super::{Control, Produced};
 use crate::error::OperatorError;
@@ -16,6 +17,8 @@ use crate::thumbnail::{Source, decode_picture, orient};
 
 pub fn image_pass(path: &Path, out: &Path, profiles: &RenditionProfiles, orientation: Option<u16>, limits: ProbeLimits, ctl: &Control) -> Result<Vec<Produced>, OperatorError> {
     let (frame, _) = decode_picture(path, Source::Image { orientation }, limits)?;
+    // The master's colour profile (JPEG APP2, PNG iCCP), kept in the display JPEG.
+    let icc = frame.side_data(ffmpeg_next::util::frame::side_data::Type::IccProfile).map(|sd| sd.data().to_vec());
     let fail = |what: &str| {
         let what = what.to_string();
         move |e: ffmpeg_next::Error| OperatorError::Transcode { path: path.to_path_buf(), what: what.clone(), reason: e.to_string() }
@@ -42,7 +45,10 @@ pub fn image_pass(path: &Path, out: &Path, profiles: &RenditionProfiles, orienta
         let (w, h) = fit_box(frame.width(), frame.height(), long, short, even);
         let scaled = scale(&frame, w, h, Pixel::RGB24).map_err(fail(&profile))?;
         let upright = orient(&scaled, orientation.unwrap_or(1));
-        let bytes = encode(&upright, format).map_err(fail(&profile))?;
+        let mut bytes = encode(&upright, format).map_err(fail(&profile))?;
+        if let (StillFormat::Jpeg { .. }, Some(icc)) = (format, icc.as_deref()) {
+            bytes = jpeg_with_icc(&bytes, icc);
+        }
         produced.push(write_one(out, &profile, name, &bytes, mime, Some((upright.width(), upright.height())))?);
         (ctl.progress)((i + 1) as f32 / total as f32);
     }

@@ -71,3 +71,33 @@ pub fn encode(rgb: &VideoFrame, format: StillFormat) -> Result<Vec<u8>, ffmpeg_n
     }
     Ok(bytes)
 }
+
+/// Embeds an ICC colour profile in a JPEG as APP2 `ICC_PROFILE` segments (after SOI and a
+/// JFIF APP0), so colour-managed viewers show the picture as the master's profile says.
+/// FFmpeg 5.1's MJPEG encoder does not write profiles itself.
+pub fn jpeg_with_icc(jpeg: &[u8], icc: &[u8]) -> Vec<u8> {
+    const CHUNK: usize = 65_519;
+    if icc.is_empty() || jpeg.len() < 4 || jpeg[..2] != [0xff, 0xd8] {
+        return jpeg.to_vec();
+    }
+    let mut at = 2;
+    if jpeg[2..4] == [0xff, 0xe0] && jpeg.len() >= 6 {
+        at = 4 + usize::from(u16::from_be_bytes([jpeg[4], jpeg[5]]));
+    }
+    let chunks: Vec<&[u8]> = icc.chunks(CHUNK).collect();
+    if chunks.len() > 255 || at > jpeg.len() {
+        return jpeg.to_vec();
+    }
+    let mut out = Vec::with_capacity(jpeg.len() + icc.len() + chunks.len() * 18);
+    out.extend_from_slice(&jpeg[..at]);
+    for (i, chunk) in chunks.iter().enumerate() {
+        out.extend_from_slice(&[0xff, 0xe2]);
+        out.extend_from_slice(&((2 + 14 + chunk.len()) as u16).to_be_bytes());
+        out.extend_from_slice(b"ICC_PROFILE\0");
+        out.push((i + 1) as u8);
+        out.push(chunks.len() as u8);
+        out.extend_from_slice(chunk);
+    }
+    out.extend_from_slice(&jpeg[at..]);
+    out
+}
