@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Acervo needs to build, run and test on Debian 12: the FFmpeg libraries and CLI,
 # clang/libclang (ffmpeg-sys bindings), protoc (lance), mold (linking), exiftool (EXIF test
-# fixtures), Chromium with hls.js and playwright-core (the browser tests' real player) and
+# fixtures), tesseract with English and Spanish data (OCR), Chromium with hls.js and playwright-core (the browser tests' real player) and
 # cargo-nextest. Idempotent: packages already present are left as they are.
 set -euo pipefail
 
@@ -11,6 +11,7 @@ packages=(
   libavfilter-dev libavdevice-dev
   libimage-exiftool-perl
   chromium
+  tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa libtesseract-dev libleptonica-dev
 )
 
 missing=()

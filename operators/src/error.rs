@@ -25,6 +25,8 @@ pub enum OperatorError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("cancelled")]
     Cancelled,
+    #[error("OCR: {reason}")]
+    Ocr { reason: String },
 }
 
 impl OperatorError {

@@ -2,6 +2,7 @@
 //! results or a typed error saying what failed; the dataflow runs them on its bounded pool.
 //!
 //! - `probe`: technical metadata of video, audio and images (ffmpeg-next), EXIF for photos;
+//! - `ocr`: text in images and video frames (tesseract 5, C API);
 //! - `embed`: sentence embeddings (MiniLM in candle);
 //! - `transcode`: every rendition of a master in one pass (see its module docs);
 //! - `thumbnail`: a JPEG poster frame at 10 % of a video's duration, or a 300 px image thumbnail.
@@ -9,6 +10,7 @@
 pub mod embed;
 mod error;
 pub mod exif;
+pub mod ocr;
 mod ffmpeg_init;
 pub mod probe;
 pub mod thumbnail;

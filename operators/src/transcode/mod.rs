@@ -32,6 +32,7 @@ pub use geometry::fit_box;
 pub use image_pass::image_pass;
 pub use playlist::avc_codecs_string;
 pub use rotate::{exif_orientation, quarter_turns};
+pub use stills::scale as scale_picture;
 pub use video_pass::{video_clip_pass, video_pass};
 
 /// One rendition a pass made: its files, relative to the pass's output directory.

@@ -1,0 +1,161 @@
+//! OCR with Debian's tesseract 5 through its C API: text in pictures and in video frames (a
+//! frame every N seconds), with tesseract's mean word confidence. Languages by tesseract code
+//! (`spa+eng`); the trained data comes from the `tesseract-ocr-{eng,spa}` packages.
+
+use std::ffi::{CStr, CString};
+use std::path::Path;
+
+use ffmpeg_next::format::Pixel;
+use ffmpeg_next::util::frame::video::Video as VideoFrame;
+use ffmpeg_next::{codec, format, media};
+
+use crate::error::OperatorError;
+use crate::ffmpeg_init;
+use crate::probe::ProbeLimits;
+use crate::thumbnail::{Source, decode_picture, orient};
+use crate::transcode::{exif_orientation, quarter_turns};
+
+/// Text tesseract found, with its mean word confidence (0–100).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OcrText {
+    pub text: String,
+    pub confidence: i32,
+}
+
+/// Text found in a video frame at `at_ms`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FrameText {
+    pub at_ms: u64,
+    pub text: String,
+    pub confidence: i32,
+}
+
+/// One tesseract engine. Not shareable between threads (tesseract's own rule); cheap enough to
+/// make one per job.
+pub struct Ocr {
+    api: *mut tesseract_sys::TessBaseAPI,
+}
+
+// The engine is used by one thread at a time (it is not `Sync`); moving it is fine.
+unsafe impl Send for Ocr {}
+
+/// Pictures whose long side is shorter than this are enlarged 2× first: tesseract reads text
+/// best at cap heights of 20+ pixels.
+const UPSCALE_BELOW: u32 = 1600;
+
+impl Ocr {
+    /// An engine for `languages` (tesseract codes joined by `+`).
+    pub fn new(languages: &str) -> Result<Ocr, OperatorError> {
+        let bad = |reason: String| OperatorError::Ocr { reason };
+        let langs = CString::new(languages).map_err(|_| bad(format!("invalid language list {languages:?}")))?;
+        let api = unsafe { tesseract_sys::TessBaseAPICreate() };
+        if api.is_null() {
+            return Err(bad("tesseract could not be created".into()));
+        }
+        let ocr = Ocr { api };
+        let rc = unsafe { tesseract_sys::TessBaseAPIInit3(ocr.api, std::ptr::null(), langs.as_ptr()) };
+        if rc != 0 {
+            return Err(bad(format!("tesseract has no trained data for {languages:?} (install tesseract-ocr-eng/-spa)")));
+        }
+        Ok(ocr)
+    }
+
+    /// Reads the text of an RGB24 picture.
+    pub fn read(&mut self, rgb: &VideoFrame) -> Result<OcrText, OperatorError> {
+        let bad = |reason: String| OperatorError::Ocr { reason };
+        if rgb.format() != Pixel::RGB24 || rgb.width() == 0 || rgb.height() == 0 {
+            return Err(bad("OCR takes a non-empty RGB24 picture".into()));
+        }
+        let (w, h, stride) = (rgb.width() as i32, rgb.height() as i32, rgb.stride(0) as i32);
+        let data = rgb.data(0);
+        unsafe {
+            tesseract_sys::TessBaseAPISetImage(self.api, data.as_ptr(), w, h, 3, stride);
+            tesseract_sys::TessBaseAPISetSourceResolution(self.api, 300);
+            if tesseract_sys::TessBaseAPIRecognize(self.api, std::ptr::null_mut()) != 0 {
+                tesseract_sys::TessBaseAPIClear(self.api);
+                return Err(bad("tesseract could not recognise the picture".into()));
+            }
+            let raw = tesseract_sys::TessBaseAPIGetUTF8Text(self.api);
+            let text = if raw.is_null() { String::new() } else { CStr::from_ptr(raw).to_string_lossy().into_owned() };
+            if !raw.is_null() {
+                tesseract_sys::TessDeleteText(raw);
+            }
+            let confidence = tesseract_sys::TessBaseAPIMeanTextConf(self.api);
+            tesseract_sys::TessBaseAPIClear(self.api);
+            Ok(OcrText { text: tidy(&text), confidence })
+        }
+    }
+}
+
+impl Drop for Ocr {
+    fn drop(&mut self) {
+        unsafe {
+            tesseract_sys::TessBaseAPIEnd(self.api);
+            tesseract_sys::TessBaseAPIDelete(self.api);
+        }
+    }
+}
+
+/// Lines trimmed, blank lines dropped.
+fn tidy(text: &str) -> String {
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n")
+}
+
+/// `frame` as RGB24, enlarged 2× when small, turned upright by `orientation` (EXIF 1–8).
+fn prepare(frame: &VideoFrame, orientation: u16) -> Result<VideoFrame, ffmpeg_next::Error> {
+    let factor = if frame.width().max(frame.height()) < UPSCALE_BELOW { 2 } else { 1 };
+    let rgb = crate::transcode::scale_picture(frame, frame.width() * factor, frame.height() * factor, Pixel::RGB24)?;
+    Ok(orient(&rgb, orientation))
+}
+
+/// The text of an image, upright by its EXIF orientation.
+pub fn ocr_image(path: &Path, orientation: Option<u16>, limits: ProbeLimits, ocr: &mut Ocr) -> Result<OcrText, OperatorError> {
+    let (frame, _) = decode_picture(path, Source::Image { orientation }, limits)?;
+    let rgb = prepare(&frame, orientation.unwrap_or(1)).map_err(|e| OperatorError::Decode { path: path.to_path_buf(), reason: e.to_string() })?;
+    ocr.read(&rgb)
+}
+
+/// The text of a video, read from a frame every `every_seconds` (frames with no text left out).
+pub fn ocr_video(path: &Path, every_seconds: f64, ocr: &mut Ocr) -> Result<Vec<FrameText>, OperatorError> {
+    ffmpeg_init::ensure();
+    let decode_err = |e: ffmpeg_next::Error| OperatorError::Decode { path: path.to_path_buf(), reason: e.to_string() };
+    let mut input = format::input(&path).map_err(|e| OperatorError::Open { path: path.to_path_buf(), reason: e.to_string() })?;
+    let stream = input.streams().best(media::Type::Video).ok_or_else(|| OperatorError::NoPicture { path: path.to_path_buf() })?;
+    let (index, tb) = (stream.index(), stream.time_base());
+    let start = if stream.start_time() == ffmpeg_next::ffi::AV_NOPTS_VALUE { 0 } else { stream.start_time() };
+    let orientation = exif_orientation(quarter_turns(&stream));
+    let mut decoder = codec::context::Context::from_parameters(stream.parameters()).and_then(|c| c.decoder().video()).map_err(decode_err)?;
+    let seconds = |ts: i64| (ts - start) as f64 * f64::from(tb.numerator()) / f64::from(tb.denominator().max(1));
+    let every = every_seconds.max(0.1);
+    let mut next = 0.0;
+    let mut found = Vec::new();
+    let mut frame = VideoFrame::empty();
+    let mut take = |frame: &VideoFrame, found: &mut Vec<FrameText>, next: &mut f64| -> Result<(), OperatorError> {
+        let t = frame.timestamp().map_or(*next, seconds);
+        if t + 1e-6 < *next {
+            return Ok(());
+        }
+        while *next <= t + 1e-6 {
+            *next += every;
+        }
+        let rgb = prepare(frame, orientation).map_err(decode_err)?;
+        let read = ocr.read(&rgb)?;
+        if !read.text.is_empty() {
+            found.push(FrameText { at_ms: (t.max(0.0) * 1000.0).round() as u64, text: read.text, confidence: read.confidence });
+        }
+        Ok(())
+    };
+    for (s, packet) in input.packets() {
+        if s.index() != index || decoder.send_packet(&packet).is_err() {
+            continue;
+        }
+        while decoder.receive_frame(&mut frame).is_ok() {
+            take(&frame, &mut found, &mut next)?;
+        }
+    }
+    let _ = decoder.send_eof();
+    while decoder.receive_frame(&mut frame).is_ok() {
+        take(&frame, &mut found, &mut next)?;
+    }
+    Ok(found)
+}
