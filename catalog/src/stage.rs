@@ -14,6 +14,8 @@ pub enum Stage {
     Thumbnail,
     /// Proxies, web, HLS, poster, storyboard, waveform, audio and image renditions.
     Renditions,
+    /// Suggested metadata from models: OCR text, the text embedding.
+    Enrich,
 }
 
 impl Stage {
@@ -23,6 +25,7 @@ impl Stage {
             Stage::Probe => "probe",
             Stage::Thumbnail => "thumbnail",
             Stage::Renditions => "renditions",
+            Stage::Enrich => "enrich",
         }
     }
 }
@@ -52,8 +55,8 @@ pub type Stages = BTreeMap<Stage, StageState>;
 pub fn media_stages(kind: crate::MediaKind) -> &'static [Stage] {
     use crate::MediaKind::*;
     match kind {
-        Video | Image => &[Stage::Probe, Stage::Thumbnail, Stage::Renditions],
-        Audio => &[Stage::Probe, Stage::Renditions],
+        Video | Image => &[Stage::Probe, Stage::Thumbnail, Stage::Renditions, Stage::Enrich],
+        Audio => &[Stage::Probe, Stage::Renditions, Stage::Enrich],
         Document => &[],
     }
 }

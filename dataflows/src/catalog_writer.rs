@@ -138,6 +138,15 @@ async fn write(catalog: &Catalog, search: &Arc<SearchIndex>, updates: &[Update])
                         match &result.0 {
                             WorkResult::RenditionWritten { rendition } => renditions.push(rendition.clone()),
                             WorkResult::RenditionsMade { renditions: made, .. } => renditions.extend(made.iter().cloned()),
+                            WorkResult::Enriched { enrichment, .. } => {
+                                let (segs, vecs) = enrichment_rows(search, id, enrichment);
+                                if let Some(s) = segs {
+                                    segments.insert(id, s);
+                                }
+                                if let Some(v) = vecs {
+                                    vectors.insert(id, v);
+                                }
+                            }
                             _ => {}
                         }
                     }

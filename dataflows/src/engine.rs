@@ -44,6 +44,7 @@ pub struct EngineContext {
     pub profiles: acervo_catalog::RenditionProfiles,
     pub jobs_config: acervo_catalog::config::JobsConfig,
     pub work_dir: std::path::PathBuf,
+    pub models: crate::enrich_stage::Models,
 }
 
 pub(crate) struct Shared {
@@ -90,6 +91,7 @@ impl Engine {
                 profiles: ctx.profiles,
                 jobs_config: ctx.jobs_config,
                 work_dir: ctx.work_dir,
+                models: ctx.models,
             }),
             pool: MediaPool::new(media_threads, ctx.config.media_queue),
             metrics: ctx.metrics,

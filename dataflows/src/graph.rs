@@ -27,6 +27,16 @@ use crate::media_job::{self, MediaInput};
 use crate::ondemand::{self, OnDemandRequest};
 use crate::pool::{Job, Lane};
 
+/// The descriptive text of an asset the enrichment stage embeds.
+pub fn asset_text(title: &str, description: &str, tags: &[String]) -> String {
+    let mut parts = vec![title.trim().to_string(), description.trim().to_string()];
+    if !tags.is_empty() {
+        parts.push(tags.join(", "));
+    }
+    parts.retain(|p| !p.is_empty());
+    parts.join(". ")
+}
+
 /// What a media job does: an asset's stages, or one on-demand rendition.
 enum Work {
     Asset(MediaInput),
@@ -122,15 +132,17 @@ pub fn build<'scope>(scope: Scope<'scope, u64>, shared: Arc<Shared>, start: u64,
                     let mut session = output.session(&cap);
                     for (offset, env) in data.drain(..) {
                         let work = match &env.0.event {
-                            Event::AssetIngested { id, kind, sha256, master_key, .. }
-                            | Event::ReprocessRequested { id, kind, sha256, master_key }
-                                if !media_stages(*kind).is_empty() =>
-                            {
-                                let input = MediaInput { id: *id, kind: *kind, sha256: sha256.clone(), master_key: master_key.clone() };
+                            Event::AssetIngested { id, kind, sha256, master_key, title, description, tags, .. } if !media_stages(*kind).is_empty() => {
+                                let text = asset_text(title, description, tags);
+                                let input = MediaInput { id: *id, kind: *kind, sha256: sha256.clone(), master_key: master_key.clone(), text };
+                                Some((Lane::Batch, id.0, Work::Asset(input)))
+                            }
+                            Event::ReprocessRequested { id, kind, sha256, master_key, text } if !media_stages(*kind).is_empty() => {
+                                let input = MediaInput { id: *id, kind: *kind, sha256: sha256.clone(), master_key: master_key.clone(), text: text.clone() };
                                 Some((Lane::Batch, id.0, Work::Asset(input)))
                             }
                             Event::OnDemandRequested { id, job_id, sha256, master_key, spec } => {
-                                let input = MediaInput { id: *id, kind: MediaKind::Video, sha256: sha256.clone(), master_key: master_key.clone() };
+                                let input = MediaInput { id: *id, kind: MediaKind::Video, sha256: sha256.clone(), master_key: master_key.clone(), text: String::new() };
                                 let request = OnDemandRequest { input, job_id: *job_id, spec: spec.clone(), requested_by: env.0.principal.clone(), at: env.0.at };
                                 shared.media.jobs.put_ondemand(ondemand::queued_record(&request));
                                 Some((Lane::Interactive, *job_id, Work::OnDemand(request)))

@@ -5,6 +5,7 @@
 
 mod catalog_writer;
 mod engine;
+pub mod enrich_stage;
 mod graph;
 pub mod jobs;
 mod json;
@@ -18,6 +19,7 @@ pub mod pool;
 mod update;
 
 pub use engine::{Engine, EngineContext, EngineError};
+pub use graph::asset_text;
 pub use jobs::{JobRegistry, JobState, LiveStage, OnDemandJob};
 pub use pool::Lane;
 pub use retry::DeadLetter;

@@ -131,6 +131,10 @@ pub fn apply_result(mut asset: Asset, result: &WorkResult) -> Asset {
         WorkResult::RenditionsMade { .. } => {
             asset.stages.insert(Stage::Renditions, StageState::Done);
         }
+        WorkResult::Enriched { enrichment, .. } => {
+            apply_enrichment(&mut asset, enrichment);
+            asset.stages.insert(Stage::Enrich, StageState::Done);
+        }
         WorkResult::StageCancelled { stage, reason, .. } => {
             asset.stages.insert(*stage, StageState::Cancelled { reason: reason.clone() });
         }

@@ -32,6 +32,7 @@ pub struct MediaContext {
     pub jobs_config: JobsConfig,
     /// Where passes write before their outputs are committed to the store.
     pub work_dir: PathBuf,
+    pub models: crate::enrich_stage::Models,
 }
 
 #[derive(Clone, Debug)]
@@ -40,6 +41,8 @@ pub struct MediaInput {
     pub kind: MediaKind,
     pub sha256: String,
     pub master_key: String,
+    /// Title, description and tags, for the text embedding.
+    pub text: String,
 }
 
 /// A local copy of the master: the file itself on a local store, a temporary download otherwise.
@@ -140,6 +143,15 @@ pub fn run(ctx: &MediaContext, input: &MediaInput, cancel: &AtomicBool) -> Vec<W
     }
     if stages.contains(&Stage::Renditions) {
         results.push(renditions(ctx, input, &master, &technical, cancel));
+    }
+    if stages.contains(&Stage::Enrich) {
+        // Suggestions from models: a failure here is shown on the stage, never fails the asset.
+        if cancel.load(Ordering::Relaxed) {
+            results.push(WorkResult::StageCancelled { id, stage: Stage::Enrich, reason: "cancelled on request".into() });
+        } else {
+            let result = stage(ctx, id, Stage::Enrich, || Ok(crate::enrich_stage::run(ctx, input, master.path(), &technical, cancel)));
+            results.push(result.unwrap_or_else(|reason: String| WorkResult::StageFailed { id, stage: Stage::Enrich, reason }));
+        }
     }
     results
 }

@@ -60,6 +60,12 @@ impl Ocr {
         Ok(ocr)
     }
 
+    /// The tesseract library's version (`5.3.0`), recorded with its results.
+    pub fn version() -> String {
+        let v = unsafe { tesseract_sys::TessVersion() };
+        if v.is_null() { "unknown".into() } else { unsafe { CStr::from_ptr(v) }.to_string_lossy().into_owned() }
+    }
+
     /// Reads the text of an RGB24 picture.
     pub fn read(&mut self, rgb: &VideoFrame) -> Result<OcrText, OperatorError> {
         let bad = |reason: String| OperatorError::Ocr { reason };
@@ -116,7 +122,8 @@ pub fn ocr_image(path: &Path, orientation: Option<u16>, limits: ProbeLimits, ocr
 }
 
 /// The text of a video, read from a frame every `every_seconds` (frames with no text left out).
-pub fn ocr_video(path: &Path, every_seconds: f64, ocr: &mut Ocr) -> Result<Vec<FrameText>, OperatorError> {
+/// Stops with `Cancelled` when `cancel` is raised.
+pub fn ocr_video(path: &Path, every_seconds: f64, ocr: &mut Ocr, cancel: &std::sync::atomic::AtomicBool) -> Result<Vec<FrameText>, OperatorError> {
     ffmpeg_init::ensure();
     let decode_err = |e: ffmpeg_next::Error| OperatorError::Decode { path: path.to_path_buf(), reason: e.to_string() };
     let mut input = format::input(&path).map_err(|e| OperatorError::Open { path: path.to_path_buf(), reason: e.to_string() })?;
@@ -146,6 +153,9 @@ pub fn ocr_video(path: &Path, every_seconds: f64, ocr: &mut Ocr) -> Result<Vec<F
         Ok(())
     };
     for (s, packet) in input.packets() {
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(OperatorError::Cancelled);
+        }
         if s.index() != index || decoder.send_packet(&packet).is_err() {
             continue;
         }

@@ -19,6 +19,8 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     pub jobs: Arc<JobRegistry>,
     pub metrics: Arc<Metrics>,
+    /// The sentence model that embeds text queries for vector and hybrid search.
+    pub text_model: Option<Arc<acervo_operators::embed::TextEmbedder>>,
     pub(crate) http: Arc<HttpMetrics>,
     pub(crate) pending: Arc<PendingWrites>,
     /// Serialises the duplicate check and the append of an ingest, so two uploads of the same
@@ -39,7 +41,7 @@ impl AppState {
         metrics: Arc<Metrics>,
     ) -> AppState {
         let http = Arc::new(HttpMetrics::register(&metrics.registry));
-        AppState { config, catalog, search, log, masters, engine, jobs, metrics, http, pending: Arc::new(PendingWrites::default()), admission: Arc::default() }
+        AppState { config, catalog, search, log, masters, engine, jobs, metrics, text_model: None, http, pending: Arc::new(PendingWrites::default()), admission: Arc::default() }
     }
 
     /// The principal a request acts for. Authentication plugs in here; until then every

@@ -4,7 +4,9 @@ use std::fs::File;
 use std::sync::Arc;
 
 use acervo_catalog::AcervoConfig;
+use acervo_dataflows::enrich_stage::Models;
 use acervo_dataflows::{Engine, EngineContext, JobRegistry, Metrics};
+use acervo_operators::embed::TextEmbedder;
 use acervo_lakehouse::{Checkpoint, EventLog, SearchIndex};
 use acervo_operators::ProbeLimits;
 use acervo_query_api::{AppState, router};
@@ -38,6 +40,21 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
     let catalog = open::catalog(&cfg).await?;
     let search = SearchIndex::open(&cfg.search_dir(), &cfg.search, &catalog).await.context("search index")?;
     let metrics = Arc::new(Metrics::new());
+    // The sentence model, shared by the enrichment stage (asset vectors) and the search API
+    // (query vectors). Without it the server still runs; semantic search needs vectors given.
+    let text_model = {
+        let (dir, name, dim) = (cfg.ai.text_model_dir(), cfg.ai.text_model.clone(), cfg.search.embedding_dim);
+        tokio::task::spawn_blocking(move || match TextEmbedder::load(&dir, &name) {
+            Ok(m) if m.dim() == dim => Ok(Arc::new(m)),
+            Ok(m) => Err(format!("the text model makes {}-d vectors but search.embedding_dim is {dim}", m.dim())),
+            Err(e) => Err(e.to_string()),
+        })
+        .await?
+    };
+    if let Err(why) = &text_model {
+        tracing::warn!(%why, "no text embedding model: assets get no vectors, text queries no semantic search");
+    }
+    let models = Models { text: text_model.clone(), ocr_languages: cfg.ai.ocr_languages.clone(), ocr_every_seconds: cfg.ai.ocr_every_seconds };
     let jobs = Arc::new(JobRegistry::default());
     let engine = Arc::new(
         Engine::start(EngineContext {
@@ -54,6 +71,7 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
             profiles: cfg.renditions.clone(),
             jobs_config: cfg.jobs.clone(),
             work_dir: cfg.work_dir(),
+            models,
         })
         .context("starting the dataflow")?,
     );
@@ -75,7 +93,8 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&cfg.addr).await.with_context(|| format!("cannot listen on {}", cfg.addr))?;
     let addr = listener.local_addr()?;
     let cfg = Arc::new(cfg);
-    let state = AppState::new(Arc::clone(&cfg), catalog, Arc::clone(&search), log, masters, Arc::clone(&engine), jobs, metrics);
+    let mut state = AppState::new(Arc::clone(&cfg), catalog, Arc::clone(&search), log, masters, Arc::clone(&engine), jobs, metrics);
+    state.text_model = text_model.ok();
     tracing::info!(%addr, home = %cfg.home.display(), objects = %cfg.objects_url(), "acervo is serving");
     println!("acervo listening on http://{addr} (data in {})", cfg.home.display());
     axum::serve(listener, router(state))

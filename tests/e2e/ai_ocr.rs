@@ -53,7 +53,7 @@ fn tesseract_reads_spanish_text_in_images_and_captions_in_video_frames() {
     let video = dir.join("plaza.mp4");
     let filter = format!("color=0x203050:size=1280x720:rate=25:duration=5,drawtext=fontfile={FONT}:text='PLAZA DE MAYO 2024':fontsize=72:x=(w-tw)/2:y=h-160:fontcolor=white:enable='gte(t,2)'");
     run_tool("ffmpeg", &["-v", "error", "-f", "lavfi", "-i", &filter, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", video.to_str().unwrap()]).unwrap();
-    let frames = ocr_video(&video, 1.0, &mut ocr).unwrap();
+    let frames = ocr_video(&video, 1.0, &mut ocr, &std::sync::atomic::AtomicBool::new(false)).unwrap();
     assert!(!frames.is_empty(), "no text found in the video");
     let first = &frames[0];
     assert!((2000..=3000).contains(&first.at_ms), "the caption appears at 2 s, first read at {} ms", first.at_ms);

@@ -53,7 +53,11 @@ fn ingest_then_results_make_an_asset_ready_and_replays_change_nothing() {
     let skipped = apply_result(probed, &WorkResult::StageSkipped { id, stage: Stage::Thumbnail, reason: "x".into() });
     assert_eq!(skipped.status, AssetStatus::Processing, "the renditions are still pending");
     let skipped = apply_result(skipped, &WorkResult::RenditionsMade { id, renditions: Vec::new() });
+    assert_eq!(skipped.status, AssetStatus::Processing, "enrichment is still pending");
+    let enrichment = acervo_catalog::Enrichment { ocr_text: Some("PLAZA DE MAYO".into()), ..Default::default() };
+    let skipped = apply_result(skipped, &WorkResult::Enriched { id, enrichment, models: vec!["ocr: tesseract".into()] });
     assert_eq!(skipped.status, AssetStatus::Ready);
+    assert_eq!(skipped.ocr_text, "PLAZA DE MAYO");
     assert_eq!(skipped.stages.get(&Stage::Renditions), Some(&StageState::Done));
 
     // Replaying the ingest over the materialised row changes nothing.
@@ -81,13 +85,16 @@ fn cancelled_renditions_leave_the_asset_usable_and_failed_ones_fail_it() {
     let id = env.event.asset_id();
     let probed = apply_result(apply_event(None, &env).unwrap(), &WorkResult::Probed { id, technical: TechnicalMetadata::default() });
     let thumb = apply_result(probed, &WorkResult::StageSkipped { id, stage: Stage::Thumbnail, reason: "x".into() });
+    // A failed enrichment never fails the asset.
+    let thumb = apply_result(thumb, &WorkResult::StageFailed { id, stage: Stage::Enrich, reason: "no model".into() });
+    assert_eq!(thumb.status, AssetStatus::Processing);
     let cancelled = apply_result(thumb.clone(), &WorkResult::StageCancelled { id, stage: Stage::Renditions, reason: "on request".into() });
     assert_eq!(cancelled.status, AssetStatus::Ready);
     assert!(matches!(cancelled.stages.get(&Stage::Renditions), Some(StageState::Cancelled { .. })));
     let failed = apply_result(thumb, &WorkResult::StageFailed { id, stage: Stage::Renditions, reason: "no video frame could be decoded".into() });
     assert_eq!(failed.status, AssetStatus::Failed);
     // A reprocess request puts the media stages back to pending.
-    let again = EventEnvelope { at: Utc::now(), principal: "t".into(), event: Event::ReprocessRequested { id, kind: MediaKind::Video, sha256: "00".repeat(32), master_key: "m".into() } };
+    let again = EventEnvelope { at: Utc::now(), principal: "t".into(), event: Event::ReprocessRequested { id, kind: MediaKind::Video, sha256: "00".repeat(32), master_key: "m".into(), text: String::new() } };
     let again = apply_event(Some(failed), &again).unwrap();
     assert_eq!(again.status, AssetStatus::Processing);
     assert_eq!(again.stages.get(&Stage::Renditions), Some(&StageState::Pending));

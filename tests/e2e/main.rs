@@ -1,6 +1,7 @@
 //! Acervo's end-to-end tests: one binary, split by topic.
 
 mod ai_embeddings;
+mod ai_enrichment;
 mod ai_ocr;
 mod api_contract;
 mod bad_input;

@@ -152,7 +152,7 @@ async fn real_media_becomes_ready_with_exact_metadata_thumbnails_and_search() {
     assert_eq!(code, 200);
     assert_eq!(job["progress"], 1.0);
     let states: Vec<(&str, &str)> = job["stages"].as_array().unwrap().iter().map(|s| (s["stage"].as_str().unwrap(), s["state"].as_str().unwrap())).collect();
-    assert_eq!(states, vec![("ingest", "done"), ("probe", "done"), ("thumbnail", "done"), ("renditions", "done")]);
+    assert_eq!(states, vec![("ingest", "done"), ("probe", "done"), ("thumbnail", "done"), ("renditions", "done"), ("enrich", "done")]);
 
     // Search by a title word, with facets.
     let found = wait_searchable(&c, &server, "alcaldesa", &video, READY).await.unwrap();

@@ -11,7 +11,7 @@ use acervo_lakehouse::Catalog;
 use acervo_tests::*;
 use serde_json::{Value, json};
 
-const DIM: usize = 512;
+const DIM: usize = 384;
 const WAIT: Duration = Duration::from_secs(60);
 
 async fn doc(c: &reqwest::Client, server: &Server, title: &str, tags: &str, project: &str) -> String {

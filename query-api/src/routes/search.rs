@@ -131,7 +131,17 @@ impl SearchParams {
 }
 
 async fn run(state: AppState, params: SearchParams) -> Result<Json<SearchResponse>, ApiError> {
-    let req = params.into_request(state.config.search.embedding_dim)?;
+    let mut req = params.into_request(state.config.search.embedding_dim)?;
+    // Vector and hybrid search without a vector: the query text, embedded with the model that
+    // embedded the assets.
+    if req.vector.is_none() && req.mode != Mode::Text && !req.q.trim().is_empty() {
+        let model = state.text_model.clone().ok_or_else(|| {
+            ApiError::bad_request("vector and hybrid search need a vector: no text embedding model is installed to embed q")
+        })?;
+        let q = req.q.clone();
+        let v = tokio::task::spawn_blocking(move || model.embed(&[q.as_str()])).await.map_err(ApiError::internal)?.map_err(ApiError::internal)?;
+        req.vector = v.into_iter().next();
+    }
     let principal = state.principal();
     let search = state.search.clone();
     let started = std::time::Instant::now();
