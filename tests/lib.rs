@@ -199,6 +199,8 @@ impl Server {
             // Tests check what renditions are, not how well x264 compresses: the fastest preset
             // keeps CI lean. A test may set another.
             .env("ACERVO_RENDITIONS__X264_PRESET", "ultrafast")
+            // OCR of video frames is the slowest model step; tests not about it read fewer frames.
+            .env("ACERVO_AI__OCR_EVERY_SECONDS", "10")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         for (k, v) in env {

@@ -35,7 +35,7 @@ async fn ocr_text_is_searchable_and_text_queries_find_assets_by_meaning() {
     let budget = dir.join("budget.png");
     run_tool("ffmpeg", &["-v", "error", "-f", "lavfi", "-i", "color=gray:size=320x240", "-frames:v", "1", budget.to_str().unwrap()]).unwrap();
 
-    let server = Server::start(&dir.join("home")).unwrap();
+    let server = Server::start_with(&dir.join("home"), &[("ACERVO_AI__OCR_EVERY_SECONDS", "1")]).unwrap();
     let c = client();
     let v = upload_ok(&c, &server, &video, "Acto en Buenos Aires", "").await.unwrap();
     let s = upload_ok(&c, &server, &sign, "Foto de la calle", "").await.unwrap();
