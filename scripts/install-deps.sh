@@ -12,6 +12,7 @@ packages=(
   libimage-exiftool-perl
   chromium
   tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa libtesseract-dev libleptonica-dev
+  python3-pip
 )
 
 missing=()
