@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use acervo_catalog::AcervoConfig;
 use acervo_catalog::profiles::{RenditionProfiles, VideoProfile};
-use acervo_operators::transcode::{Control, fit_box, video_pass};
+use acervo_operators::transcode::{Control, fit_box, video_pass, x264_params};
 use anyhow::{Context, bail};
 
 fn ffmpeg(args: &[&str]) -> anyhow::Result<()> {
@@ -62,7 +62,8 @@ fn x264_args(p: &VideoProfile, preset: &str, gop: u32) -> Vec<String> {
         "-b:v".into(),
         format!("{}k", p.bitrate_kbps),
         "-x264-params".into(),
-        format!("keyint={gop}:min-keyint={gop}:scenecut=0:vbv-maxrate={}:vbv-bufsize={}", p.bitrate_kbps * 3 / 2, p.bitrate_kbps * 2),
+        // Exactly the options Acervo's encoder opens with.
+        x264_params(p, gop),
         "-pix_fmt".into(),
         "yuv420p".into(),
     ]

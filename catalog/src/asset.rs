@@ -102,3 +102,13 @@ impl Asset {
         tags
     }
 }
+
+/// An asset's descriptive text as the enrichment stage embeds it: title, description, tags.
+pub fn embedding_text(title: &str, description: &str, tags: &[String]) -> String {
+    let mut parts = vec![title.trim().to_string(), description.trim().to_string()];
+    if !tags.is_empty() {
+        parts.push(tags.join(", "));
+    }
+    parts.retain(|p| !p.is_empty());
+    parts.join(". ")
+}

@@ -73,24 +73,32 @@ enum WriteError {
     Join(String),
 }
 
-/// An enrichment's segments and vectors, as rows for their tables.
-fn enrichment_rows(search: &SearchIndex, id: AssetId, e: &Enrichment) -> (Option<Vec<SegmentRow>>, Option<Vec<EmbeddingRow>>) {
-    let segments = e.transcript.as_ref().map(|segs| {
-        segs.iter().map(|s| SegmentRow { asset_id: id, start_ms: s.start_ms, end_ms: s.end_ms, text: s.text.clone() }).collect()
-    });
+/// An enrichment's segments and vectors, as rows for their tables: each part present replaces
+/// the asset's previous rows of that table (the last of a batch wins).
+fn add_enrichment_rows(
+    search: &SearchIndex,
+    id: AssetId,
+    e: &Enrichment,
+    segments: &mut HashMap<AssetId, Vec<SegmentRow>>,
+    vectors: &mut HashMap<AssetId, Vec<EmbeddingRow>>,
+) {
+    if let Some(segs) = &e.transcript {
+        let rows = segs.iter().map(|s| SegmentRow { asset_id: id, start_ms: s.start_ms, end_ms: s.end_ms, text: s.text.clone() }).collect();
+        segments.insert(id, rows);
+    }
     if e.embedding.is_none() && e.frame_embeddings.is_none() {
-        return (segments, None);
+        return;
     }
     // Vectors given replace all of the asset's vectors (asset and frames together).
-    let mut vectors: Vec<(Option<u64>, &Vec<f32>)> = e.embedding.iter().map(|v| (None, v)).collect();
-    vectors.extend(e.frame_embeddings.iter().flatten().map(|f| (Some(f.at_ms), &f.vector)));
-    let (ord, keys) = search.vectors().assign(id, vectors.len());
-    let rows = vectors
+    let mut given: Vec<(Option<u64>, &Vec<f32>)> = e.embedding.iter().map(|v| (None, v)).collect();
+    given.extend(e.frame_embeddings.iter().flatten().map(|f| (Some(f.at_ms), &f.vector)));
+    let (ord, keys) = search.vectors().assign(id, given.len());
+    let rows = given
         .into_iter()
         .zip(keys)
         .map(|((at_ms, v), vkey)| EmbeddingRow { asset_id: id, ord, vkey, at_ms, vector: v.clone() })
         .collect();
-    (segments, Some(rows))
+    vectors.insert(id, rows);
 }
 
 async fn write(catalog: &Catalog, search: &Arc<SearchIndex>, updates: &[Update]) -> Result<(), WriteError> {
@@ -119,13 +127,7 @@ async fn write(catalog: &Catalog, search: &Arc<SearchIndex>, updates: &[Update])
                     changed.push(id);
                 }
                 if let (Event::EnrichmentImported { enrichment, .. }, Some(_)) = (&event.0.event, row.as_ref()) {
-                    let (segs, vecs) = enrichment_rows(search, id, enrichment);
-                    if let Some(s) = segs {
-                        segments.insert(id, s);
-                    }
-                    if let Some(v) = vecs {
-                        vectors.insert(id, v);
-                    }
+                    add_enrichment_rows(search, id, enrichment, &mut segments, &mut vectors);
                 }
             }
             Update::Result { result, .. } => {
@@ -138,15 +140,7 @@ async fn write(catalog: &Catalog, search: &Arc<SearchIndex>, updates: &[Update])
                         match &result.0 {
                             WorkResult::RenditionWritten { rendition } => renditions.push(rendition.clone()),
                             WorkResult::RenditionsMade { renditions: made, .. } => renditions.extend(made.iter().cloned()),
-                            WorkResult::Enriched { enrichment, .. } => {
-                                let (segs, vecs) = enrichment_rows(search, id, enrichment);
-                                if let Some(s) = segs {
-                                    segments.insert(id, s);
-                                }
-                                if let Some(v) = vecs {
-                                    vectors.insert(id, v);
-                                }
-                            }
+                            WorkResult::Enriched { enrichment, .. } => add_enrichment_rows(search, id, enrichment, &mut segments, &mut vectors),
                             _ => {}
                         }
                     }

@@ -56,7 +56,8 @@ fn read_text(ctx: &MediaContext, input: &MediaInput, master: &Path, technical: &
     Ok(Some(text))
 }
 
-pub fn run(ctx: &MediaContext, input: &MediaInput, master: &Path, technical: &TechnicalMetadata, cancel: &AtomicBool) -> WorkResult {
+/// The stage's result, or why nothing at all came out (every part failed).
+pub fn run(ctx: &MediaContext, input: &MediaInput, master: &Path, technical: &TechnicalMetadata, cancel: &AtomicBool) -> Result<WorkResult, String> {
     let id = input.id;
     let mut enrichment = Enrichment::default();
     let mut models = Vec::new();
@@ -89,13 +90,13 @@ pub fn run(ctx: &MediaContext, input: &MediaInput, master: &Path, technical: &Te
         Err(why) => problems.push(format!("embedding: {why}")),
     }
     if cancel.load(Ordering::Relaxed) {
-        return WorkResult::StageCancelled { id, stage: Stage::Enrich, reason: "cancelled on request".into() };
+        return Ok(WorkResult::StageCancelled { id, stage: Stage::Enrich, reason: "cancelled on request".into() });
     }
     if enrichment.is_empty() && !problems.is_empty() {
-        return WorkResult::StageFailed { id, stage: Stage::Enrich, reason: problems.join("; ") };
+        return Err(problems.join("; "));
     }
     for p in &problems {
         tracing::warn!(asset = %id, problem = %p, "part of the enrichment failed");
     }
-    WorkResult::Enriched { id, enrichment, models }
+    Ok(WorkResult::Enriched { id, enrichment, models })
 }

@@ -27,16 +27,6 @@ use crate::media_job::{self, MediaInput};
 use crate::ondemand::{self, OnDemandRequest};
 use crate::pool::{Job, Lane};
 
-/// The descriptive text of an asset the enrichment stage embeds.
-pub fn asset_text(title: &str, description: &str, tags: &[String]) -> String {
-    let mut parts = vec![title.trim().to_string(), description.trim().to_string()];
-    if !tags.is_empty() {
-        parts.push(tags.join(", "));
-    }
-    parts.retain(|p| !p.is_empty());
-    parts.join(". ")
-}
-
 /// What a media job does: an asset's stages, or one on-demand rendition.
 enum Work {
     Asset(MediaInput),
@@ -133,7 +123,7 @@ pub fn build<'scope>(scope: Scope<'scope, u64>, shared: Arc<Shared>, start: u64,
                     for (offset, env) in data.drain(..) {
                         let work = match &env.0.event {
                             Event::AssetIngested { id, kind, sha256, master_key, title, description, tags, .. } if !media_stages(*kind).is_empty() => {
-                                let text = asset_text(title, description, tags);
+                                let text = acervo_catalog::asset::embedding_text(title, description, tags);
                                 let input = MediaInput { id: *id, kind: *kind, sha256: sha256.clone(), master_key: master_key.clone(), text };
                                 Some((Lane::Batch, id.0, Work::Asset(input)))
                             }

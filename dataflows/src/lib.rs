@@ -19,7 +19,6 @@ pub mod pool;
 mod update;
 
 pub use engine::{Engine, EngineContext, EngineError};
-pub use graph::asset_text;
 pub use jobs::{JobRegistry, JobState, LiveStage, OnDemandJob};
 pub use pool::Lane;
 pub use retry::DeadLetter;

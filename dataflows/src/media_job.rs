@@ -149,7 +149,7 @@ pub fn run(ctx: &MediaContext, input: &MediaInput, cancel: &AtomicBool) -> Vec<W
         if cancel.load(Ordering::Relaxed) {
             results.push(WorkResult::StageCancelled { id, stage: Stage::Enrich, reason: "cancelled on request".into() });
         } else {
-            let result = stage(ctx, id, Stage::Enrich, || Ok(crate::enrich_stage::run(ctx, input, master.path(), &technical, cancel)));
+            let result = stage(ctx, id, Stage::Enrich, || crate::enrich_stage::run(ctx, input, master.path(), &technical, cancel));
             results.push(result.unwrap_or_else(|reason: String| WorkResult::StageFailed { id, stage: Stage::Enrich, reason }));
         }
     }
@@ -160,7 +160,10 @@ fn renditions(ctx: &MediaContext, input: &MediaInput, master: &LocalMaster, tech
     let id = input.id;
     let stage = Stage::Renditions;
     let start = Instant::now();
-    let (outcome, attempts) = with_retries(ctx, id, stage, cancel, |_| renditions_stage::run(ctx, input, master.path(), technical, cancel));
+    let (outcome, attempts) = with_retries(ctx, id, stage, cancel, |n| {
+        ctx.jobs.attempt(id, stage, n);
+        renditions_stage::run(ctx, input, master.path(), technical, cancel)
+    });
     ctx.metrics.media_seconds.with_label_values(&[stage.as_str()]).observe(start.elapsed().as_secs_f64());
     ctx.jobs.finished(id, stage);
     let label = |o: &str| ctx.metrics.media_jobs.with_label_values(&[stage.as_str(), o]).inc();

@@ -3,7 +3,7 @@
 //! expiry, its job record written last (`ondemand/jobs/{job}.json`). A replayed request whose
 //! record exists is not made again.
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use acervo_catalog::profiles::VideoProfile;
 use acervo_catalog::{MediaKind, OnDemandSpec, Stage, WorkResult};
@@ -103,20 +103,22 @@ pub fn run(ctx: &MediaContext, r: &OnDemandRequest, cancel: &AtomicBool) -> Vec<
     }
     let mut record = ctx.jobs.ondemand(job).unwrap_or_else(|| queued_record(r));
     let stage = Stage::Renditions;
-    let outcome = if std::sync::atomic::AtomicBool::load(cancel, std::sync::atomic::Ordering::Relaxed) {
+    let outcome = if cancel.load(Ordering::Relaxed) {
         (Err(StageError::Cancelled), 0)
     } else {
+        let started = Utc::now();
+        record.started_at = Some(started);
         ctx.jobs.update_ondemand(job, |j| {
             j.state = JobState::Running;
-            j.started_at = Some(Utc::now());
+            j.started_at = Some(started);
         });
+        // Progress and attempts go on the job's own record, not on the asset's stages (its
+        // batch work may be running at the same time).
         with_retries(ctx, id, stage, cancel, |n| {
             ctx.jobs.update_ondemand(job, |j| j.attempts = n);
             make(ctx, r, cancel)
         })
     };
-    ctx.jobs.finished(id, stage);
-    record.started_at = ctx.jobs.ondemand(job).and_then(|j| j.started_at);
     record.attempts = outcome.1;
     record.finished_at = Some(Utc::now());
     match outcome.0 {

@@ -60,7 +60,6 @@ pub fn with_retries<T>(
     let max = ctx.jobs_config.max_attempts.max(1);
     let mut n = 1;
     loop {
-        ctx.jobs.attempt(id, stage, n);
         match attempt(n) {
             Err(StageError::Transient(reason)) if n < max => {
                 let wait = ctx.jobs_config.backoff(n + 1);

@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use audio_pass::audio_pass;
 pub use geometry::fit_box;
+pub use h264::x264_params;
 pub use image_pass::image_pass;
 pub use playlist::avc_codecs_string;
 pub use rotate::{exif_orientation, quarter_turns};
@@ -65,10 +66,10 @@ impl Control<'_> {
     }
 }
 
-/// Maps an FFmpeg error while making `what` of `path` to a typed operator error.
-pub(crate) fn fail(path: &std::path::Path, what: &str) -> impl Fn(ffmpeg_next::Error) -> crate::OperatorError {
-    let (path, what) = (path.to_path_buf(), what.to_string());
-    move |e| crate::OperatorError::Transcode { path: path.clone(), what: what.clone(), reason: e.to_string() }
+/// Maps an FFmpeg error while making `what` of `path` to a typed operator error. Borrows until
+/// an error happens: it is on every frame's path.
+pub(crate) fn fail<'a>(path: &'a std::path::Path, what: &'a str) -> impl Fn(ffmpeg_next::Error) -> crate::OperatorError + 'a {
+    move |e| crate::OperatorError::Transcode { path: path.to_path_buf(), what: what.to_string(), reason: e.to_string() }
 }
 
 /// Maps a local I/O error on `path` to a typed (transient) operator error.

@@ -310,7 +310,8 @@ impl Pass<'_> {
         self.frames += 1;
         for i in 0..self.rungs.len() {
             let rung = &mut self.rungs[i];
-            rung.send(frame, pts).map_err(fail(self.path, &format!("{} encode", rung.name)))?;
+            let path = self.path;
+            rung.send(frame, pts).map_err(|e| fail(path, &format!("{} encode", rung.name))(e))?;
             rung.drain(&mut self.packets);
             self.write_video(i)?;
         }
@@ -333,8 +334,7 @@ impl Pass<'_> {
     fn write_video(&mut self, rung: usize) -> Result<(), OperatorError> {
         for packet in self.packets.drain(..) {
             for sink in self.sinks.iter_mut().filter(|s| s.video.is_some_and(|v| v.0 == rung)) {
-                let what = format!("{}", sink.path.display());
-                sink.write_video(&packet).map_err(fail(self.path, &what))?;
+                sink.write_video(&packet).map_err(|e| fail(self.path, &sink.path.display().to_string())(e))?;
             }
         }
         Ok(())
@@ -343,8 +343,7 @@ impl Pass<'_> {
     fn write_audio(&mut self) -> Result<(), OperatorError> {
         for packet in self.packets.drain(..) {
             for sink in self.sinks.iter_mut() {
-                let what = format!("{}", sink.path.display());
-                sink.write_audio(&packet).map_err(fail(self.path, &what))?;
+                sink.write_audio(&packet).map_err(|e| fail(self.path, &sink.path.display().to_string())(e))?;
             }
         }
         Ok(())

@@ -344,7 +344,7 @@ pub async fn reprocess(State(state): State<AppState>, Path(id): Path<String>) ->
     if !asset.status.can_become(AssetStatus::Processing) || asset.status == AssetStatus::Deleted || acervo_catalog::media_stages(asset.kind).is_empty() {
         return Err(ApiError::conflict(format!("asset {id} is {} ({:?}): nothing to reprocess", asset.status, asset.kind)));
     }
-    let text = acervo_dataflows::asset_text(&asset.title, &asset.description, &asset.tags);
+    let text = acervo_catalog::asset::embedding_text(&asset.title, &asset.description, &asset.tags);
     let event = Event::ReprocessRequested { id, kind: asset.kind, sha256: asset.sha256.clone(), master_key: asset.master_key.clone(), text };
     append(&state, EventEnvelope { at: Utc::now(), principal: state.principal().name, event }).await?;
     let asset = visible_asset(&state, id).await?;

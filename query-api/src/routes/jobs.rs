@@ -98,12 +98,19 @@ async fn ondemand_job(state: &AppState, id: Uuid) -> Result<Option<OnDemandJob>,
 }
 
 async fn job_view(state: &AppState, id: Uuid) -> Result<JobView, ApiError> {
-    if let Some(job) = ondemand_job(state, id).await? {
-        visible_asset(state, job.asset_id).await?;
-        let output_url = job.output_key.as_ref().map(|_| format!("/api/v1/jobs/{id}/output"));
-        return Ok(JobView::Ondemand(Box::new(OnDemandView { cancellable: state.jobs.is_active(id), output_url, job })));
-    }
-    Ok(JobView::Asset(asset_job(state, AssetId(id)).await?))
+    // Live on-demand jobs first, then assets (the id polled most), then finished on-demand
+    // records: an asset's view costs no object-store miss.
+    let job = match state.jobs.ondemand(id) {
+        Some(job) => job,
+        None => match asset_job(state, AssetId(id)).await {
+            Ok(view) => return Ok(JobView::Asset(view)),
+            Err(e) if e.status != StatusCode::NOT_FOUND => return Err(e),
+            Err(not_found) => ondemand_job(state, id).await?.ok_or(not_found)?,
+        },
+    };
+    visible_asset(state, job.asset_id).await?;
+    let output_url = job.output_key.as_ref().map(|_| format!("/api/v1/jobs/{id}/output"));
+    Ok(JobView::Ondemand(Box::new(OnDemandView { cancellable: state.jobs.is_active(id), output_url, job })))
 }
 
 /// An asset's processing (by asset id) or an on-demand job (by job id), with progress.
@@ -170,13 +177,22 @@ pub async fn dead_letters(State(state): State<AppState>, ApiQuery(p): ApiQuery<D
     keys.sort();
     keys.truncate(1000);
     let principal = state.principal();
+    // One catalog read per asset, however many of its jobs failed.
+    let mut visible: std::collections::HashMap<AssetId, bool> = std::collections::HashMap::new();
     let mut out = Vec::new();
     for key in keys {
         if let Some(bytes) = state.masters.get_if_exists(&key).await.map_err(ApiError::internal)?
             && let Ok(d) = serde_json::from_slice::<DeadLetter>(&bytes)
         {
-            let visible = state.catalog.get_asset(d.asset_id).await?.is_some_and(|a| principal.can_see_project(&a.project));
-            if visible {
+            let seen = match visible.get(&d.asset_id) {
+                Some(v) => *v,
+                None => {
+                    let v = state.catalog.get_asset(d.asset_id).await?.is_some_and(|a| principal.can_see_project(&a.project));
+                    visible.insert(d.asset_id, v);
+                    v
+                }
+            };
+            if seen {
                 out.push(d);
             }
         }
