@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Acervo needs to build, run and test on Debian 12: the FFmpeg libraries and CLI,
 # clang/libclang (ffmpeg-sys bindings), protoc (lance), mold (linking), exiftool (EXIF test
-# fixtures), tesseract with English and Spanish data (OCR), Chromium with hls.js and playwright-core (the browser tests' real player) and
+# fixtures), tesseract with English and Spanish data (OCR), espeak-ng (spoken test media),
+# python3-skimage (the photos the labelling test classifies), Chromium with hls.js and playwright-core (the browser tests' real player) and
 # cargo-nextest. Idempotent: packages already present are left as they are.
 set -euo pipefail
 
@@ -13,6 +14,7 @@ packages=(
   chromium
   tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa libtesseract-dev libleptonica-dev
   python3-pip
+  espeak-ng python3-skimage
 )
 
 missing=()

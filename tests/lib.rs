@@ -201,6 +201,8 @@ impl Server {
             .env("ACERVO_RENDITIONS__X264_PRESET", "ultrafast")
             // OCR of video frames is the slowest model step; tests not about it read fewer frames.
             .env("ACERVO_AI__OCR_EVERY_SECONDS", "10")
+            // Speech to text costs seconds per 30 s of sound: on for the tests about it only.
+            .env("ACERVO_AI__SPEECH_MODEL_PATH", "")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         for (k, v) in env {

@@ -52,7 +52,7 @@ async fn run(n: u64, home: &std::path::Path) -> anyhow::Result<()> {
         profiles: acervo_catalog::AcervoConfig::defaults().renditions,
         jobs_config: acervo_catalog::AcervoConfig::defaults().jobs,
         work_dir: std::env::temp_dir().join("acervo-bench-work"),
-        models: acervo_dataflows::enrich_stage::Models::none(),
+        models: acervo_dataflows::enrich_stage::Models::none(cfg.ai.clone()),
     })?;
 
     // Append in batches of 1 000 (one fsync each), as a bulk importer would.

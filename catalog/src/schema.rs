@@ -55,6 +55,8 @@ pub static ASSETS: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("labels", tags(), false),
         Field::new("ocr_text", DataType::Utf8, false),
         Field::new("transcript_text", DataType::Utf8, false),
+        // Suggestion details as JSON (label scores, language, model per part); null when none.
+        Field::new("ai", DataType::Utf8, true),
     ]))
 });
 

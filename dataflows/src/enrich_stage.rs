@@ -1,87 +1,333 @@
-//! The enrichment stage: suggestions from models, kept apart from editorial fields. OCR reads
-//! the text in images and video frames (tesseract); the sentence model embeds the asset's
-//! title, description, tags and OCR text (MiniLM) for semantic search. Each part names its model
-//! and version; a part that fails is reported without failing the others.
+//! The enrichment stage: suggestions from models, kept apart from editorial fields.
+//!
+//! - pictures: one decode of the image, or of the video with a frame every N seconds, feeds
+//!   both OCR (tesseract) and labels (MobileNetV2, frames classified in batches);
+//! - sound: speech to timed text (Whisper), language detected;
+//! - text: the sentence model (MiniLM) embeds the asset's title, description, tags, OCR text,
+//!   labels and transcript into the asset vector, and each transcript segment into a vector at
+//!   its time, so semantic search lands on the moment.
+//!
+//! Each part names its model and version; a part that fails is reported without failing the
+//! others, and the asset never fails because of a model.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use acervo_catalog::{Enrichment, MediaKind, Stage, TechnicalMetadata, WorkResult};
+use acervo_catalog::config::AiConfig;
+use acervo_catalog::{
+    AssetId, Enrichment, FrameEmbedding, MediaKind, ScoredLabel, Stage, TechnicalMetadata,
+    TranscriptSegment, WorkResult,
+};
 use acervo_operators::embed::TextEmbedder;
-use acervo_operators::ocr::{Ocr, ocr_image, ocr_video};
+use acervo_operators::ocr::Ocr;
+use acervo_operators::speech::{Language, SpeechModel, decode_16k_mono};
+use acervo_operators::vision::{Labeller, prepare, prepare_image};
+use acervo_operators::{OperatorError, frames};
 
 use crate::media_job::{MediaContext, MediaInput};
 
-/// The models the stage runs, loaded once per process.
+/// Pictures classified per model call.
+const LABEL_BATCH: usize = 8;
+
+/// The models the stage runs, loaded once per process. Each is there, or says why not.
 #[derive(Clone)]
 pub struct Models {
-    /// The sentence model, or why there is none (not installed, wrong width).
     pub text: Result<Arc<TextEmbedder>, String>,
-    pub ocr_languages: String,
-    pub ocr_every_seconds: f64,
+    pub speech: Result<Arc<SpeechModel>, String>,
+    pub labels: Result<Arc<Labeller>, String>,
+    pub config: AiConfig,
 }
 
 impl Models {
     /// No models (programs that do not enrich, such as the ingest benchmark).
-    pub fn none() -> Models {
-        Models { text: Err("no text model configured".into()), ocr_languages: "eng".into(), ocr_every_seconds: 2.0 }
+    pub fn none(config: AiConfig) -> Models {
+        let off = "not loaded".to_string();
+        Models {
+            text: Err(off.clone()),
+            speech: Err(off.clone()),
+            labels: Err(off),
+            config,
+        }
+    }
+
+    /// Loads every configured model; one that is missing or broken is logged and left out.
+    pub fn load(config: &AiConfig, embedding_dim: usize) -> Models {
+        let text = match TextEmbedder::load(&config.text_model_dir(), &config.text_model) {
+            Ok(m) if m.dim() == embedding_dim => Ok(Arc::new(m)),
+            Ok(m) => Err(format!(
+                "the text model makes {}-d vectors but search.embedding_dim is {embedding_dim}",
+                m.dim()
+            )),
+            Err(e) => Err(e.to_string()),
+        };
+        let speech = match config.speech_model_dir() {
+            None => Err("speech to text is turned off (ai.speech_model_path is empty)".to_string()),
+            Some(dir) => SpeechModel::load(&dir, &config.speech_model)
+                .map(Arc::new)
+                .map_err(|e| e.to_string()),
+        };
+        let labels = match config.label_model_file() {
+            None => Err("labels are turned off (ai.label_model_path is empty)".to_string()),
+            Some(file) => Labeller::load(&file, &config.label_model)
+                .map(Arc::new)
+                .map_err(|e| e.to_string()),
+        };
+        for (part, r) in [
+            ("text embedding", text.as_ref().err()),
+            ("speech", speech.as_ref().err()),
+            ("labels", labels.as_ref().err()),
+        ] {
+            if let Some(why) = r {
+                tracing::warn!(%why, "no {part} model: that part of the enrichment is skipped");
+            }
+        }
+        Models {
+            text,
+            speech,
+            labels,
+            config: config.clone(),
+        }
+    }
+
+    fn language(&self) -> Language {
+        match self.config.speech_language.trim() {
+            "" | "auto" => Language::Detect,
+            code => Language::Fixed(code.to_lowercase()),
+        }
     }
 }
 
-/// OCR text of a picture or video, as one text (distinct lines in order of appearance).
-fn read_text(ctx: &MediaContext, input: &MediaInput, master: &Path, technical: &TechnicalMetadata, cancel: &AtomicBool) -> Result<Option<String>, String> {
-    if technical.width.is_none() || !matches!(input.kind, MediaKind::Image | MediaKind::Video) {
-        return Ok(None);
-    }
-    let mut ocr = Ocr::new(&ctx.models.ocr_languages).map_err(|e| e.to_string())?;
-    let text = match input.kind {
-        MediaKind::Image => {
-            let orientation = technical.exif.as_ref().and_then(|e| e.orientation);
-            ocr_image(master, orientation, ctx.limits, &mut ocr).map_err(|e| e.to_string())?.text
+/// What the picture models found.
+#[derive(Default)]
+struct Seen {
+    text: Option<String>,
+    labels: Option<Vec<ScoredLabel>>,
+}
+
+/// Distinct lines in order of appearance.
+fn add_lines(lines: &mut Vec<String>, text: &str) {
+    for line in text.lines() {
+        if !lines.iter().any(|l| l == line) {
+            lines.push(line.to_string());
         }
-        _ => {
-            let frames = ocr_video(master, ctx.models.ocr_every_seconds, &mut ocr, cancel).map_err(|e| e.to_string())?;
-            let mut lines: Vec<String> = Vec::new();
-            for f in frames {
-                for line in f.text.lines() {
-                    if !lines.iter().any(|l| l == line) {
-                        lines.push(line.to_string());
-                    }
-                }
-            }
-            lines.join("\n")
+    }
+}
+
+/// OCR and labels of a picture or video, from one decode.
+fn look(
+    ctx: &MediaContext,
+    input: &MediaInput,
+    master: &Path,
+    technical: &TechnicalMetadata,
+    cancel: &AtomicBool,
+    problems: &mut Vec<String>,
+) -> Result<Seen, OperatorError> {
+    let mut seen = Seen::default();
+    if technical.width.is_none() || !matches!(input.kind, MediaKind::Image | MediaKind::Video) {
+        return Ok(seen);
+    }
+    let cfg = &ctx.models.config;
+    let mut ocr = match Ocr::new(&cfg.ocr_languages) {
+        Ok(o) => Some(o),
+        Err(e) => {
+            problems.push(format!("OCR: {e}"));
+            None
         }
     };
-    Ok(Some(text))
+    let labeller = ctx.models.labels.as_ref().ok();
+    let mut pictures: Vec<Vec<u8>> = Vec::new();
+    let mut lines: Vec<String> = Vec::new();
+    let mut ocr_failed = None;
+    match input.kind {
+        MediaKind::Image => {
+            let orientation = technical.exif.as_ref().and_then(|e| e.orientation);
+            if let Some(o) = ocr.as_mut() {
+                match acervo_operators::ocr::ocr_image(master, orientation, ctx.limits, o) {
+                    Ok(read) => add_lines(&mut lines, &read.text),
+                    Err(e) => ocr_failed = Some(e.to_string()),
+                }
+            }
+            if labeller.is_some() {
+                pictures.push(prepare_image(master, orientation, ctx.limits)?);
+            }
+        }
+        _ => {
+            frames::sample_video(
+                master,
+                cfg.ocr_every_seconds,
+                cancel,
+                |_at_ms, frame, orientation| {
+                    if let Some(o) = ocr.as_mut().filter(|_| ocr_failed.is_none()) {
+                        match o.read_frame(frame, orientation) {
+                            Ok(read) => add_lines(&mut lines, &read.text),
+                            Err(e) => ocr_failed = Some(e.to_string()),
+                        }
+                    }
+                    if labeller.is_some() {
+                        pictures.push(prepare(frame, orientation)?);
+                    }
+                    Ok(())
+                },
+            )?;
+        }
+    }
+    match ocr_failed {
+        Some(e) => problems.push(format!("OCR: {e}")),
+        None if ocr.is_some() => seen.text = Some(lines.join("\n")),
+        None => {}
+    }
+    if let Some(l) = labeller {
+        let mut ranked = Vec::new();
+        for chunk in pictures.chunks(LABEL_BATCH) {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(OperatorError::Cancelled);
+            }
+            match l.classify(chunk, cfg.label_top_k) {
+                Ok(r) => ranked.extend(r),
+                Err(e) => {
+                    problems.push(format!("labels: {e}"));
+                    return Ok(seen);
+                }
+            }
+        }
+        let labels = l.labels(&ranked, cfg.label_min_score);
+        seen.labels = Some(
+            labels
+                .into_iter()
+                .map(|x| ScoredLabel {
+                    name: x.name,
+                    score: x.score,
+                })
+                .collect(),
+        );
+    }
+    Ok(seen)
+}
+
+/// The timed transcript of an asset's sound, with its language; `None` without an audio stream.
+fn listen(
+    ctx: &MediaContext,
+    id: AssetId,
+    master: &Path,
+    cancel: &AtomicBool,
+) -> Result<Option<(Vec<TranscriptSegment>, Option<String>)>, String> {
+    let model = ctx.models.speech.as_ref().map_err(Clone::clone)?;
+    let Some(samples) = decode_16k_mono(master, cancel).map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    // Transcription is the long part of the stage: its share of the audio is the progress.
+    let progress = |done: f64| ctx.jobs.progress(id, Stage::Enrich, done as f32);
+    let t = model
+        .transcribe(&samples, &ctx.models.language(), cancel, &progress)
+        .map_err(|e| e.to_string())?;
+    let segments = t
+        .segments
+        .into_iter()
+        .map(|s| TranscriptSegment {
+            start_ms: s.start_ms,
+            end_ms: s.end_ms,
+            text: s.text,
+        })
+        .collect();
+    Ok(Some((segments, t.language)))
 }
 
 /// The stage's result, or why nothing at all came out (every part failed).
-pub fn run(ctx: &MediaContext, input: &MediaInput, master: &Path, technical: &TechnicalMetadata, cancel: &AtomicBool) -> Result<WorkResult, String> {
+pub fn run(
+    ctx: &MediaContext,
+    input: &MediaInput,
+    master: &Path,
+    technical: &TechnicalMetadata,
+    cancel: &AtomicBool,
+) -> Result<WorkResult, String> {
     let id = input.id;
     let mut enrichment = Enrichment::default();
-    let mut models = Vec::new();
+    let mut models: BTreeMap<String, String> = BTreeMap::new();
     let mut problems = Vec::new();
-    match read_text(ctx, input, master, technical, cancel) {
-        Ok(Some(text)) => {
-            enrichment.ocr_text = Some(text);
-            models.push(format!("ocr: tesseract {} ({})", Ocr::version(), ctx.models.ocr_languages));
+    let cfg = &ctx.models.config;
+    let cancelled = || WorkResult::StageCancelled {
+        id,
+        stage: Stage::Enrich,
+        reason: "cancelled on request".into(),
+    };
+
+    match look(ctx, input, master, technical, cancel, &mut problems) {
+        Ok(seen) => {
+            if let Some(text) = seen.text {
+                enrichment.ocr_text = Some(text);
+                models.insert(
+                    "ocr".into(),
+                    format!("tesseract {} ({})", Ocr::version(), cfg.ocr_languages),
+                );
+            }
+            if let (Some(labels), Ok(l)) = (seen.labels, ctx.models.labels.as_ref()) {
+                enrichment.labels = Some(labels.iter().map(|l| l.name.clone()).collect());
+                enrichment.label_scores = Some(labels);
+                models.insert("labels".into(), l.name.clone());
+            }
         }
-        Ok(None) => {}
-        Err(e) => problems.push(format!("OCR: {e}")),
+        Err(OperatorError::Cancelled) => return Ok(cancelled()),
+        Err(e) => problems.push(format!("pictures: {e}")),
+    }
+    let has_audio = technical.audio_codec.is_some() || input.kind == MediaKind::Audio;
+    if has_audio && matches!(input.kind, MediaKind::Audio | MediaKind::Video) {
+        match listen(ctx, id, master, cancel) {
+            Ok(Some((segments, language))) => {
+                enrichment.transcript = Some(segments);
+                enrichment.language = language;
+                if let Ok(m) = ctx.models.speech.as_ref() {
+                    models.insert("speech".into(), m.name.clone());
+                }
+            }
+            Ok(None) => {}
+            Err(_) if cancel.load(Ordering::Relaxed) => return Ok(cancelled()),
+            Err(e) => problems.push(format!("speech: {e}")),
+        }
     }
     match &ctx.models.text {
         Ok(embedder) => {
             let mut text = input.text.clone();
-            if let Some(ocr) = enrichment.ocr_text.as_deref().filter(|t| !t.is_empty()) {
-                text.push_str(". ");
-                text.push_str(ocr);
+            let labels = enrichment.labels.as_ref().map(|l| l.join(", "));
+            let transcript = enrichment
+                .transcript
+                .as_ref()
+                .map(|s| Enrichment::transcript_text(s));
+            for part in [
+                enrichment.ocr_text.as_deref(),
+                labels.as_deref(),
+                transcript.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if !part.trim().is_empty() {
+                    text.push_str(". ");
+                    text.push_str(part);
+                }
             }
+            let segments: Vec<&TranscriptSegment> =
+                enrichment.transcript.iter().flatten().collect();
+            let mut texts: Vec<&str> = vec![text.as_str()];
+            texts.extend(segments.iter().map(|s| s.text.as_str()));
             if !text.trim().is_empty() {
-                match embedder.embed(&[text.as_str()]) {
+                match embedder.embed(&texts) {
                     Ok(mut v) => {
+                        let frames: Vec<FrameEmbedding> = v
+                            .split_off(1)
+                            .into_iter()
+                            .zip(&segments)
+                            .map(|(vector, s)| FrameEmbedding {
+                                at_ms: s.start_ms,
+                                vector,
+                            })
+                            .collect();
                         enrichment.embedding = v.pop();
-                        models.push(format!("embedding: {}", embedder.name));
+                        if !frames.is_empty() {
+                            enrichment.frame_embeddings = Some(frames);
+                        }
+                        models.insert("embedding".into(), embedder.name.clone());
                     }
                     Err(e) => problems.push(format!("embedding: {e}")),
                 }
@@ -90,7 +336,7 @@ pub fn run(ctx: &MediaContext, input: &MediaInput, master: &Path, technical: &Te
         Err(why) => problems.push(format!("embedding: {why}")),
     }
     if cancel.load(Ordering::Relaxed) {
-        return Ok(WorkResult::StageCancelled { id, stage: Stage::Enrich, reason: "cancelled on request".into() });
+        return Ok(cancelled());
     }
     if enrichment.is_empty() && !problems.is_empty() {
         return Err(problems.join("; "));
@@ -98,5 +344,13 @@ pub fn run(ctx: &MediaContext, input: &MediaInput, master: &Path, technical: &Te
     for p in &problems {
         tracing::warn!(asset = %id, problem = %p, "part of the enrichment failed");
     }
-    Ok(WorkResult::Enriched { id, enrichment, models })
+    enrichment.models = Some(models.clone());
+    Ok(WorkResult::Enriched {
+        id,
+        enrichment,
+        models: models
+            .into_iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect(),
+    })
 }

@@ -56,6 +56,7 @@ pub fn apply_event(current: Option<Asset>, env: &EventEnvelope) -> Option<Asset>
                 labels: Vec::new(),
                 ocr_text: String::new(),
                 transcript_text: String::new(),
+                ai: Default::default(),
             })
         }
         (Event::MetadataEdited { title, description, tags, .. }, Some(mut asset)) => {
@@ -113,8 +114,20 @@ pub fn apply_enrichment(asset: &mut Asset, e: &Enrichment) {
     if let Some(text) = &e.ocr_text {
         asset.ocr_text = text.clone();
     }
-    if let Some(labels) = &e.labels {
-        asset.labels = Asset::clean_tags(labels.iter().map(String::as_str));
+    match (&e.labels, &e.label_scores) {
+        (Some(labels), _) => asset.labels = Asset::clean_tags(labels.iter().map(String::as_str)),
+        (None, Some(scored)) => asset.labels = Asset::clean_tags(scored.iter().map(|l| l.name.as_str())),
+        (None, None) => {}
+    }
+    if let Some(scored) = &e.label_scores {
+        asset.ai.label_scores = scored.clone();
+    }
+    if e.language.is_some() || e.transcript.is_some() {
+        asset.ai.language = e.language.clone();
+    }
+    if let Some(models) = &e.models {
+        // Parts not redone keep the model that made them.
+        asset.ai.models.extend(models.clone());
     }
 }
 

@@ -4,17 +4,23 @@
 //! - `probe`: technical metadata of video, audio and images (ffmpeg-next), EXIF for photos;
 //! - `ocr`: text in images and video frames (tesseract 5, C API);
 //! - `embed`: sentence embeddings (MiniLM in candle);
+//! - `speech`: speech to timed text (Whisper in candle, CTranslate2 weights);
+//! - `vision`: ImageNet labels for pictures and frames (MobileNetV2 in candle);
+//! - `frames`: video frames sampled every N seconds for the picture models;
 //! - `transcode`: every rendition of a master in one pass (see its module docs);
 //! - `thumbnail`: a JPEG poster frame at 10 % of a video's duration, or a 300 px image thumbnail.
 
 pub mod embed;
 mod error;
 pub mod exif;
+pub mod frames;
 pub mod ocr;
 mod ffmpeg_init;
 pub mod probe;
+pub mod speech;
 pub mod thumbnail;
 pub mod transcode;
+pub mod vision;
 
 pub use error::OperatorError;
 pub use probe::{ProbeLimits, probe};

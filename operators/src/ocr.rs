@@ -7,13 +7,10 @@ use std::path::Path;
 
 use ffmpeg_next::format::Pixel;
 use ffmpeg_next::util::frame::video::Video as VideoFrame;
-use ffmpeg_next::{codec, format, media};
 
 use crate::error::OperatorError;
-use crate::ffmpeg_init;
 use crate::probe::ProbeLimits;
 use crate::thumbnail::{Source, decode_picture, orient};
-use crate::transcode::{exif_orientation, quarter_turns};
 
 /// Text tesseract found, with its mean word confidence (0–100).
 #[derive(Clone, Debug, PartialEq)]
@@ -64,6 +61,12 @@ impl Ocr {
     pub fn version() -> String {
         let v = unsafe { tesseract_sys::TessVersion() };
         if v.is_null() { "unknown".into() } else { unsafe { CStr::from_ptr(v) }.to_string_lossy().into_owned() }
+    }
+
+    /// Reads the text of a decoded picture, turned upright by `orientation` (EXIF 1–8).
+    pub fn read_frame(&mut self, frame: &VideoFrame, orientation: u16) -> Result<OcrText, OperatorError> {
+        let rgb = prepare(frame, orientation).map_err(|e| OperatorError::Ocr { reason: format!("converting the picture: {e}") })?;
+        self.read(&rgb)
     }
 
     /// Reads the text of an RGB24 picture.
@@ -124,48 +127,13 @@ pub fn ocr_image(path: &Path, orientation: Option<u16>, limits: ProbeLimits, ocr
 /// The text of a video, read from a frame every `every_seconds` (frames with no text left out).
 /// Stops with `Cancelled` when `cancel` is raised.
 pub fn ocr_video(path: &Path, every_seconds: f64, ocr: &mut Ocr, cancel: &std::sync::atomic::AtomicBool) -> Result<Vec<FrameText>, OperatorError> {
-    ffmpeg_init::ensure();
-    let decode_err = |e: ffmpeg_next::Error| OperatorError::Decode { path: path.to_path_buf(), reason: e.to_string() };
-    let mut input = format::input(&path).map_err(|e| OperatorError::Open { path: path.to_path_buf(), reason: e.to_string() })?;
-    let stream = input.streams().best(media::Type::Video).ok_or_else(|| OperatorError::NoPicture { path: path.to_path_buf() })?;
-    let (index, tb) = (stream.index(), stream.time_base());
-    let start = if stream.start_time() == ffmpeg_next::ffi::AV_NOPTS_VALUE { 0 } else { stream.start_time() };
-    let orientation = exif_orientation(quarter_turns(&stream));
-    let mut decoder = codec::context::Context::from_parameters(stream.parameters()).and_then(|c| c.decoder().video()).map_err(decode_err)?;
-    let seconds = |ts: i64| (ts - start) as f64 * f64::from(tb.numerator()) / f64::from(tb.denominator().max(1));
-    let every = every_seconds.max(0.1);
-    let mut next = 0.0;
     let mut found = Vec::new();
-    let mut frame = VideoFrame::empty();
-    let mut take = |frame: &VideoFrame, found: &mut Vec<FrameText>, next: &mut f64| -> Result<(), OperatorError> {
-        let t = frame.timestamp().map_or(*next, seconds);
-        if t + 1e-6 < *next {
-            return Ok(());
-        }
-        while *next <= t + 1e-6 {
-            *next += every;
-        }
-        let rgb = prepare(frame, orientation).map_err(decode_err)?;
-        let read = ocr.read(&rgb)?;
+    crate::frames::sample_video(path, every_seconds, cancel, |at_ms, frame, orientation| {
+        let read = ocr.read_frame(frame, orientation)?;
         if !read.text.is_empty() {
-            found.push(FrameText { at_ms: (t.max(0.0) * 1000.0).round() as u64, text: read.text, confidence: read.confidence });
+            found.push(FrameText { at_ms, text: read.text, confidence: read.confidence });
         }
         Ok(())
-    };
-    for (s, packet) in input.packets() {
-        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
-            return Err(OperatorError::Cancelled);
-        }
-        if s.index() != index || decoder.send_packet(&packet).is_err() {
-            continue;
-        }
-        while decoder.receive_frame(&mut frame).is_ok() {
-            take(&frame, &mut found, &mut next)?;
-        }
-    }
-    let _ = decoder.send_eof();
-    while decoder.receive_frame(&mut frame).is_ok() {
-        take(&frame, &mut found, &mut next)?;
-    }
+    })?;
     Ok(found)
 }

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use acervo_catalog::AcervoConfig;
 use acervo_dataflows::enrich_stage::Models;
 use acervo_dataflows::{Engine, EngineContext, JobRegistry, Metrics};
-use acervo_operators::embed::TextEmbedder;
 use acervo_lakehouse::{Checkpoint, EventLog, SearchIndex};
 use acervo_operators::ProbeLimits;
 use acervo_query_api::{AppState, router};
@@ -40,21 +39,14 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
     let catalog = open::catalog(&cfg).await?;
     let search = SearchIndex::open(&cfg.search_dir(), &cfg.search, &catalog).await.context("search index")?;
     let metrics = Arc::new(Metrics::new());
-    // The sentence model, shared by the enrichment stage (asset vectors) and the search API
-    // (query vectors). Without it the server still runs; semantic search needs vectors given.
-    let text_model = {
-        let (dir, name, dim) = (cfg.ai.text_model_dir(), cfg.ai.text_model.clone(), cfg.search.embedding_dim);
-        tokio::task::spawn_blocking(move || match TextEmbedder::load(&dir, &name) {
-            Ok(m) if m.dim() == dim => Ok(Arc::new(m)),
-            Ok(m) => Err(format!("the text model makes {}-d vectors but search.embedding_dim is {dim}", m.dim())),
-            Err(e) => Err(e.to_string()),
-        })
-        .await?
+    // The models, loaded once: the enrichment stage runs them; the search API embeds query
+    // text with the same sentence model. Without one, the server still runs and that part of
+    // the enrichment is skipped (semantic search then needs vectors given).
+    let models = {
+        let (ai, dim) = (cfg.ai.clone(), cfg.search.embedding_dim);
+        tokio::task::spawn_blocking(move || Models::load(&ai, dim)).await?
     };
-    if let Err(why) = &text_model {
-        tracing::warn!(%why, "no text embedding model: assets get no vectors, text queries no semantic search");
-    }
-    let models = Models { text: text_model.clone(), ocr_languages: cfg.ai.ocr_languages.clone(), ocr_every_seconds: cfg.ai.ocr_every_seconds };
+    let text_model = models.text.clone();
     let jobs = Arc::new(JobRegistry::default());
     let engine = Arc::new(
         Engine::start(EngineContext {

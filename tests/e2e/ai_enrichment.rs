@@ -63,3 +63,62 @@ async fn ocr_text_is_searchable_and_text_queries_find_assets_by_meaning() {
     let found = search(&c, &server, "mode=vector&q=municipal%20finances&limit=4").await;
     assert_eq!(ids(&found).first(), Some(&b), "{found}");
 }
+
+/// Speech and labels through the whole pipeline: a spoken video gets a timed transcript whose
+/// words are found at their moment; real photos get ImageNet labels, and a one-word query in
+/// vector mode finds the photo by what is in it.
+#[tokio::test(flavor = "multi_thread")]
+async fn spoken_words_are_found_at_their_moment_and_photos_by_what_they_show() {
+    use crate::ai_labels::photo;
+    use crate::ai_speech::{AT_1, spoken_video};
+
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let video = dir.join("pleno.mp4");
+    let at_2 = spoken_video(dir, &video);
+    let server = Server::start_with(&dir.join("home"), &[("ACERVO_AI__SPEECH_MODEL_PATH", "whisper-base")]).unwrap();
+    let c = client();
+    let v = upload_ok(&c, &server, &video, "Pleno municipal", "").await.unwrap();
+    let mut photos = Vec::new();
+    for (i, name) in ["chelsea.png", "coffee.png", "motorcycle_left.png"].iter().enumerate() {
+        // Neutral titles: only the pictures say what they show.
+        photos.push(upload_ok(&c, &server, &photo(name), &format!("Foto {}", i + 1), "").await.unwrap());
+    }
+    let a = wait_status(&c, &server, &v, &["ready", "failed"], READY).await.unwrap();
+    assert_eq!(a["stages"]["enrich"]["state"], "done", "{a}");
+    let transcript = a["transcript_text"].as_str().unwrap().to_lowercase();
+    assert!(transcript.contains("firefighters") && transcript.contains("budget"), "{a}");
+    assert_eq!(a["ai"]["language"], "en", "{a}");
+    assert!(a["ai"]["models"]["speech"].as_str().unwrap().starts_with("whisper-base"), "{a}");
+    assert!(a["ai"]["models"]["embedding"].as_str().is_some(), "{a}");
+    // Editorial fields stay the editor's.
+    assert_eq!(a["title"], "Pleno municipal");
+    assert_eq!(a["tags"], serde_json::json!([]));
+
+    // A spoken word finds the asset and the moment it is said.
+    let found = wait_searchable(&c, &server, "firefighters", &v, READY).await.unwrap();
+    assert_eq!(ids(&found), vec![v.clone()], "{found}");
+    let moment = found["hits"][0]["moments"].as_array().unwrap().iter().find(|m| m["source"] == "transcript").cloned().unwrap_or_else(|| panic!("{found}"));
+    let start = moment["start_ms"].as_u64().unwrap() as f64 / 1000.0;
+    assert!((start - at_2).abs() <= 1.0, "said at {at_2:.2} s, moment at {start:.2} s: {found}");
+    let found = search(&c, &server, "q=budget").await;
+    let start = found["hits"][0]["moments"][0]["start_ms"].as_u64().unwrap() as f64 / 1000.0;
+    assert!((start - AT_1).abs() <= 1.0, "said at {AT_1:.2} s, moment at {start:.2} s: {found}");
+
+    let mut shown = Vec::new();
+    for id in &photos {
+        let a = wait_status(&c, &server, id, &["ready", "failed"], READY).await.unwrap();
+        assert_eq!(a["stages"]["enrich"]["state"], "done", "{a}");
+        assert!(a["ai"]["models"]["labels"].as_str().unwrap().starts_with("mobilenet_v2"), "{a}");
+        let scores = a["ai"]["label_scores"].as_array().unwrap();
+        assert!(!scores.is_empty() && scores.iter().all(|l| (0.0..=1.0).contains(&l["score"].as_f64().unwrap())), "{a}");
+        shown.push(a);
+    }
+    let cat_labels: Vec<&str> = shown[0]["labels"].as_array().unwrap().iter().filter_map(|l| l.as_str()).collect();
+    assert!(cat_labels.contains(&"cat"), "{cat_labels:?}");
+    // Labels are searchable words; in vector mode "cat" also ranks the cat first.
+    let found = search(&c, &server, "q=cat").await;
+    assert_eq!(ids(&found).first(), Some(&photos[0]), "{found}");
+    let found = search(&c, &server, "mode=vector&q=cat&limit=4").await;
+    assert_eq!(ids(&found).first(), Some(&photos[0]), "{found}");
+}

@@ -2,7 +2,9 @@
 
 mod ai_embeddings;
 mod ai_enrichment;
+mod ai_labels;
 mod ai_ocr;
+mod ai_speech;
 mod api_contract;
 mod bad_input;
 mod catalog_state;

@@ -89,6 +89,7 @@ fn asset(rng: &mut Rng, i: u64) -> Asset {
         labels: Vec::new(),
         ocr_text: String::new(),
         transcript_text: String::new(),
+        ai: Default::default(),
     }
 }
 

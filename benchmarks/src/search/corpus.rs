@@ -189,6 +189,7 @@ pub fn asset(v: &Vocab, rng: &mut Rng, i: u64, epoch: DateTime<Utc>) -> Generate
         labels: Vec::new(),
         ocr_text: String::new(),
         transcript_text,
+        ai: Default::default(),
     };
     Generated { asset, segments, topic: rng.below(CENTROIDS) }
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use acervo_catalog::schema::{ASSETS, RENDITIONS};
-use acervo_catalog::{Asset, AssetId, ImageExif, Rendition, Stages, TechnicalMetadata};
+use acervo_catalog::{AiInfo, Asset, AssetId, ImageExif, Rendition, Stages, TechnicalMetadata};
 use arrow_array::builder::{ListBuilder, StringBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -76,6 +76,7 @@ pub fn assets_to_batch(assets: &[Asset]) -> Result<RecordBatch, RowError> {
         .iter()
         .map(|a| serde_json::to_string(&a.stages).unwrap_or_else(|_| "{}".into()))
         .collect();
+    let ai: Vec<Option<String>> = assets.iter().map(|a| (!a.ai.is_empty()).then(|| serde_json::to_string(&a.ai).unwrap_or_default())).collect();
 
     let columns: Vec<ArrayRef> = vec![
         strings(assets.iter().map(|a| a.id.to_string()).collect::<Vec<_>>().iter().map(String::as_str)),
@@ -121,6 +122,7 @@ pub fn assets_to_batch(assets: &[Asset]) -> Result<RecordBatch, RowError> {
         labels,
         strings(assets.iter().map(|a| a.ocr_text.as_str())),
         strings(assets.iter().map(|a| a.transcript_text.as_str())),
+        opt_strings(ai.iter().map(Option::as_deref)),
     ];
     Ok(RecordBatch::try_new(ASSETS.clone(), columns)?)
 }
@@ -191,6 +193,8 @@ pub fn batch_to_assets(batch: &RecordBatch) -> Result<Vec<Asset>, RowError> {
         c.u16("exif_orientation")?,
     );
     let stages = c.str("stages")?;
+    // Tables written before the column existed have none: no suggestion details.
+    let ai = c.str("ai").ok();
 
     let bad = |row: usize, column: &'static str, reason: String| RowError::BadValue { row, column, reason };
     let s = |a: &StringArray, i: usize| a.value(i).to_string();
@@ -245,6 +249,10 @@ pub fn batch_to_assets(batch: &RecordBatch) -> Result<Vec<Asset>, RowError> {
             labels: list_at(labels, i, "labels")?,
             ocr_text: s(ocr_text, i),
             transcript_text: s(transcript_text, i),
+            ai: match ai.and_then(|a| opt(a, i, s)) {
+                Some(json) => serde_json::from_str(&json).map_err(|e| bad(i, "ai", e.to_string()))?,
+                None => AiInfo::default(),
+            },
         });
     }
     Ok(out)

@@ -56,7 +56,7 @@ pub struct Catalog {
 
 async fn open_or_create(uri: &str, schema: SchemaRef, table: &'static str) -> Result<Dataset, CatalogError> {
     match Dataset::open(uri).await {
-        Ok(ds) => Ok(ds),
+        Ok(ds) => add_missing_columns(ds, &schema, table).await,
         Err(lance::Error::DatasetNotFound { .. }) => {
             let empty = RecordBatchIterator::new(Vec::<Result<RecordBatch, arrow_schema::ArrowError>>::new(), schema);
             let params = WriteParams { mode: WriteMode::Create, ..Default::default() };
@@ -64,6 +64,19 @@ async fn open_or_create(uri: &str, schema: SchemaRef, table: &'static str) -> Re
         }
         Err(e) => Err(lance_err(table)(e)),
     }
+}
+
+/// A table written by an older Acervo lacks the nullable columns added since: they are added
+/// (all null, a metadata-only change), so old rows read as "nothing known" and new writes fit.
+async fn add_missing_columns(mut ds: Dataset, schema: &SchemaRef, table: &'static str) -> Result<Dataset, CatalogError> {
+    let have: arrow_schema::Schema = ds.schema().into();
+    let missing: Vec<arrow_schema::Field> = schema.fields().iter().filter(|f| have.field_with_name(f.name()).is_err() && f.is_nullable()).map(|f| f.as_ref().clone()).collect();
+    if !missing.is_empty() {
+        tracing::info!(table, columns = ?missing.iter().map(|f| f.name()).collect::<Vec<_>>(), "adding new columns to an older table");
+        let added = Arc::new(arrow_schema::Schema::new(missing));
+        ds.add_columns(lance::dataset::NewColumnTransform::AllNulls(added), None, None).await.map_err(lance_err(table))?;
+    }
+    Ok(ds)
 }
 
 impl Catalog {

@@ -35,6 +35,7 @@ pub use playlist::avc_codecs_string;
 pub use rotate::{exif_orientation, quarter_turns};
 pub use stills::scale as scale_picture;
 pub use video_pass::{video_clip_pass, video_pass};
+pub(crate) use audio_chain::{Resampled, normalize_layout};
 
 /// One rendition a pass made: its files, relative to the pass's output directory.
 #[derive(Clone, Debug, PartialEq)]

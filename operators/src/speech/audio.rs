@@ -1,0 +1,61 @@
+//! A master's sound as the speech model hears it: the best audio stream decoded and resampled
+//! to 16 kHz mono f32.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ffmpeg_next::util::frame::audio::Audio as AudioFrame;
+use ffmpeg_next::{codec, format, media};
+
+use crate::OperatorError;
+use crate::ffmpeg_init;
+use crate::transcode::{Resampled, normalize_layout};
+
+use super::mel::SAMPLE_RATE;
+
+/// The samples of `path`'s audio, or `None` when it has no audio stream.
+pub fn decode_16k_mono(
+    path: &Path,
+    cancel: &AtomicBool,
+) -> Result<Option<Vec<f32>>, OperatorError> {
+    ffmpeg_init::ensure();
+    let decode_err = |e: ffmpeg_next::Error| OperatorError::Decode {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let mut input = format::input(&path).map_err(|e| OperatorError::Open {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let Some(stream) = input.streams().best(media::Type::Audio) else {
+        return Ok(None);
+    };
+    let index = stream.index();
+    let mut decoder = codec::context::Context::from_parameters(stream.parameters())
+        .and_then(|c| c.decoder().audio())
+        .map_err(decode_err)?;
+    let mut out = Resampled::new(SAMPLE_RATE as u32, 1);
+    let mut frame = AudioFrame::empty();
+    let take = |frame: &mut AudioFrame, out: &mut Resampled| -> Result<(), OperatorError> {
+        normalize_layout(frame);
+        out.push(frame).map_err(decode_err)
+    };
+    for (s, packet) in input.packets() {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(OperatorError::Cancelled);
+        }
+        // A damaged packet is skipped, as players do; the rest of the sound still counts.
+        if s.index() != index || decoder.send_packet(&packet).is_err() {
+            continue;
+        }
+        while decoder.receive_frame(&mut frame).is_ok() {
+            take(&mut frame, &mut out)?;
+        }
+    }
+    let _ = decoder.send_eof();
+    while decoder.receive_frame(&mut frame).is_ok() {
+        take(&mut frame, &mut out)?;
+    }
+    out.flush().map_err(decode_err)?;
+    Ok(Some(out.queue.swap_remove(0)))
+}

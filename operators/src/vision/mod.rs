@@ -1,0 +1,204 @@
+//! Image labels: ImageNet classes with scores for pictures and video frames, from torchvision's
+//! MobileNetV2 weights (a legacy `.pth`, read without torch by `pth`), run in candle
+//! (`mobilenet`). Pictures are prepared as torchvision's reference evaluation does: shorter
+//! side scaled to 256 (area averaging), centre 224×224 crop, ImageNet mean/std.
+//!
+//! Class names (`imagenet_classes.txt`) are torchvision's, as published in pytorch/hub. Each
+//! label also gets a plain word for its group where one fits ("tabby" → "cat"), so an editor's
+//! everyday word finds it.
+
+pub mod mobilenet;
+pub mod pth;
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{Device, Tensor};
+use ffmpeg_next::format::Pixel;
+use ffmpeg_next::util::frame::video::Video as VideoFrame;
+
+use crate::OperatorError;
+use crate::probe::ProbeLimits;
+use crate::thumbnail::{Source, decode_picture, orient};
+
+const CLASSES: &str = include_str!("imagenet_classes.txt");
+const SIDE: usize = 224;
+const RESIZE: u32 = 256;
+
+/// Plain words for groups of ImageNet classes (inclusive index ranges).
+const GROUPS: &[(usize, usize, &str)] = &[
+    (0, 6, "fish"),
+    (7, 24, "bird"),
+    (25, 32, "amphibian"),
+    (33, 68, "reptile"),
+    (80, 100, "bird"),
+    (127, 146, "bird"),
+    (151, 268, "dog"),
+    (269, 280, "wild dog"),
+    (281, 285, "cat"),
+    (286, 293, "big cat"),
+    (294, 297, "bear"),
+    (300, 326, "insect"),
+    (365, 382, "monkey"),
+    (385, 386, "elephant"),
+    (389, 397, "fish"),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum LabelError {
+    #[error("label model {path}: {reason}")]
+    Model { path: PathBuf, reason: String },
+    #[error("running the label model: {0}")]
+    Inference(String),
+}
+
+/// One class with its probability.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Label {
+    pub name: String,
+    pub score: f32,
+}
+
+pub struct Labeller {
+    model: mobilenet::MobileNetV2,
+    classes: Vec<&'static str>,
+    device: Device,
+    /// Model name and version, recorded beside every label it gives.
+    pub name: String,
+}
+
+/// The plain group word of an ImageNet class, if it has one.
+pub fn group_of(class: usize) -> Option<&'static str> {
+    GROUPS
+        .iter()
+        .find(|(lo, hi, _)| (*lo..=*hi).contains(&class))
+        .map(|(_, _, g)| *g)
+}
+
+impl Labeller {
+    /// Loads MobileNetV2 from a torchvision checkpoint (`mobilenet_v2-b0353104.pth`).
+    pub fn load(path: &Path, name: &str) -> Result<Labeller, LabelError> {
+        let fail = |reason: String| LabelError::Model {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let device = Device::Cpu;
+        let weights = pth::read(path, &device).map_err(|e| fail(e.to_string()))?;
+        let model = mobilenet::MobileNetV2::load(&weights).map_err(fail)?;
+        let classes: Vec<&'static str> = CLASSES.lines().collect();
+        Ok(Labeller {
+            model,
+            classes,
+            device,
+            name: name.to_string(),
+        })
+    }
+
+    /// The `k` likeliest classes of each prepared picture (see `prepare`), best first.
+    pub fn classify(
+        &self,
+        pictures: &[Vec<u8>],
+        k: usize,
+    ) -> Result<Vec<Vec<(usize, f32)>>, LabelError> {
+        if pictures.is_empty() {
+            return Ok(Vec::new());
+        }
+        let inputs = pictures
+            .iter()
+            .map(|p| mobilenet::normalise(p, SIDE, &self.device))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(LabelError::Inference)?;
+        let batch = Tensor::stack(&inputs, 0).map_err(|e| LabelError::Inference(e.to_string()))?;
+        let probs = self.model.forward(&batch).map_err(LabelError::Inference)?;
+        let rows = probs
+            .to_vec2::<f32>()
+            .map_err(|e| LabelError::Inference(e.to_string()))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let mut ranked: Vec<(usize, f32)> = row.into_iter().enumerate().collect();
+                ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+                ranked.truncate(k);
+                ranked
+            })
+            .collect())
+    }
+
+    pub fn class_name(&self, class: usize) -> &str {
+        self.classes.get(class).copied().unwrap_or("unknown")
+    }
+
+    /// Readable labels of classified pictures: every class scoring at least `min_score`
+    /// (pooled over the pictures by their best score), plus the group words of those classes.
+    pub fn labels(&self, ranked: &[Vec<(usize, f32)>], min_score: f32) -> Vec<Label> {
+        let mut best: Vec<(usize, f32)> = Vec::new();
+        for (class, score) in ranked
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|(_, s)| *s >= min_score)
+        {
+            match best.iter_mut().find(|(c, _)| *c == class) {
+                Some(b) => b.1 = b.1.max(score),
+                None => best.push((class, score)),
+            }
+        }
+        best.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let mut out: Vec<Label> = best
+            .iter()
+            .map(|(c, s)| Label {
+                name: self.class_name(*c).to_string(),
+                score: *s,
+            })
+            .collect();
+        for (class, score) in &best {
+            if let Some(g) = group_of(*class) {
+                match out.iter_mut().find(|l| l.name == g) {
+                    Some(l) => l.score = l.score.max(*score),
+                    None => out.push(Label {
+                        name: g.to_string(),
+                        score: *score,
+                    }),
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A decoded picture as the model takes it: upright, shorter side 256, centre 224×224, RGB.
+pub fn prepare(frame: &VideoFrame, orientation: u16) -> Result<Vec<u8>, OperatorError> {
+    let bad = |e: ffmpeg_next::Error| OperatorError::Transcode {
+        path: PathBuf::new(),
+        what: "label input".into(),
+        reason: e.to_string(),
+    };
+    let upright = orient(frame, orientation);
+    let (w, h) = (upright.width().max(1), upright.height().max(1));
+    let scale = f64::from(RESIZE) / f64::from(w.min(h));
+    // Never below the crop, even for a thin strip or a 1×1 picture.
+    let sw = ((f64::from(w) * scale).round() as u32).max(SIDE as u32);
+    let sh = ((f64::from(h) * scale).round() as u32).max(SIDE as u32);
+    let rgb = crate::transcode::scale_picture(&upright, sw, sh, Pixel::RGB24).map_err(bad)?;
+    let (x0, y0) = ((sw as usize - SIDE) / 2, (sh as usize - SIDE) / 2);
+    let stride = rgb.stride(0);
+    let data = rgb.data(0);
+    let mut out = Vec::with_capacity(SIDE * SIDE * 3);
+    for y in 0..SIDE {
+        let row = (y0 + y) * stride + x0 * 3;
+        out.extend_from_slice(
+            data.get(row..row + SIDE * 3)
+                .ok_or_else(|| bad(ffmpeg_next::Error::InvalidData))?,
+        );
+    }
+    Ok(out)
+}
+
+/// A still image prepared for the model, upright by its EXIF orientation.
+pub fn prepare_image(
+    path: &Path,
+    orientation: Option<u16>,
+    limits: ProbeLimits,
+) -> Result<Vec<u8>, OperatorError> {
+    let (frame, _) = decode_picture(path, Source::Image { orientation }, limits)?;
+    prepare(&frame, orientation.unwrap_or(1))
+}

@@ -1,0 +1,106 @@
+//! Image labels with torchvision's MobileNetV2 (legacy .pth from PyPI, read without torch) in
+//! candle, over real photos: scikit-image's chelsea (a cat), coffee and motorcycle_left from Debian's
+//! python3-skimage. Odd inputs (a 1×1 picture, a broken checkpoint) give results or errors,
+//! never a crash.
+
+use std::path::{Path, PathBuf};
+
+use acervo_catalog::AcervoConfig;
+use acervo_operators::ProbeLimits;
+use acervo_operators::vision::{Labeller, prepare_image};
+use acervo_tests::*;
+
+pub const SKIMAGE: &str = "/usr/lib/python3/dist-packages/skimage/data";
+
+pub fn photo(name: &str) -> PathBuf {
+    Path::new(SKIMAGE).join(name)
+}
+
+fn labeller() -> Labeller {
+    let ai = AcervoConfig::defaults().ai;
+    Labeller::load(&ai.label_model_file().unwrap(), &ai.label_model)
+        .unwrap_or_else(|e| panic!("{e} (run scripts/install-models.sh)"))
+}
+
+#[test]
+fn mobilenet_puts_the_right_imagenet_class_in_the_top_five_of_real_photos() {
+    let model = labeller();
+    // ImageNet classes that name what is in each photo.
+    let cases: [(&str, &[&str]); 3] = [
+        ("chelsea.png", &["tabby", "tiger cat", "Egyptian cat"]),
+        ("coffee.png", &["espresso", "cup", "coffee mug"]),
+        ("motorcycle_left.png", &["moped", "motor scooter"]),
+    ];
+    let pictures: Vec<Vec<u8>> = cases
+        .iter()
+        .map(|(f, _)| prepare_image(&photo(f), None, ProbeLimits::default()).unwrap())
+        .collect();
+    let ranked = model.classify(&pictures, 5).unwrap();
+    for ((file, expected), top) in cases.iter().zip(&ranked) {
+        let names: Vec<&str> = top.iter().map(|(c, _)| model.class_name(*c)).collect();
+        assert!(
+            names.iter().any(|n| expected.contains(n)),
+            "{file}: top 5 {names:?}, expected one of {expected:?}"
+        );
+        assert!(
+            top.windows(2).all(|w| w[0].1 >= w[1].1),
+            "{file}: not best first: {top:?}"
+        );
+        let total: f32 = top.iter().map(|(_, p)| p).sum();
+        assert!(
+            total > 0.0 && total <= 1.0001,
+            "{file}: probabilities {top:?}"
+        );
+    }
+    // A batch gives what each picture gives alone.
+    let alone = model.classify(&pictures[..1], 5).unwrap();
+    assert_eq!(
+        alone[0].iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+        ranked[0].iter().map(|(c, _)| *c).collect::<Vec<_>>()
+    );
+    assert!((alone[0][0].1 - ranked[0][0].1).abs() < 1e-4);
+    // Readable labels: the cat's classes and the plain word "cat" for them.
+    let labels = model.labels(&ranked[..1], 0.05);
+    assert!(labels.iter().any(|l| l.name == "cat"), "{labels:?}");
+
+    // A 1×1 picture is classified (as something), not refused or crashed on.
+    let dir = tempfile::tempdir().unwrap();
+    let dot = dir.path().join("dot.png");
+    run_tool(
+        "ffmpeg",
+        &[
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=red:size=2x2,format=rgb24,scale=1:1",
+            "-frames:v",
+            "1",
+            dot.to_str().unwrap(),
+        ],
+    )
+    .unwrap();
+    let p = prepare_image(&dot, None, ProbeLimits::default()).unwrap();
+    assert_eq!(model.classify(&[p], 5).unwrap()[0].len(), 5);
+}
+
+#[test]
+fn a_broken_checkpoint_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let ai = AcervoConfig::defaults().ai;
+    let good = std::fs::read(ai.label_model_file().unwrap()).unwrap();
+    for (name, bytes) in [
+        ("truncated.pth", good[..good.len() / 2].to_vec()),
+        ("text.pth", b"not a checkpoint".to_vec()),
+        ("empty.pth", Vec::new()),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let err = match Labeller::load(&path, "mobilenet_v2") {
+            Ok(_) => panic!("{name} loaded"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains(name), "{name}: {err}");
+    }
+}
