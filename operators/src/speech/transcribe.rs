@@ -156,7 +156,7 @@ impl SpeechModel {
         let device = Device::Cpu;
         let weights = ct2::read(&dir.join("model.bin"), &device)
             .map_err(|e| fail("model.bin")(e.to_string()))?;
-        let model = Whisper::load(&weights, &device).map_err(fail("model.bin"))?;
+        let model = Whisper::load(&weights).map_err(fail("model.bin"))?;
         drop(weights);
         let tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
             .map_err(|e| fail("tokenizer.json")(e.to_string()))?;

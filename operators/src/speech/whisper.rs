@@ -1,14 +1,17 @@
-//! The Whisper network in candle, loaded straight from a CTranslate2 Whisper model (the layout
-//! faster-whisper ships): the encoder over a 30 s log-mel window, and a decoder that keeps the
-//! keys and values of every earlier token (self-attention) and of the encoder output
-//! (cross-attention), so each new token costs one position, not the whole prefix again.
-//! CTranslate2 fuses the self-attention query/key/value projections into one matrix; the model
-//! keeps them fused (one matrix product instead of three) and splits the result.
+//! The Whisper network, loaded straight from a CTranslate2 Whisper model (the layout
+//! faster-whisper ships). The encoder runs in candle over a 30 s log-mel window (large matrix
+//! products). The decoder runs one token at a time on the `kernels` (half-precision weights,
+//! as shipped), keeping the keys and values of every earlier token (self-attention) and of the
+//! encoder output (cross-attention), so each new token costs one position, not the whole
+//! prefix again. CTranslate2 fuses the self-attention query/key/value projections into one
+//! matrix; the model keeps them fused (one pass over the weights) and splits the result.
 
-use candle_core::{D, DType, Device, Module, Tensor};
+use candle_core::{D, Module, Tensor};
 use candle_nn::{Conv1d, Conv1dConfig, LayerNorm, Linear};
+use rayon::prelude::*;
 
 use super::ct2::Ct2Model;
+use super::kernels::{HalfDense, dot32, gelu, gelu_tensor, layer_norm, log_softmax, softmax};
 
 type Result<T> = std::result::Result<T, String>;
 
@@ -71,6 +74,21 @@ impl Weights<'_> {
         ))
     }
 
+    fn vec(&self, name: &str) -> Result<Vec<f32>> {
+        self.get(name)?.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(ce)
+    }
+
+    fn dense(&self, prefix: &str) -> Result<HalfDense> {
+        let w = self.get(&format!("{prefix}/weight"))?;
+        let (out, inp) = w.dims2().map_err(ce)?;
+        let b = self.vec(&format!("{prefix}/bias"))?;
+        Ok(HalfDense::new(&w.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(ce)?, Some(b), out, inp))
+    }
+
+    fn norm_vecs(&self, prefix: &str) -> Result<(Vec<f32>, Vec<f32>)> {
+        Ok((self.vec(&format!("{prefix}/gamma"))?, self.vec(&format!("{prefix}/beta"))?))
+    }
+
     fn count_layers(&self, prefix: &str) -> usize {
         (0..)
             .take_while(|i| {
@@ -122,12 +140,6 @@ struct SelfAttention {
     out: Linear,
 }
 
-struct CrossAttention {
-    norm: LayerNorm,
-    q: Linear,
-    kv: Linear,
-    out: Linear,
-}
 
 struct Mlp {
     norm: LayerNorm,
@@ -147,7 +159,7 @@ impl Mlp {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let h = self
             .fc2
-            .forward(&self.fc1.forward(&self.norm.forward(x)?)?.gelu_erf()?)?;
+            .forward(&gelu_tensor(&self.fc1.forward(&self.norm.forward(x)?)?)?)?;
         x + h
     }
 }
@@ -177,10 +189,19 @@ struct EncoderLayer {
     mlp: Mlp,
 }
 
+/// One decoder layer, for one token at a time.
 struct DecoderLayer {
-    attn: SelfAttention,
-    cross: CrossAttention,
-    mlp: Mlp,
+    attn_norm: (Vec<f32>, Vec<f32>),
+    qkv: HalfDense,
+    attn_out: HalfDense,
+    cross_norm: (Vec<f32>, Vec<f32>),
+    cross_q: HalfDense,
+    /// Applied once per window to the encoder output (a large product: candle).
+    cross_kv: Linear,
+    cross_out: HalfDense,
+    mlp_norm: (Vec<f32>, Vec<f32>),
+    fc1: HalfDense,
+    fc2: HalfDense,
 }
 
 pub struct Whisper {
@@ -190,23 +211,27 @@ pub struct Whisper {
     encoder_positions: Tensor,
     encoder: Vec<EncoderLayer>,
     encoder_norm: LayerNorm,
-    embeddings: Tensor,
-    decoder_positions: Tensor,
+    /// Token embeddings, also the output projection (tied weights).
+    vocab: HalfDense,
+    decoder_positions: Vec<f32>,
     decoder: Vec<DecoderLayer>,
-    decoder_norm: LayerNorm,
-    device: Device,
+    decoder_norm: (Vec<f32>, Vec<f32>),
 }
 
-/// A decoder's memory for one window: cross-attention keys/values of the encoder output and
-/// self-attention keys/values of the tokens so far, per layer.
+/// A decoder's memory for one window, per layer: cross-attention keys (`[head][position][d]`)
+/// and values (`[head][d][position]`, so each output value is one dot product) of the encoder
+/// output, and self-attention keys and values of the tokens so far (`[token][n_state]`).
 pub struct DecoderState {
-    cross: Vec<(Tensor, Tensor)>,
-    past: Vec<Option<(Tensor, Tensor)>>,
+    cross_k: Vec<Vec<f32>>,
+    cross_v: Vec<Vec<f32>>,
+    audio_len: usize,
+    self_k: Vec<Vec<f32>>,
+    self_v: Vec<Vec<f32>>,
     pub len: usize,
 }
 
 impl Whisper {
-    pub fn load(model: &Ct2Model, device: &Device) -> Result<Whisper> {
+    pub fn load(model: &Ct2Model) -> Result<Whisper> {
         if model.spec != "WhisperSpec" {
             return Err(format!(
                 "the model is a {}, not a Whisper model",
@@ -243,19 +268,22 @@ impl Whisper {
         let decoder = (0..dims.decoder_layers)
             .map(|i| {
                 let p = format!("decoder/layer_{i}");
-                let cross = CrossAttention {
-                    norm: w.norm(&format!("{p}/attention/layer_norm"))?,
-                    q: w.linear(&format!("{p}/attention/linear_0"))?,
-                    kv: w.linear(&format!("{p}/attention/linear_1"))?,
-                    out: w.linear(&format!("{p}/attention/linear_2"))?,
-                };
                 Ok(DecoderLayer {
-                    attn: SelfAttention::load(&w, &p)?,
-                    cross,
-                    mlp: Mlp::load(&w, &p)?,
+                    attn_norm: w.norm_vecs(&format!("{p}/self_attention/layer_norm"))?,
+                    qkv: w.dense(&format!("{p}/self_attention/linear_0"))?,
+                    attn_out: w.dense(&format!("{p}/self_attention/linear_1"))?,
+                    cross_norm: w.norm_vecs(&format!("{p}/attention/layer_norm"))?,
+                    cross_q: w.dense(&format!("{p}/attention/linear_0"))?,
+                    cross_kv: w.linear(&format!("{p}/attention/linear_1"))?,
+                    cross_out: w.dense(&format!("{p}/attention/linear_2"))?,
+                    mlp_norm: w.norm_vecs(&format!("{p}/ffn/layer_norm"))?,
+                    fc1: w.dense(&format!("{p}/ffn/linear_0"))?,
+                    fc2: w.dense(&format!("{p}/ffn/linear_1"))?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let vocab = HalfDense::new(&embeddings.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(ce)?, None, n_vocab, n_state);
+        let decoder_positions = decoder_positions.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(ce)?;
         Ok(Whisper {
             dims,
             conv1: w.conv("encoder/conv1", 1)?,
@@ -263,11 +291,10 @@ impl Whisper {
             encoder_positions,
             encoder,
             encoder_norm: w.norm("encoder/layer_norm")?,
-            embeddings,
+            vocab,
             decoder_positions,
             decoder,
-            decoder_norm: w.norm("decoder/layer_norm")?,
-            device: device.clone(),
+            decoder_norm: w.norm_vecs("decoder/layer_norm")?,
         })
     }
 
@@ -277,8 +304,8 @@ impl Whisper {
     }
 
     fn encode_inner(&self, mel: &Tensor) -> candle_core::Result<Tensor> {
-        let x = self.conv1.forward(mel)?.gelu_erf()?;
-        let x = self.conv2.forward(&x)?.gelu_erf()?.transpose(1, 2)?;
+        let x = gelu_tensor(&self.conv1.forward(mel)?)?;
+        let x = gelu_tensor(&self.conv2.forward(&x)?)?.transpose(1, 2)?;
         let t = x.dim(1)?;
         let mut x = x.broadcast_add(&self.encoder_positions.narrow(0, 0, t)?)?;
         let heads = self.dims.encoder_heads;
@@ -290,94 +317,106 @@ impl Whisper {
         self.encoder_norm.forward(&x)
     }
 
-    /// A fresh decoder memory for one encoded window `(1, 1500, n_state)`.
+    /// A fresh decoder memory for one encoded window `(1, positions, n_state)`.
     pub fn start(&self, audio: &Tensor) -> Result<DecoderState> {
         let heads = self.dims.decoder_heads;
-        let cross = self
-            .decoder
-            .iter()
-            .map(|l| {
-                let kv = l.cross.kv.forward(audio)?;
-                let n = kv.dim(D::Minus1)? / 2;
-                Ok((
-                    split_heads(&kv.narrow(D::Minus1, 0, n)?, heads)?,
-                    split_heads(&kv.narrow(D::Minus1, n, n)?, heads)?,
-                ))
-            })
-            .collect::<candle_core::Result<Vec<_>>>()
-            .map_err(ce)?;
-        Ok(DecoderState {
-            past: vec![None; cross.len()],
-            cross,
-            len: 0,
-        })
+        let audio_len = audio.dim(1).map_err(ce)?;
+        let (mut cross_k, mut cross_v) = (Vec::new(), Vec::new());
+        for l in &self.decoder {
+            let kv = l.cross_kv.forward(audio).map_err(ce)?;
+            let n = kv.dim(D::Minus1).map_err(ce)? / 2;
+            let k = split_heads(&kv.narrow(D::Minus1, 0, n).map_err(ce)?, heads).map_err(ce)?;
+            // Values transposed to [head][d][position].
+            let v = split_heads(&kv.narrow(D::Minus1, n, n).map_err(ce)?, heads).and_then(|v| v.transpose(2, 3)?.contiguous()).map_err(ce)?;
+            cross_k.push(k.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(ce)?);
+            cross_v.push(v.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(ce)?);
+        }
+        let layers = self.decoder.len();
+        Ok(DecoderState { cross_k, cross_v, audio_len, self_k: vec![Vec::new(); layers], self_v: vec![Vec::new(); layers], len: 0 })
     }
 
     /// Feeds `tokens` (the prompt, or one new token) and returns the log-probabilities of the
     /// next token over the vocabulary.
     pub fn step(&self, state: &mut DecoderState, tokens: &[u32]) -> Result<Vec<f32>> {
-        self.step_inner(state, tokens).map_err(ce)
+        if tokens.is_empty() || state.len + tokens.len() > self.dims.text_ctx {
+            return Err(format!("{} tokens after {} do not fit the decoder's {} positions", tokens.len(), state.len, self.dims.text_ctx));
+        }
+        let mut x = Vec::new();
+        for &t in tokens {
+            x = self.token(state, t)?;
+        }
+        let mut h = vec![0f32; x.len()];
+        layer_norm(&x, &self.decoder_norm.0, &self.decoder_norm.1, &mut h);
+        let mut logits = vec![0f32; self.vocab.out];
+        self.vocab.forward(&h, &mut logits);
+        log_softmax(&mut logits);
+        Ok(logits)
     }
 
-    fn step_inner(
-        &self,
-        state: &mut DecoderState,
-        tokens: &[u32],
-    ) -> candle_core::Result<Vec<f32>> {
-        let n = tokens.len();
-        if n == 0 || state.len + n > self.dims.text_ctx {
-            candle_core::bail!(
-                "{} tokens after {} do not fit the decoder's {} positions",
-                n,
-                state.len,
-                self.dims.text_ctx
-            );
-        }
-        let ids = Tensor::new(tokens, &self.device)?;
-        let x = self.embeddings.index_select(&ids, 0)?;
-        let x = (x + self.decoder_positions.narrow(0, state.len, n)?)?;
-        let mut x = x.unsqueeze(0)?;
-        // Causal within the new tokens: position i sees the past and new tokens up to i.
-        let mask = if n > 1 {
-            let past = state.len;
-            let m: Vec<f32> = (0..n)
-                .flat_map(|i| {
-                    (0..past + n).map(move |j| if j > past + i { f32::NEG_INFINITY } else { 0.0 })
-                })
-                .collect();
-            Some(Tensor::from_vec(m, (n, past + n), &self.device)?)
-        } else {
-            None
-        };
+    /// Runs one token through the layers, appending its keys and values; returns its hidden state.
+    fn token(&self, state: &mut DecoderState, token: u32) -> Result<Vec<f32>> {
+        let n = self.dims.n_state;
         let heads = self.dims.decoder_heads;
-        for (i, layer) in self.decoder.iter().enumerate() {
-            let (q, k, v) = layer.attn.project(&x, heads)?;
-            let (k, v) = match &state.past[i] {
-                Some((pk, pv)) => (Tensor::cat(&[pk, &k], 2)?, Tensor::cat(&[pv, &v], 2)?),
-                None => (k, v),
-            };
-            x = (&x
-                + layer
-                    .attn
-                    .out
-                    .forward(&attend(&q, &k, &v, mask.as_ref())?)?)?;
-            state.past[i] = Some((k, v));
-            let q = split_heads(
-                &layer.cross.q.forward(&layer.cross.norm.forward(&x)?)?,
-                heads,
-            )?;
-            let (ck, cv) = &state.cross[i];
-            x = (&x + layer.cross.out.forward(&attend(&q, ck, cv, None)?)?)?;
-            x = layer.mlp.forward(&x)?;
+        let d = n / heads;
+        let scale = 1.0 / (d as f32).sqrt();
+        let t = token as usize;
+        if t >= self.vocab.out {
+            return Err(format!("token {token} is outside the vocabulary"));
         }
-        state.len += n;
-        let last = self
-            .decoder_norm
-            .forward(&x.narrow(1, n - 1, 1)?)?
-            .squeeze(0)?;
-        let logits = last.matmul(&self.embeddings.t()?)?.squeeze(0)?;
-        candle_nn::ops::log_softmax(&logits, D::Minus1)?
-            .to_dtype(DType::F32)?
-            .to_vec1::<f32>()
+        let mut x = self.vocab.row(t);
+        for (xi, p) in x.iter_mut().zip(&self.decoder_positions[state.len * n..(state.len + 1) * n]) {
+            *xi += p;
+        }
+        let mut h = vec![0f32; n];
+        let mut qkv = vec![0f32; 3 * n];
+        let mut mixed = vec![0f32; n];
+        let mut out = vec![0f32; n];
+        let mut wide = vec![0f32; 4 * n];
+        for (i, l) in self.decoder.iter().enumerate() {
+            // Self-attention over this window's tokens so far, this one included.
+            layer_norm(&x, &l.attn_norm.0, &l.attn_norm.1, &mut h);
+            l.qkv.forward(&h, &mut qkv);
+            state.self_k[i].extend_from_slice(&qkv[n..2 * n]);
+            state.self_v[i].extend_from_slice(&qkv[2 * n..]);
+            let (keys, values) = (&state.self_k[i], &state.self_v[i]);
+            let seen = keys.len() / n;
+            for hd in 0..heads {
+                let q = &qkv[hd * d..(hd + 1) * d];
+                let mut w: Vec<f32> = (0..seen).map(|j| dot32(q, &keys[j * n + hd * d..j * n + (hd + 1) * d]) * scale).collect();
+                softmax(&mut w);
+                let o = &mut mixed[hd * d..(hd + 1) * d];
+                o.fill(0.0);
+                for (j, p) in w.iter().enumerate() {
+                    super::kernels::axpy(*p, &values[j * n + hd * d..j * n + (hd + 1) * d], o);
+                }
+            }
+            l.attn_out.forward(&mixed, &mut out);
+            x.iter_mut().zip(&out).for_each(|(a, b)| *a += b);
+            // Cross-attention over the encoded audio, heads in parallel.
+            layer_norm(&x, &l.cross_norm.0, &l.cross_norm.1, &mut h);
+            l.cross_q.forward(&h, &mut qkv[..n]);
+            let q = &qkv[..n];
+            let (ck, cv, len) = (&state.cross_k[i], &state.cross_v[i], state.audio_len);
+            mixed.par_chunks_mut(d).enumerate().for_each(|(hd, o)| {
+                let qh = &q[hd * d..(hd + 1) * d];
+                let kh = &ck[hd * len * d..(hd + 1) * len * d];
+                let mut w: Vec<f32> = kh.chunks_exact(d).map(|k| dot32(qh, k) * scale).collect();
+                softmax(&mut w);
+                let vh = &cv[hd * d * len..(hd + 1) * d * len];
+                for (oi, vrow) in o.iter_mut().zip(vh.chunks_exact(len)) {
+                    *oi = dot32(&w, vrow);
+                }
+            });
+            l.cross_out.forward(&mixed, &mut out);
+            x.iter_mut().zip(&out).for_each(|(a, b)| *a += b);
+            // Feed-forward.
+            layer_norm(&x, &l.mlp_norm.0, &l.mlp_norm.1, &mut h);
+            l.fc1.forward(&h, &mut wide);
+            gelu(&mut wide);
+            l.fc2.forward(&wide, &mut out);
+            x.iter_mut().zip(&out).for_each(|(a, b)| *a += b);
+        }
+        state.len += 1;
+        Ok(x)
     }
 }
