@@ -160,16 +160,12 @@ fn mobilenet(cfg: &AcervoConfig, n: usize) -> anyhow::Result<()> {
     println!("\n## MobileNetV2 (ImageNet labels)\n");
     println!("{} prepared 224×224 pictures ({} distinct skimage photos), {cores} cores", pictures.len(), prepared.len());
     model.classify(&pictures[..8.min(pictures.len())], 5)?; // warm-up
-    let mut rows = Vec::new();
+    let t = Instant::now();
     let mut ranked = Vec::new();
-    for batch in [1usize, 8] {
-        let t = Instant::now();
-        ranked.clear();
-        for chunk in pictures.chunks(batch) {
-            ranked.extend(model.classify(chunk, 5)?);
-        }
-        rows.push((format!("Acervo (candle, batch {batch})"), pictures.len() as f64 / t.elapsed().as_secs_f64()));
+    for chunk in pictures.chunks(8) {
+        ranked.extend(model.classify(chunk, 5)?);
     }
+    let mut rows = vec![("Acervo (candle, f32)".to_string(), pictures.len() as f64 / t.elapsed().as_secs_f64())];
     let work = tempfile::tempdir()?;
     let raw = work.path().join("pictures.rgb");
     std::fs::write(&raw, prepared.concat())?;

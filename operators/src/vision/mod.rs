@@ -12,7 +12,7 @@ pub mod pth;
 
 use std::path::{Path, PathBuf};
 
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use ffmpeg_next::format::Pixel;
 use ffmpeg_next::util::frame::video::Video as VideoFrame;
 
@@ -102,16 +102,16 @@ impl Labeller {
         if pictures.is_empty() {
             return Ok(Vec::new());
         }
-        let inputs = pictures
-            .iter()
-            .map(|p| mobilenet::normalise(p, SIDE, &self.device))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(LabelError::Inference)?;
-        let batch = Tensor::stack(&inputs, 0).map_err(|e| LabelError::Inference(e.to_string()))?;
-        let probs = self.model.forward(&batch).map_err(LabelError::Inference)?;
-        let rows = probs
-            .to_vec2::<f32>()
-            .map_err(|e| LabelError::Inference(e.to_string()))?;
+        // One picture per forward pass: on CPU each 1×1 convolution is already a large matrix
+        // product per picture, and batching pictures measured slower (bench-ai).
+        let mut rows = Vec::with_capacity(pictures.len());
+        for p in pictures {
+            let input = mobilenet::normalise(p, SIDE, &self.device)
+                .and_then(|t| t.unsqueeze(0).map_err(|e| e.to_string()))
+                .map_err(LabelError::Inference)?;
+            let probs = self.model.forward(&input).map_err(LabelError::Inference)?;
+            rows.extend(probs.to_vec2::<f32>().map_err(|e| LabelError::Inference(e.to_string()))?);
+        }
         Ok(rows
             .into_iter()
             .map(|row| {
