@@ -50,6 +50,8 @@ pub enum Event {
     /// Transcript, OCR text, labels or embeddings supplied by a client (an import from another
     /// system, or corrected output); each present part replaces the previous one.
     EnrichmentImported { id: AssetId, enrichment: Enrichment },
+    /// An editor accepted suggested labels: they join the editorial tags.
+    SuggestionsAccepted { id: AssetId, labels: Vec<String> },
     /// Run the media stages again (renditions already stored for the current profiles are
     /// reused, not recomputed).
     ReprocessRequested {
@@ -90,6 +92,7 @@ impl Event {
             | Event::MetadataEdited { id, .. }
             | Event::AssetDeleted { id, .. }
             | Event::EnrichmentImported { id, .. }
+            | Event::SuggestionsAccepted { id, .. }
             | Event::ReprocessRequested { id, .. }
             | Event::OnDemandRequested { id, .. }
             | Event::CancelRequested { id, .. } => *id,

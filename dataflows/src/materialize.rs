@@ -81,6 +81,12 @@ pub fn apply_event(current: Option<Asset>, env: &EventEnvelope) -> Option<Asset>
             }
             Some(asset)
         }
+        (Event::SuggestionsAccepted { labels, .. }, Some(mut asset)) => {
+            let tags: Vec<&str> = asset.tags.iter().chain(labels).map(String::as_str).collect();
+            asset.tags = Asset::clean_tags(tags);
+            asset.updated_at = env.at;
+            Some(asset)
+        }
         (Event::EnrichmentImported { enrichment, .. }, Some(mut asset)) => {
             apply_enrichment(&mut asset, enrichment);
             asset.updated_at = env.at;

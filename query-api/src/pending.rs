@@ -23,7 +23,7 @@ fn applied(env: &EventEnvelope, row: Option<&Asset>) -> bool {
     match (&env.event, row) {
         (_, None) => false,
         (Event::AssetIngested { .. }, Some(_)) => true,
-        (Event::MetadataEdited { .. } | Event::EnrichmentImported { .. } | Event::ReprocessRequested { .. }, Some(r)) => r.updated_at.timestamp_micros() >= at,
+        (Event::MetadataEdited { .. } | Event::EnrichmentImported { .. } | Event::SuggestionsAccepted { .. } | Event::ReprocessRequested { .. }, Some(r)) => r.updated_at.timestamp_micros() >= at,
         (Event::OnDemandRequested { .. } | Event::CancelRequested { .. }, Some(_)) => true,
         (Event::AssetDeleted { .. }, Some(r)) => r.status == AssetStatus::Deleted,
     }

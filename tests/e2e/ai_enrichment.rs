@@ -121,4 +121,28 @@ async fn spoken_words_are_found_at_their_moment_and_photos_by_what_they_show() {
     assert_eq!(ids(&found).first(), Some(&photos[0]), "{found}");
     let found = search(&c, &server, "mode=vector&q=cat&limit=4").await;
     assert_eq!(ids(&found).first(), Some(&photos[0]), "{found}");
+
+    // Labels are suggestions until an editor accepts one: then it is a tag (an event).
+    let url = server.url(&format!("/api/v1/assets/{}", photos[0]));
+    let (_, before) = get_json(&c, &url).await.unwrap();
+    let cat = before["suggestions"]["labels"].as_array().unwrap().iter().find(|l| l["name"] == "cat").cloned().unwrap_or_else(|| panic!("{before}"));
+    assert_eq!(cat["accepted"], false, "{before}");
+    assert!(cat["score"].as_f64().unwrap() > 0.1, "{before}");
+    assert_eq!(before["suggestions"]["models"]["labels"], before["ai"]["models"]["labels"]);
+    let accept = |body: serde_json::Value| c.post(format!("{url}/ai/accept")).json(&body).send();
+    let r = accept(serde_json::json!({"labels": ["cat"]})).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let after: Value = r.json().await.unwrap();
+    assert_eq!(after["tags"], serde_json::json!(["cat"]), "{after}");
+    assert!(after["suggestions"]["labels"].as_array().unwrap().iter().any(|l| l["name"] == "cat" && l["accepted"] == true), "{after}");
+    // Only suggestions can be accepted; a wrong request is a problem, not a tag.
+    let r = accept(serde_json::json!({"labels": ["dog"]})).await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let r = accept(serde_json::json!({"labels": []})).await.unwrap();
+    assert_eq!(r.status(), 422);
+    let r = accept(serde_json::json!({"tags": ["cat"]})).await.unwrap();
+    assert_eq!(r.status(), 422);
+    let (_, now) = get_json(&c, &url).await.unwrap();
+    assert_eq!(now["tags"], serde_json::json!(["cat"]), "{now}");
 }

@@ -38,6 +38,58 @@ pub struct AssetView {
     pub asset: Asset,
     pub renditions: Vec<RenditionView>,
     pub download_url: String,
+    /// What models suggested, apart from the editorial fields (title, description, tags).
+    pub suggestions: Suggestions,
+}
+
+/// A suggested label, with the model's score and whether it is already an editorial tag.
+#[derive(Serialize, ToSchema)]
+pub struct SuggestedLabel {
+    pub name: String,
+    /// Set for labels from a model; imported labels have none.
+    pub score: Option<f32>,
+    pub accepted: bool,
+}
+
+/// An asset's AI metadata as suggestions an editor may accept (`POST …/ai/accept`).
+#[derive(Serialize, ToSchema)]
+pub struct Suggestions {
+    pub labels: Vec<SuggestedLabel>,
+    pub ocr_text: String,
+    pub transcript: String,
+    /// Language of the transcript (ISO 639-1).
+    pub language: Option<String>,
+    /// Which model (name and version) made each part: `ocr`, `labels`, `speech`, `embedding`.
+    pub models: std::collections::BTreeMap<String, String>,
+}
+
+impl Suggestions {
+    fn of(asset: &Asset) -> Suggestions {
+        let labels = asset
+            .labels
+            .iter()
+            .map(|name| SuggestedLabel {
+                name: name.clone(),
+                score: asset.ai.label_scores.iter().find(|l| &l.name == name).map(|l| l.score),
+                accepted: asset.tags.iter().any(|t| t == name),
+            })
+            .collect();
+        Suggestions {
+            labels,
+            ocr_text: asset.ocr_text.clone(),
+            transcript: asset.transcript_text.clone(),
+            language: asset.ai.language.clone(),
+            models: asset.ai.models.clone(),
+        }
+    }
+}
+
+/// Suggestions to move into the editorial fields.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptSuggestions {
+    /// Suggested labels to add to the asset's tags.
+    pub labels: Vec<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -149,6 +201,7 @@ fn view(asset: Asset, renditions: Vec<Rendition>) -> AssetView {
             })
             .collect(),
         download_url: format!("/api/v1/assets/{id}/download"),
+        suggestions: Suggestions::of(&asset),
         asset,
     }
 }
@@ -315,6 +368,29 @@ pub async fn patch(State(state): State<AppState>, Path(id): Path<String>, ApiJso
     let principal = state.principal();
     let event = Event::MetadataEdited { id, title, description: patch.description.map(|d| d.trim().to_string()), tags };
     append(&state, EventEnvelope { at: Utc::now(), principal: principal.name, event }).await?;
+    get_one(State(state), Path(id.to_string())).await
+}
+
+/// Accept suggested labels: they become editorial tags (recorded as an event, so the audit
+/// trail shows who accepted what). Only labels the asset has as suggestions are accepted.
+#[utoipa::path(post, path = "/api/v1/assets/{id}/ai/accept", tag = "assets", params(("id" = String, Path)), request_body = AcceptSuggestions,
+    responses((status = 200, body = AssetView), (status = 404), (status = 409, description = "The asset is deleted"),
+        (status = 415), (status = 422, description = "A label is not among the suggestions, or none given")))]
+pub async fn accept(State(state): State<AppState>, Path(id): Path<String>, ApiJson(body): ApiJson<AcceptSuggestions>) -> Result<Json<AssetView>, ApiError> {
+    let id = parse_id(&id)?;
+    let asset = visible_asset(&state, id).await?;
+    if asset.status == AssetStatus::Deleted {
+        return Err(ApiError::conflict(format!("asset {id} is deleted")));
+    }
+    let labels = Asset::clean_tags(body.labels.iter().map(String::as_str));
+    if labels.is_empty() {
+        return Err(ApiError::unprocessable("nothing to accept: give at least one suggested label"));
+    }
+    if let Some(unknown) = labels.iter().find(|l| !asset.labels.contains(l)) {
+        return Err(ApiError::unprocessable(format!("{unknown:?} is not a suggested label of asset {id} (suggested: {})", asset.labels.join(", "))));
+    }
+    let event = Event::SuggestionsAccepted { id, labels };
+    append(&state, EventEnvelope { at: Utc::now(), principal: state.principal().name, event }).await?;
     get_one(State(state), Path(id.to_string())).await
 }
 
