@@ -40,6 +40,9 @@ enum Command {
     Sql {
         query: String,
     },
+    /// Run a stage again where a model changed: `--stage enrich [--model NAME]` (asks a running
+    /// server, shows progress until the assets are done).
+    Reindex(cli::reindex::ReindexArgs),
     /// Re-hash every master and compare it with its recorded SHA-256.
     Verify,
     /// Print the effective configuration.
@@ -71,6 +74,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Serve { .. } => cli::serve::run(cfg).await.map(|_| ExitCode::SUCCESS),
             Command::Ingest(args) => cli::ingest::run(args).await,
             Command::Search(args) => cli::search::run(args).await.map(|_| ExitCode::SUCCESS),
+            Command::Reindex(args) => cli::reindex::run(args).await,
             Command::Sql { query } => cli::sql::run(&cfg, &query).await.map(|_| ExitCode::SUCCESS),
             Command::Verify => cli::verify::run(&cfg).await,
             Command::Config => {

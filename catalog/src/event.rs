@@ -62,6 +62,9 @@ pub enum Event {
         /// Title, description and tags at the time, for the text embedding.
         #[serde(default)]
         text: String,
+        /// Run only this stage (after a probe): `acervo reindex --stage enrich`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        only: Option<crate::Stage>,
     },
     /// A custom rendition asked for by a user, served on the interactive lane.
     OnDemandRequested { id: AssetId, job_id: uuid::Uuid, sha256: String, master_key: String, spec: OnDemandSpec },

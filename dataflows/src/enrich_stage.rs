@@ -53,8 +53,11 @@ impl Models {
     }
 
     /// Loads every configured model; one that is missing or broken is logged and left out.
+    /// Each is named `name@version`, the version being the start of its weights' SHA-256, so
+    /// results say exactly which weights made them and a reindex finds what is out of date.
     pub fn load(config: &AiConfig, embedding_dim: usize) -> Models {
-        let text = match TextEmbedder::load(&config.text_model_dir(), &config.text_model) {
+        let text_id = model_id(&config.text_model, &config.text_model_dir().join("model.safetensors"));
+        let text = match TextEmbedder::load(&config.text_model_dir(), &text_id) {
             Ok(m) if m.dim() == embedding_dim => Ok(Arc::new(m)),
             Ok(m) => Err(format!(
                 "the text model makes {}-d vectors but search.embedding_dim is {embedding_dim}",
@@ -64,13 +67,13 @@ impl Models {
         };
         let speech = match config.speech_model_dir() {
             None => Err("speech to text is turned off (ai.speech_model_path is empty)".to_string()),
-            Some(dir) => SpeechModel::load(&dir, &config.speech_model)
+            Some(dir) => SpeechModel::load(&dir, &model_id(&config.speech_model, &dir.join("model.bin")))
                 .map(Arc::new)
                 .map_err(|e| e.to_string()),
         };
         let labels = match config.label_model_file() {
             None => Err("labels are turned off (ai.label_model_path is empty)".to_string()),
-            Some(file) => Labeller::load(&file, &config.label_model)
+            Some(file) => Labeller::load(&file, &model_id(&config.label_model, &file))
                 .map(Arc::new)
                 .map_err(|e| e.to_string()),
         };
@@ -91,12 +94,45 @@ impl Models {
         }
     }
 
+    /// The model each enrichment part is made with now (`part` → `name@version`), as recorded
+    /// on the assets it enriches.
+    pub fn current(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        out.insert("ocr".to_string(), ocr_model(&self.config));
+        if let Ok(m) = &self.text {
+            out.insert("embedding".to_string(), m.name.clone());
+        }
+        if let Ok(m) = &self.speech {
+            out.insert("speech".to_string(), m.name.clone());
+        }
+        if let Ok(m) = &self.labels {
+            out.insert("labels".to_string(), m.name.clone());
+        }
+        out
+    }
+
     fn language(&self) -> Language {
         match self.config.speech_language.trim() {
             "" | "auto" => Language::Detect,
             code => Language::Fixed(code.to_lowercase()),
         }
     }
+}
+
+/// `name@` the first 12 hex digits of the weights file's SHA-256 (just `name` if unreadable:
+/// loading it will then say why).
+fn model_id(name: &str, weights: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    let Ok(mut file) = std::fs::File::open(weights) else { return name.to_string() };
+    let mut hasher = Sha256::new();
+    if std::io::copy(&mut file, &mut hasher).is_err() {
+        return name.to_string();
+    }
+    format!("{name}@{}", &hex::encode(hasher.finalize())[..12])
+}
+
+fn ocr_model(cfg: &AiConfig) -> String {
+    format!("tesseract {} ({})", Ocr::version(), cfg.ocr_languages)
 }
 
 /// What the picture models found.
@@ -257,10 +293,7 @@ pub fn run(
         Ok(seen) => {
             if let Some(text) = seen.text {
                 enrichment.ocr_text = Some(text);
-                models.insert(
-                    "ocr".into(),
-                    format!("tesseract {} ({})", Ocr::version(), cfg.ocr_languages),
-                );
+                models.insert("ocr".into(), ocr_model(cfg));
             }
             if let (Some(labels), Ok(l)) = (seen.labels, ctx.models.labels.as_ref()) {
                 enrichment.labels = Some(labels.iter().map(|l| l.name.clone()).collect());

@@ -124,15 +124,15 @@ pub fn build<'scope>(scope: Scope<'scope, u64>, shared: Arc<Shared>, start: u64,
                         let work = match &env.0.event {
                             Event::AssetIngested { id, kind, sha256, master_key, title, description, tags, .. } if !media_stages(*kind).is_empty() => {
                                 let text = acervo_catalog::asset::embedding_text(title, description, tags);
-                                let input = MediaInput { id: *id, kind: *kind, sha256: sha256.clone(), master_key: master_key.clone(), text };
+                                let input = MediaInput { id: *id, kind: *kind, sha256: sha256.clone(), master_key: master_key.clone(), text, only: None };
                                 Some((Lane::Batch, id.0, Work::Asset(input)))
                             }
-                            Event::ReprocessRequested { id, kind, sha256, master_key, text } if !media_stages(*kind).is_empty() => {
-                                let input = MediaInput { id: *id, kind: *kind, sha256: sha256.clone(), master_key: master_key.clone(), text: text.clone() };
+                            Event::ReprocessRequested { id, kind, sha256, master_key, text, only } if !media_stages(*kind).is_empty() => {
+                                let input = MediaInput { id: *id, kind: *kind, sha256: sha256.clone(), master_key: master_key.clone(), text: text.clone(), only: *only };
                                 Some((Lane::Batch, id.0, Work::Asset(input)))
                             }
                             Event::OnDemandRequested { id, job_id, sha256, master_key, spec } => {
-                                let input = MediaInput { id: *id, kind: MediaKind::Video, sha256: sha256.clone(), master_key: master_key.clone(), text: String::new() };
+                                let input = MediaInput { id: *id, kind: MediaKind::Video, sha256: sha256.clone(), master_key: master_key.clone(), text: String::new(), only: None };
                                 let request = OnDemandRequest { input, job_id: *job_id, spec: spec.clone(), requested_by: env.0.principal.clone(), at: env.0.at };
                                 shared.media.jobs.put_ondemand(ondemand::queued_record(&request));
                                 Some((Lane::Interactive, *job_id, Work::OnDemand(request)))

@@ -92,9 +92,9 @@ pub fn apply_event(current: Option<Asset>, env: &EventEnvelope) -> Option<Asset>
             asset.updated_at = env.at;
             Some(asset)
         }
-        (Event::ReprocessRequested { kind, .. }, Some(mut asset)) => {
+        (Event::ReprocessRequested { kind, only, .. }, Some(mut asset)) => {
             if asset.status.can_become(AssetStatus::Processing) && !media_stages(*kind).is_empty() {
-                for stage in media_stages(*kind) {
+                for stage in media_stages(*kind).iter().filter(|s| only.is_none_or(|o| **s == o || **s == Stage::Probe)) {
                     asset.stages.insert(*stage, StageState::Pending);
                 }
                 asset.status = AssetStatus::Processing;

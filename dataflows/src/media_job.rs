@@ -43,6 +43,8 @@ pub struct MediaInput {
     pub master_key: String,
     /// Title, description and tags, for the text embedding.
     pub text: String,
+    /// Run only this stage (after the probe it needs); all of the kind's stages otherwise.
+    pub only: Option<Stage>,
 }
 
 /// A local copy of the master: the file itself on a local store, a temporary download otherwise.
@@ -89,7 +91,7 @@ fn stage<T>(ctx: &MediaContext, id: AssetId, stage: Stage, f: impl FnOnce() -> R
 }
 
 pub fn run(ctx: &MediaContext, input: &MediaInput, cancel: &AtomicBool) -> Vec<WorkResult> {
-    let stages = media_stages(input.kind);
+    let stages: Vec<Stage> = media_stages(input.kind).iter().copied().filter(|s| input.only.is_none_or(|o| *s == o || *s == Stage::Probe)).collect();
     let id = input.id;
     let mut results = Vec::new();
     if stages.is_empty() {
@@ -97,7 +99,7 @@ pub fn run(ctx: &MediaContext, input: &MediaInput, cancel: &AtomicBool) -> Vec<W
     }
     if cancel.load(Ordering::Relaxed) {
         // Cancelled while queued: nothing ran, nothing is kept.
-        for s in stages {
+        for s in &stages {
             results.push(WorkResult::StageCancelled { id, stage: *s, reason: "cancelled before it started".into() });
         }
         return results;

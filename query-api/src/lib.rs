@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/jobs/{id}", get(routes::jobs::job).delete(routes::jobs::cancel))
         .route("/api/v1/jobs/{id}/output", get(routes::jobs::output))
         .route("/api/v1/dead-letters", get(routes::jobs::dead_letters))
+        .route("/api/v1/reindex", post(routes::reindex::reindex))
         .fallback(routes::ops::not_found)
         .method_not_allowed_fallback(routes::ops::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), http_metrics::record))

@@ -31,6 +31,7 @@ use crate::routes;
         routes::jobs::cancel,
         routes::jobs::output,
         routes::jobs::dead_letters,
+        routes::reindex::reindex,
     ),
     components(schemas(
         acervo_catalog::Asset,
@@ -43,6 +44,8 @@ use crate::routes;
         routes::assets::Suggestions,
         routes::assets::SuggestedLabel,
         routes::assets::AcceptSuggestions,
+        routes::reindex::ReindexRequest,
+        routes::reindex::ReindexQueued,
         acervo_catalog::TranscriptSegment,
         acervo_catalog::FrameEmbedding,
         acervo_catalog::SegmentRow,

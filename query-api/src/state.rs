@@ -21,6 +21,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The sentence model that embeds text queries for vector and hybrid search.
     pub text_model: Option<Arc<acervo_operators::embed::TextEmbedder>>,
+    /// The model behind each enrichment part now (`part` → `name@version`), for reindexing.
+    pub ai_models: std::collections::BTreeMap<String, String>,
     pub(crate) http: Arc<HttpMetrics>,
     pub(crate) pending: Arc<PendingWrites>,
     /// Serialises the duplicate check and the append of an ingest, so two uploads of the same
@@ -41,7 +43,7 @@ impl AppState {
         metrics: Arc<Metrics>,
     ) -> AppState {
         let http = Arc::new(HttpMetrics::register(&metrics.registry));
-        AppState { config, catalog, search, log, masters, engine, jobs, metrics, text_model: None, http, pending: Arc::new(PendingWrites::default()), admission: Arc::default() }
+        AppState { config, catalog, search, log, masters, engine, jobs, metrics, text_model: None, ai_models: Default::default(), http, pending: Arc::new(PendingWrites::default()), admission: Arc::default() }
     }
 
     /// The principal a request acts for. Authentication plugs in here; until then every

@@ -1,6 +1,7 @@
 //! The subcommands.
 
 pub mod ingest;
+pub mod reindex;
 pub mod search;
 pub mod serve;
 pub mod sql;

@@ -47,6 +47,7 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
         tokio::task::spawn_blocking(move || Models::load(&ai, dim)).await?
     };
     let text_model = models.text.clone();
+    let ai_models = models.current();
     let jobs = Arc::new(JobRegistry::default());
     let engine = Arc::new(
         Engine::start(EngineContext {
@@ -87,6 +88,7 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
     let cfg = Arc::new(cfg);
     let mut state = AppState::new(Arc::clone(&cfg), catalog, Arc::clone(&search), log, masters, Arc::clone(&engine), jobs, metrics);
     state.text_model = text_model.ok();
+    state.ai_models = ai_models;
     tracing::info!(%addr, home = %cfg.home.display(), objects = %cfg.objects_url(), "acervo is serving");
     println!("acervo listening on http://{addr} (data in {})", cfg.home.display());
     axum::serve(listener, router(state))

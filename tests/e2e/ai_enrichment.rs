@@ -146,3 +146,57 @@ async fn spoken_words_are_found_at_their_moment_and_photos_by_what_they_show() {
     let (_, now) = get_json(&c, &url).await.unwrap();
     assert_eq!(now["tags"], serde_json::json!(["cat"]), "{now}");
 }
+
+/// `acervo reindex --stage enrich --model NAME` reruns the enrichment only for the assets a
+/// model's current version has not enriched: nothing while up to date, every affected asset
+/// once the weights change, nothing again afterwards.
+#[tokio::test(flavor = "multi_thread")]
+async fn reindex_reruns_enrichment_only_where_a_model_version_changed() {
+    use crate::ai_labels::photo;
+
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let home = dir.join("home");
+    let mut server = Server::start(&home).unwrap();
+    let c = client();
+    let cat = upload_ok(&c, &server, &photo("chelsea.png"), "Foto 1", "").await.unwrap();
+    let cup = upload_ok(&c, &server, &photo("coffee.png"), "Foto 2", "").await.unwrap();
+    let mut before = Vec::new();
+    for id in [&cat, &cup] {
+        let a = wait_status(&c, &server, id, &["ready", "failed"], READY).await.unwrap();
+        assert_eq!(a["stages"]["enrich"]["state"], "done", "{a}");
+        before.push(a["ai"]["models"]["labels"].as_str().unwrap().to_string());
+    }
+    assert!(before[0].starts_with("mobilenet_v2@") && before[0] == before[1], "{before:?}");
+    let reindex = |model: &str, base: String| acervo(&["reindex", "--stage", "enrich", "--model", model, "--server", &base]).unwrap();
+
+    let (code, out, err) = reindex("mobilenet_v2", server.url(""));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("0 assets queued, 2 up to date"), "{out}");
+    let (code, _, err) = reindex("resnet-9000", server.url(""));
+    assert_ne!(code, 0);
+    assert!(err.trim().lines().count() == 1 && err.contains("no model named \"resnet-9000\""), "{err}");
+
+    // New weights for the same model name: the checkpoint with a byte after its data, so the
+    // network is the same but its SHA-256, the version, is not.
+    server.kill();
+    let mut weights = std::fs::read(acervo_catalog::AcervoConfig::defaults().ai.label_model_file().unwrap()).unwrap();
+    weights.push(0);
+    let newer = dir.join("mobilenet_v2-newer.pth");
+    std::fs::write(&newer, weights).unwrap();
+    let server = Server::start_with(&home, &[("ACERVO_AI__LABEL_MODEL_PATH", newer.to_str().unwrap())]).unwrap();
+    let (code, out, err) = reindex("mobilenet_v2", server.url(""));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("2 assets queued, 0 up to date") && out.contains("reindexed"), "{out}");
+    for id in [&cat, &cup] {
+        let (_, a) = get_json(&c, &server.url(&format!("/api/v1/assets/{id}"))).await.unwrap();
+        assert_eq!(a["stages"]["enrich"]["state"], "done", "{a}");
+        let now = a["ai"]["models"]["labels"].as_str().unwrap();
+        assert!(now.starts_with("mobilenet_v2@") && now != before[0], "{now} vs {}", before[0]);
+    }
+    let (_, a) = get_json(&c, &server.url(&format!("/api/v1/assets/{cat}"))).await.unwrap();
+    assert!(a["labels"].as_array().unwrap().iter().any(|l| l == "cat"), "{a}");
+    let (code, out, _) = reindex("mobilenet_v2", server.url(""));
+    assert_eq!(code, 0);
+    assert!(out.contains("0 assets queued, 2 up to date"), "{out}");
+}

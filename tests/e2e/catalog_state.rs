@@ -94,7 +94,7 @@ fn cancelled_renditions_leave_the_asset_usable_and_failed_ones_fail_it() {
     let failed = apply_result(thumb, &WorkResult::StageFailed { id, stage: Stage::Renditions, reason: "no video frame could be decoded".into() });
     assert_eq!(failed.status, AssetStatus::Failed);
     // A reprocess request puts the media stages back to pending.
-    let again = EventEnvelope { at: Utc::now(), principal: "t".into(), event: Event::ReprocessRequested { id, kind: MediaKind::Video, sha256: "00".repeat(32), master_key: "m".into(), text: String::new() } };
+    let again = EventEnvelope { at: Utc::now(), principal: "t".into(), event: Event::ReprocessRequested { id, kind: MediaKind::Video, sha256: "00".repeat(32), master_key: "m".into(), text: String::new(), only: None } };
     let again = apply_event(Some(failed), &again).unwrap();
     assert_eq!(again.status, AssetStatus::Processing);
     assert_eq!(again.stages.get(&Stage::Renditions), Some(&StageState::Pending));

@@ -421,7 +421,7 @@ pub async fn reprocess(State(state): State<AppState>, Path(id): Path<String>) ->
         return Err(ApiError::conflict(format!("asset {id} is {} ({:?}): nothing to reprocess", asset.status, asset.kind)));
     }
     let text = acervo_catalog::asset::embedding_text(&asset.title, &asset.description, &asset.tags);
-    let event = Event::ReprocessRequested { id, kind: asset.kind, sha256: asset.sha256.clone(), master_key: asset.master_key.clone(), text };
+    let event = Event::ReprocessRequested { id, kind: asset.kind, sha256: asset.sha256.clone(), master_key: asset.master_key.clone(), text, only: None };
     append(&state, EventEnvelope { at: Utc::now(), principal: state.principal().name, event }).await?;
     let asset = visible_asset(&state, id).await?;
     let renditions = state.catalog.renditions_of(id).await?;

@@ -5,6 +5,7 @@ pub mod download;
 pub mod enrichment;
 pub mod jobs;
 pub mod ops;
+pub mod reindex;
 pub mod search;
 pub mod sql;
 
