@@ -107,6 +107,20 @@ impl Asset {
     }
 }
 
+/// The whole text an asset's vector is made from: its descriptive text (`embedding_text`)
+/// followed by what models read and heard in it (OCR text, labels, transcript).
+pub fn enrichment_text(descriptive: &str, ocr_text: &str, labels: &[String], transcript: &str) -> String {
+    let labels = labels.join(", ");
+    let mut text = descriptive.to_string();
+    for part in [ocr_text, labels.as_str(), transcript] {
+        if !part.trim().is_empty() {
+            text.push_str(". ");
+            text.push_str(part);
+        }
+    }
+    text
+}
+
 /// An asset's descriptive text as the enrichment stage embeds it: title, description, tags.
 pub fn embedding_text(title: &str, description: &str, tags: &[String]) -> String {
     let mut parts = vec![title.trim().to_string(), description.trim().to_string()];

@@ -321,25 +321,13 @@ pub fn run(
     }
     match &ctx.models.text {
         Ok(embedder) => {
-            let mut text = input.text.clone();
-            let labels = enrichment.labels.as_ref().map(|l| l.join(", "));
-            let transcript = enrichment
-                .transcript
-                .as_ref()
-                .map(|s| Enrichment::transcript_text(s));
-            for part in [
-                enrichment.ocr_text.as_deref(),
-                labels.as_deref(),
-                transcript.as_deref(),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                if !part.trim().is_empty() {
-                    text.push_str(". ");
-                    text.push_str(part);
-                }
-            }
+            let transcript = enrichment.transcript.as_ref().map(|s| Enrichment::transcript_text(s)).unwrap_or_default();
+            let text = acervo_catalog::asset::enrichment_text(
+                &input.text,
+                enrichment.ocr_text.as_deref().unwrap_or(""),
+                enrichment.labels.as_deref().unwrap_or(&[]),
+                &transcript,
+            );
             let segments: Vec<&TranscriptSegment> =
                 enrichment.transcript.iter().flatten().collect();
             let mut texts: Vec<&str> = vec![text.as_str()];

@@ -28,7 +28,7 @@ use crate::ondemand::{self, OnDemandRequest};
 use crate::pool::{Job, Lane};
 
 /// What a media job does: an asset's stages, or one on-demand rendition.
-enum Work {
+pub(crate) enum Work {
     Asset(MediaInput),
     OnDemand(OnDemandRequest),
 }
@@ -144,10 +144,13 @@ pub fn build<'scope>(scope: Scope<'scope, u64>, shared: Arc<Shared>, start: u64,
                             next_job += 1;
                             let cancel = ctx.jobs.register(cancel_id);
                             let job: Job = Box::new(move || {
-                                let results = match &work {
+                                // A bug in an operator must not take the worker thread, the
+                                // asset (left processing forever) or the frontier down with it.
+                                let run = std::panic::AssertUnwindSafe(|| match &work {
                                     Work::Asset(input) => media_job::run(&ctx, input, &cancel),
                                     Work::OnDemand(request) => ondemand::run(&ctx, request, &cancel),
-                                };
+                                });
+                                let results = std::panic::catch_unwind(run).unwrap_or_else(|panic| media_job::panicked(&work, panic.as_ref()));
                                 ctx.jobs.unregister(cancel_id);
                                 if tx.send((job_id, results)).is_ok() {
                                     let _ = wake.activate();

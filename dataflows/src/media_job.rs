@@ -47,6 +47,27 @@ pub struct MediaInput {
     pub only: Option<Stage>,
 }
 
+/// The results of a job whose operator panicked: its stages failed, with the reason an editor
+/// sees and the log keeps (a bug to report, not a property of the file).
+pub(crate) fn panicked(work: &crate::graph::Work, panic: &(dyn std::any::Any + Send)) -> Vec<WorkResult> {
+    let what = panic.downcast_ref::<String>().map(String::as_str).or_else(|| panic.downcast_ref::<&str>().copied()).unwrap_or("unknown panic");
+    let reason = format!("internal error (please report it): {what}");
+    match work {
+        crate::graph::Work::Asset(input) => {
+            tracing::error!(asset = %input.id, %reason, "a media job panicked");
+            media_stages(input.kind)
+                .iter()
+                .filter(|s| input.only.is_none_or(|o| **s == o))
+                .map(|s| WorkResult::StageFailed { id: input.id, stage: *s, reason: reason.clone() })
+                .collect()
+        }
+        crate::graph::Work::OnDemand(r) => {
+            tracing::error!(asset = %r.input.id, job = %r.job_id, %reason, "an on-demand job panicked");
+            vec![WorkResult::OnDemandEnded { id: r.input.id, job_id: r.job_id }]
+        }
+    }
+}
+
 /// A local copy of the master: the file itself on a local store, a temporary download otherwise.
 pub(crate) enum LocalMaster {
     InPlace(PathBuf),

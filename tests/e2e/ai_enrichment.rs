@@ -62,6 +62,24 @@ async fn ocr_text_is_searchable_and_text_queries_find_assets_by_meaning() {
     assert_eq!(ids(&found).first(), Some(&f), "{found}");
     let found = search(&c, &server, "mode=vector&q=municipal%20finances&limit=4").await;
     assert_eq!(ids(&found).first(), Some(&b), "{found}");
+    let budget_score = found["hits"][0]["score"].as_f64().unwrap();
+
+    // An edited title moves the asset's vector with it.
+    let r = c.patch(server.url(&format!("/api/v1/assets/{b}"))).json(&serde_json::json!({"title": "Kittens play with a ball of wool"})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let deadline = std::time::Instant::now() + READY;
+    loop {
+        let found = search(&c, &server, "mode=vector&q=young%20cats%20playing&limit=4").await;
+        if ids(&found).first() == Some(&b) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the edited asset is not found by its new meaning: {found}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // …and away from its old meaning.
+    let found = search(&c, &server, "mode=vector&q=municipal%20finances&limit=4").await;
+    let hit = found["hits"].as_array().unwrap().iter().find(|h| h["asset"]["id"] == b.as_str()).cloned().unwrap();
+    assert!(hit["score"].as_f64().unwrap() < budget_score - 0.1, "score {} before the edit, {} after: {found}", budget_score, hit["score"]);
 }
 
 /// Speech and labels through the whole pipeline: a spoken video gets a timed transcript whose

@@ -1,5 +1,6 @@
 //! Acervo's end-to-end tests: one binary, split by topic.
 
+mod ai_clip;
 mod ai_embeddings;
 mod ai_enrichment;
 mod ai_labels;

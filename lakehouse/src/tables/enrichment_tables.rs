@@ -132,6 +132,14 @@ impl Catalog {
         Ok(out)
     }
 
+    /// An asset's vectors: the asset's own (`at_ms` none) and those at moments (frames, segments).
+    pub async fn embeddings_of(&self, id: AssetId) -> Result<Vec<EmbeddingRow>, CatalogError> {
+        let ds = Self::current(&self.embeddings);
+        let mut scan = ds.scan();
+        scan.filter(&format!("asset_id = {}", quote(&id.to_string()))).map_err(lance_err("embeddings"))?;
+        rows(&scan, "embeddings", batch_to_embeddings).await
+    }
+
     /// Every row of a table as a stream of batches (index rebuilds read the whole catalog).
     pub async fn scan_table(&self, table: &'static str) -> Result<impl Stream<Item = Result<RecordBatch, CatalogError>> + use<>, CatalogError> {
         let slot = match table {

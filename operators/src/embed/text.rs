@@ -15,6 +15,8 @@ pub enum EmbedError {
     Model { dir: PathBuf, what: &'static str, reason: String },
     #[error("tokenizing: {0}")]
     Tokenize(String),
+    #[error("input: {0}")]
+    Input(String),
     #[error("running the model: {0}")]
     Inference(#[from] candle_core::Error),
 }

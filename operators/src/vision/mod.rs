@@ -167,28 +167,24 @@ impl Labeller {
 
 /// A decoded picture as the model takes it: upright, shorter side 256, centre 224×224, RGB.
 pub fn prepare(frame: &VideoFrame, orientation: u16) -> Result<Vec<u8>, OperatorError> {
-    let bad = |e: ffmpeg_next::Error| OperatorError::Transcode {
-        path: PathBuf::new(),
-        what: "label input".into(),
-        reason: e.to_string(),
-    };
-    let upright = orient(frame, orientation);
-    let (w, h) = (upright.width().max(1), upright.height().max(1));
-    let scale = f64::from(RESIZE) / f64::from(w.min(h));
+    let bad = |e: ffmpeg_next::Error| OperatorError::Transcode { path: PathBuf::new(), what: "label input".into(), reason: e.to_string() };
+    let (w, h) = (frame.width().max(1), frame.height().max(1));
+    // The upright picture's sides: orientations 5–8 swap them.
+    let (uw, uh) = if orientation >= 5 { (h, w) } else { (w, h) };
+    let scale = f64::from(RESIZE) / f64::from(uw.min(uh));
     // Never below the crop, even for a thin strip or a 1×1 picture.
-    let sw = ((f64::from(w) * scale).round() as u32).max(SIDE as u32);
-    let sh = ((f64::from(h) * scale).round() as u32).max(SIDE as u32);
-    let rgb = crate::transcode::scale_picture(&upright, sw, sh, Pixel::RGB24).map_err(bad)?;
+    let sw = ((f64::from(uw) * scale).round() as u32).max(SIDE as u32);
+    let sh = ((f64::from(uh) * scale).round() as u32).max(SIDE as u32);
+    // Scaled (in stored orientation) straight to RGB, then turned upright: `orient` takes RGB24.
+    let (stored_w, stored_h) = if orientation >= 5 { (sh, sw) } else { (sw, sh) };
+    let rgb = orient(&crate::transcode::scale_picture(frame, stored_w, stored_h, Pixel::RGB24).map_err(bad)?, orientation);
     let (x0, y0) = ((sw as usize - SIDE) / 2, (sh as usize - SIDE) / 2);
     let stride = rgb.stride(0);
     let data = rgb.data(0);
     let mut out = Vec::with_capacity(SIDE * SIDE * 3);
     for y in 0..SIDE {
         let row = (y0 + y) * stride + x0 * 3;
-        out.extend_from_slice(
-            data.get(row..row + SIDE * 3)
-                .ok_or_else(|| bad(ffmpeg_next::Error::InvalidData))?,
-        );
+        out.extend_from_slice(data.get(row..row + SIDE * 3).ok_or_else(|| bad(ffmpeg_next::Error::InvalidData))?);
     }
     Ok(out)
 }

@@ -365,10 +365,43 @@ pub async fn patch(State(state): State<AppState>, Path(id): Path<String>, ApiJso
         return Err(ApiError::unprocessable("the title cannot be empty"));
     }
     let tags = patch.tags.map(|t| Asset::parse_tags(&t.join(",")));
+    let description = patch.description.map(|d| d.trim().to_string());
     let principal = state.principal();
-    let event = Event::MetadataEdited { id, title, description: patch.description.map(|d| d.trim().to_string()), tags };
-    append(&state, EventEnvelope { at: Utc::now(), principal: principal.name, event }).await?;
+    let reembed = reembedding(&state, &asset, title.as_deref(), description.as_deref(), tags.as_deref()).await?;
+    let event = Event::MetadataEdited { id, title, description, tags };
+    let at = Utc::now();
+    append(&state, EventEnvelope { at, principal: principal.name.clone(), event }).await?;
+    if let Some(enrichment) = reembed {
+        append(&state, EventEnvelope { at, principal: principal.name, event: Event::EnrichmentImported { id, enrichment } }).await?;
+    }
     get_one(State(state), Path(id.to_string())).await
+}
+
+/// The asset's vector made again from its edited text with the sentence model, beside its
+/// unchanged vectors at moments (transcript segments), when the stage made it with that model:
+/// imported vectors from another model are left alone.
+async fn reembedding(state: &AppState, asset: &Asset, title: Option<&str>, description: Option<&str>, tags: Option<&[String]>) -> Result<Option<acervo_catalog::Enrichment>, ApiError> {
+    let Some(model) = state.text_model.clone() else { return Ok(None) };
+    if asset.ai.models.get("embedding") != Some(&model.name) {
+        return Ok(None);
+    }
+    let descriptive = acervo_catalog::asset::embedding_text(title.unwrap_or(&asset.title), description.unwrap_or(&asset.description), tags.unwrap_or(&asset.tags));
+    let text = acervo_catalog::asset::enrichment_text(&descriptive, &asset.ocr_text, &asset.labels, &asset.transcript_text);
+    let name = model.name.clone();
+    let vector = tokio::task::spawn_blocking(move || model.embed(&[text.as_str()])).await.map_err(ApiError::internal)?.map_err(ApiError::internal)?.pop();
+    let frames: Vec<acervo_catalog::FrameEmbedding> = state
+        .catalog
+        .embeddings_of(asset.id)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.at_ms.map(|at_ms| acervo_catalog::FrameEmbedding { at_ms, vector: r.vector }))
+        .collect();
+    Ok(Some(acervo_catalog::Enrichment {
+        embedding: vector,
+        frame_embeddings: (!frames.is_empty()).then_some(frames),
+        models: Some([("embedding".to_string(), name)].into()),
+        ..Default::default()
+    }))
 }
 
 /// Accept suggested labels: they become editorial tags (recorded as an event, so the audit
