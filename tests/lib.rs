@@ -232,6 +232,21 @@ impl Server {
         let _ = self.child.wait();
     }
 
+    /// Stops the server as an operator does (SIGTERM: it finishes with a stored checkpoint), so a
+    /// restart does not replay what it had done; killed if it takes over 30 s.
+    pub fn stop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.kill();
+    }
+
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
