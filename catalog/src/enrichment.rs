@@ -74,6 +74,9 @@ pub struct Enrichment {
     /// Which model made each part (`ocr`, `labels`, `speech`, `embedding` → name and version).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub models: Option<BTreeMap<String, String>>,
+    /// Results per sampled video frame (`frames` table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frames: Option<Vec<FrameResult>>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -151,6 +154,29 @@ pub fn check_vector(v: &[f32], dim: usize) -> Result<(), EnrichmentError> {
     Ok(())
 }
 
+/// What the picture models found in one sampled video frame.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FrameResult {
+    pub at_ms: u64,
+    /// Text read in the frame ("" when none).
+    #[serde(default)]
+    pub ocr_text: String,
+    /// The frame's top labels with scores.
+    #[serde(default)]
+    pub labels: Vec<ScoredLabel>,
+}
+
+/// A stored frame row (`frames` table): keyframe-level results with the models that made them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FrameRow {
+    pub asset_id: AssetId,
+    pub at_ms: u64,
+    pub ocr_text: String,
+    pub labels: Vec<ScoredLabel>,
+    pub ocr_model: Option<String>,
+    pub label_model: Option<String>,
+}
+
 /// A stored transcript segment row (`segments` table).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SegmentRow {
@@ -158,6 +184,9 @@ pub struct SegmentRow {
     pub start_ms: u64,
     pub end_ms: u64,
     pub text: String,
+    /// The speech model (name@version) that made it; none for imported transcripts.
+    #[serde(default)]
+    pub model: Option<String>,
 }
 
 /// A stored embedding row (`embeddings` table). `vkey` names the vector in the vector index;

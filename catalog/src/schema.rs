@@ -82,6 +82,24 @@ pub static SEGMENTS: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("start_ms", DataType::UInt64, false),
         Field::new("end_ms", DataType::UInt64, false),
         Field::new("text", DataType::Utf8, false),
+        // The speech model (name@version); null for imported transcripts.
+        Field::new("model", DataType::Utf8, true),
+    ]))
+});
+
+/// `frames`: what the picture models found in each sampled video frame; an asset's set is
+/// replaced as a whole.
+pub static FRAMES: LazyLock<SchemaRef> = LazyLock::new(|| {
+    let scores = DataType::List(Arc::new(Field::new("item", DataType::Float32, true)));
+    Arc::new(Schema::new(vec![
+        Field::new("asset_id", DataType::Utf8, false),
+        Field::new("at_ms", DataType::UInt64, false),
+        Field::new("ocr_text", DataType::Utf8, false),
+        Field::new("labels", tags(), false),
+        // The score of each label, in the same order.
+        Field::new("label_scores", scores, false),
+        Field::new("ocr_model", DataType::Utf8, true),
+        Field::new("label_model", DataType::Utf8, true),
     ]))
 });
 

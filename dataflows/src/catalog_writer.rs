@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use acervo_catalog::{AssetId, EmbeddingRow, Enrichment, Event, Rendition, SegmentRow, WorkResult};
+use acervo_catalog::{AssetId, EmbeddingRow, Enrichment, Event, FrameRow, Rendition, SegmentRow, WorkResult};
 use acervo_lakehouse::search::IndexBatch;
 use acervo_lakehouse::{Catalog, CatalogError, SearchError, SearchIndex};
 use timely::scheduling::SyncActivator;
@@ -80,11 +80,21 @@ fn add_enrichment_rows(
     id: AssetId,
     e: &Enrichment,
     segments: &mut HashMap<AssetId, Vec<SegmentRow>>,
+    frames: &mut HashMap<AssetId, Vec<FrameRow>>,
     vectors: &mut HashMap<AssetId, Vec<EmbeddingRow>>,
 ) {
     if let Some(segs) = &e.transcript {
-        let rows = segs.iter().map(|s| SegmentRow { asset_id: id, start_ms: s.start_ms, end_ms: s.end_ms, text: s.text.clone() }).collect();
+        let model = e.models.as_ref().and_then(|m| m.get("speech")).cloned();
+        let rows = segs.iter().map(|s| SegmentRow { asset_id: id, start_ms: s.start_ms, end_ms: s.end_ms, text: s.text.clone(), model: model.clone() }).collect();
         segments.insert(id, rows);
+    }
+    if let Some(fs) = &e.frames {
+        let model = |part: &str| e.models.as_ref().and_then(|m| m.get(part)).cloned();
+        let rows = fs
+            .iter()
+            .map(|f| FrameRow { asset_id: id, at_ms: f.at_ms, ocr_text: f.ocr_text.clone(), labels: f.labels.clone(), ocr_model: model("ocr"), label_model: model("labels") })
+            .collect();
+        frames.insert(id, rows);
     }
     if e.embedding.is_none() && e.frame_embeddings.is_none() {
         return;
@@ -115,6 +125,7 @@ async fn write(catalog: &Catalog, search: &Arc<SearchIndex>, updates: &[Update])
     let mut changed = Vec::new();
     let mut renditions: Vec<Rendition> = Vec::new();
     let mut segments: HashMap<AssetId, Vec<SegmentRow>> = HashMap::new();
+    let mut frames: HashMap<AssetId, Vec<FrameRow>> = HashMap::new();
     let mut vectors: HashMap<AssetId, Vec<EmbeddingRow>> = HashMap::new();
     for u in updates {
         match u {
@@ -127,7 +138,7 @@ async fn write(catalog: &Catalog, search: &Arc<SearchIndex>, updates: &[Update])
                     changed.push(id);
                 }
                 if let (Event::EnrichmentImported { enrichment, .. }, Some(_)) = (&event.0.event, row.as_ref()) {
-                    add_enrichment_rows(search, id, enrichment, &mut segments, &mut vectors);
+                    add_enrichment_rows(search, id, enrichment, &mut segments, &mut frames, &mut vectors);
                 }
             }
             Update::Result { result, .. } => {
@@ -140,7 +151,7 @@ async fn write(catalog: &Catalog, search: &Arc<SearchIndex>, updates: &[Update])
                         match &result.0 {
                             WorkResult::RenditionWritten { rendition } => renditions.push(rendition.clone()),
                             WorkResult::RenditionsMade { renditions: made, .. } => renditions.extend(made.iter().cloned()),
-                            WorkResult::Enriched { enrichment, .. } => add_enrichment_rows(search, id, enrichment, &mut segments, &mut vectors),
+                            WorkResult::Enriched { enrichment, .. } => add_enrichment_rows(search, id, enrichment, &mut segments, &mut frames, &mut vectors),
                             _ => {}
                         }
                     }
@@ -160,6 +171,8 @@ async fn write(catalog: &Catalog, search: &Arc<SearchIndex>, updates: &[Update])
     catalog.upsert_renditions(&by_key.into_values().collect::<Vec<_>>()).await?;
     let seg_ids: Vec<AssetId> = segments.keys().copied().collect();
     catalog.replace_segments(&seg_ids, &segments.values().flatten().cloned().collect::<Vec<_>>()).await?;
+    let frame_ids: Vec<AssetId> = frames.keys().copied().collect();
+    catalog.replace_frames(&frame_ids, &frames.into_values().flatten().collect::<Vec<_>>()).await?;
     let vec_ids: Vec<AssetId> = vectors.keys().copied().collect();
     catalog.replace_embeddings(&vec_ids, &vectors.values().flatten().cloned().collect::<Vec<_>>()).await?;
     let assets: Vec<_> = changed.iter().filter_map(|id| rows.get(id).cloned().flatten()).collect();

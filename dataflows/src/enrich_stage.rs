@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use acervo_catalog::config::AiConfig;
 use acervo_catalog::{
-    AssetId, Enrichment, FrameEmbedding, MediaKind, ScoredLabel, Stage, TechnicalMetadata,
+    AssetId, Enrichment, FrameEmbedding, FrameResult, MediaKind, ScoredLabel, Stage, TechnicalMetadata,
     TranscriptSegment, WorkResult,
 };
 use acervo_operators::embed::TextEmbedder;
@@ -140,6 +140,8 @@ fn ocr_model(cfg: &AiConfig) -> String {
 struct Seen {
     text: Option<String>,
     labels: Option<Vec<ScoredLabel>>,
+    /// Per sampled frame, for videos.
+    frames: Option<Vec<FrameResult>>,
 }
 
 /// Distinct lines in order of appearance.
@@ -175,6 +177,7 @@ fn look(
     let labeller = ctx.models.labels.as_ref().ok();
     let mut pictures: Vec<Vec<u8>> = Vec::new();
     let mut lines: Vec<String> = Vec::new();
+    let mut per_frame: Vec<FrameResult> = Vec::new();
     let mut ocr_failed = None;
     match input.kind {
         MediaKind::Image => {
@@ -194,13 +197,18 @@ fn look(
                 master,
                 cfg.ocr_every_seconds,
                 cancel,
-                |_at_ms, frame, orientation| {
+                |at_ms, frame, orientation| {
+                    let mut result = FrameResult { at_ms, ocr_text: String::new(), labels: Vec::new() };
                     if let Some(o) = ocr.as_mut().filter(|_| ocr_failed.is_none()) {
                         match o.read_frame(frame, orientation) {
-                            Ok(read) => add_lines(&mut lines, &read.text),
+                            Ok(read) => {
+                                add_lines(&mut lines, &read.text);
+                                result.ocr_text = read.text;
+                            }
                             Err(e) => ocr_failed = Some(e.to_string()),
                         }
                     }
+                    per_frame.push(result);
                     if labeller.is_some() {
                         pictures.push(prepare(frame, orientation)?);
                     }
@@ -209,6 +217,7 @@ fn look(
             )?;
         }
     }
+    let video = input.kind == MediaKind::Video;
     match ocr_failed {
         Some(e) => problems.push(format!("OCR: {e}")),
         None if ocr.is_some() => seen.text = Some(lines.join("\n")),
@@ -216,6 +225,7 @@ fn look(
     }
     if let Some(l) = labeller {
         let mut ranked = Vec::new();
+        let mut failed = false;
         for chunk in pictures.chunks(LABEL_BATCH) {
             if cancel.load(Ordering::Relaxed) {
                 return Err(OperatorError::Cancelled);
@@ -224,20 +234,22 @@ fn look(
                 Ok(r) => ranked.extend(r),
                 Err(e) => {
                     problems.push(format!("labels: {e}"));
-                    return Ok(seen);
+                    failed = true;
+                    break;
                 }
             }
         }
-        let labels = l.labels(&ranked, cfg.label_min_score);
-        seen.labels = Some(
-            labels
-                .into_iter()
-                .map(|x| ScoredLabel {
-                    name: x.name,
-                    score: x.score,
-                })
-                .collect(),
-        );
+        if !failed {
+            let scored = |labels: Vec<acervo_operators::vision::Label>| labels.into_iter().map(|x| ScoredLabel { name: x.name, score: x.score }).collect::<Vec<_>>();
+            // Each frame keeps its own top labels; the asset gets them pooled.
+            for (f, top) in per_frame.iter_mut().zip(&ranked) {
+                f.labels = scored(l.labels(std::slice::from_ref(top), cfg.label_min_score));
+            }
+            seen.labels = Some(scored(l.labels(&ranked, cfg.label_min_score)));
+        }
+    }
+    if video && !per_frame.is_empty() {
+        seen.frames = Some(per_frame);
     }
     Ok(seen)
 }
@@ -300,6 +312,7 @@ pub fn run(
                 enrichment.label_scores = Some(labels);
                 models.insert("labels".into(), l.name.clone());
             }
+            enrichment.frames = seen.frames;
         }
         Err(OperatorError::Cancelled) => return Ok(cancelled()),
         Err(e) => problems.push(format!("pictures: {e}")),

@@ -51,6 +51,22 @@ async fn ocr_text_is_searchable_and_text_queries_find_assets_by_meaning() {
     assert!(assets[0]["ocr_text"].as_str().unwrap().contains("PLAZA DE MAYO 2024"), "{}", assets[0]["ocr_text"]);
     assert!(assets[1]["ocr_text"].as_str().unwrap().contains("Huelga general de transportes"), "{}", assets[1]["ocr_text"]);
 
+    // Frame-level results: OCR text and labels of each sampled second, with their models.
+    let (code, frames) = get_json(&c, &server.url(&format!("/api/v1/assets/{v}/frames"))).await.unwrap();
+    assert_eq!(code, 200, "{frames}");
+    let frames = frames.as_array().unwrap().clone();
+    assert_eq!(frames.iter().map(|f| f["at_ms"].as_u64().unwrap() / 1000).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4], "{frames:?}");
+    for f in &frames {
+        let captioned = f["at_ms"].as_u64().unwrap() >= 1000;
+        assert_eq!(f["ocr_text"].as_str().unwrap().contains("PLAZA DE MAYO 2024"), captioned, "{f}");
+        assert!(f["ocr_model"].as_str().unwrap().starts_with("tesseract"), "{f}");
+        assert!(f["label_model"].as_str().unwrap().starts_with("mobilenet_v2@"), "{f}");
+        assert!(f["labels"].as_array().unwrap().iter().all(|l| l["score"].as_f64().unwrap() >= 0.1), "{f}");
+    }
+    let sql = c.post(server.url("/api/v1/sql")).json(&serde_json::json!({"query": format!("SELECT count(*) AS n FROM frames WHERE asset_id = '{v}' AND ocr_text LIKE '%MAYO%'")})).send().await.unwrap();
+    let sql: Value = sql.json().await.unwrap();
+    assert_eq!(sql["rows"][0]["n"], 4, "{sql}");
+
     // OCR text is searchable: neither word is in a title.
     let found = wait_searchable(&c, &server, "mayo", &v, READY).await.unwrap();
     assert_eq!(ids(&found), vec![v.clone()], "{found}");
@@ -112,6 +128,9 @@ async fn spoken_words_are_found_at_their_moment_and_photos_by_what_they_show() {
     // Editorial fields stay the editor's.
     assert_eq!(a["title"], "Pleno municipal");
     assert_eq!(a["tags"], serde_json::json!([]));
+
+    let (_, segments) = get_json(&c, &server.url(&format!("/api/v1/assets/{v}/segments"))).await.unwrap();
+    assert!(segments.as_array().unwrap().iter().all(|s| s["model"].as_str().unwrap().starts_with("whisper-base@")), "{segments}");
 
     // A spoken word finds the asset and the moment it is said.
     let found = wait_searchable(&c, &server, "firefighters", &v, READY).await.unwrap();

@@ -158,7 +158,7 @@ pub fn asset(v: &Vocab, rng: &mut Rng, i: u64, epoch: DateTime<Utc>) -> Generate
         let span = (duration.unwrap_or(60.0) * 1000.0) as u64 / n;
         for s in 0..n {
             let len = 10 + rng.below(10);
-            segments.push(SegmentRow { asset_id: id, start_ms: s * span, end_ms: (s + 1) * span, text: words(v, rng, english, len) });
+            segments.push(SegmentRow { asset_id: id, start_ms: s * span, end_ms: (s + 1) * span, text: words(v, rng, english, len), model: None });
         }
     }
     let transcript_text = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join("\n");

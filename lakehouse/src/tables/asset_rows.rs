@@ -42,7 +42,7 @@ fn opt_strings<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
     Arc::new(StringArray::from_iter(values))
 }
 
-fn string_lists<'a>(lists: impl Iterator<Item = &'a Vec<String>>) -> ArrayRef {
+pub(super) fn string_lists<'a>(lists: impl Iterator<Item = &'a Vec<String>>) -> ArrayRef {
     let mut b = ListBuilder::new(StringBuilder::new());
     for list in lists {
         for v in list {
@@ -53,7 +53,7 @@ fn string_lists<'a>(lists: impl Iterator<Item = &'a Vec<String>>) -> ArrayRef {
     Arc::new(b.finish())
 }
 
-fn list_at(list: &arrow_array::ListArray, i: usize, column: &'static str) -> Result<Vec<String>, RowError> {
+pub(super) fn list_at(list: &arrow_array::ListArray, i: usize, column: &'static str) -> Result<Vec<String>, RowError> {
     let values = list.value(i);
     let values = values.as_string_opt::<i32>().ok_or(RowError::MissingColumn(column))?;
     Ok(values.iter().flatten().map(str::to_string).collect())

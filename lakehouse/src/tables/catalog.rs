@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use acervo_catalog::schema::{ASSETS, RENDITIONS, SEGMENTS, embeddings};
+use acervo_catalog::schema::{ASSETS, FRAMES, RENDITIONS, SEGMENTS, embeddings};
 use acervo_catalog::{Asset, AssetId, Principal, Rendition};
 use arrow_array::{RecordBatch, RecordBatchIterator};
 use arrow_schema::SchemaRef;
@@ -49,6 +49,7 @@ pub struct Catalog {
     pub(crate) renditions: RwLock<Arc<Dataset>>,
     pub(crate) segments: RwLock<Arc<Dataset>>,
     pub(crate) embeddings: RwLock<Arc<Dataset>>,
+    pub(crate) frames: RwLock<Arc<Dataset>>,
     pub(crate) embedding_dim: usize,
     /// Lance commits from one process are serialised here: the dataflow is the only writer.
     pub(crate) write_lock: tokio::sync::Mutex<()>,
@@ -89,12 +90,14 @@ impl Catalog {
         let renditions = open_or_create(&uri(&dir, "renditions"), RENDITIONS.clone(), "renditions").await?;
         let segments = open_or_create(&uri(&dir, "segments"), SEGMENTS.clone(), "segments").await?;
         let embeddings = open_or_create(&uri(&dir, "embeddings"), embeddings(embedding_dim), "embeddings").await?;
+        let frames = open_or_create(&uri(&dir, "frames"), FRAMES.clone(), "frames").await?;
         Ok(Catalog {
             dir,
             assets: RwLock::new(Arc::new(assets)),
             renditions: RwLock::new(Arc::new(renditions)),
             segments: RwLock::new(Arc::new(segments)),
             embeddings: RwLock::new(Arc::new(embeddings)),
+            frames: RwLock::new(Arc::new(frames)),
             embedding_dim,
             write_lock: tokio::sync::Mutex::new(()),
         })
@@ -125,8 +128,8 @@ impl Catalog {
         Ok(())
     }
 
-    fn tables(&self) -> [(&'static str, &RwLock<Arc<Dataset>>); 4] {
-        [("assets", &self.assets), ("renditions", &self.renditions), ("segments", &self.segments), ("embeddings", &self.embeddings)]
+    fn tables(&self) -> [(&'static str, &RwLock<Arc<Dataset>>); 5] {
+        [("assets", &self.assets), ("renditions", &self.renditions), ("segments", &self.segments), ("embeddings", &self.embeddings), ("frames", &self.frames)]
     }
 
     pub(crate) fn current(slot: &RwLock<Arc<Dataset>>) -> Arc<Dataset> {

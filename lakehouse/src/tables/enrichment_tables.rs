@@ -1,10 +1,11 @@
-//! The `segments` and `embeddings` tables: an asset's timed transcript pieces and its vectors.
+//! The `segments`, `embeddings` and `frames` tables: an asset's timed transcript pieces, its
+//! vectors, and what the picture models found in each sampled frame.
 //! Each asset's set is replaced as a whole in one commit, so a replay rewrites the same rows.
 
 use std::sync::Arc;
 
-use acervo_catalog::schema::{SEGMENTS, embeddings};
-use acervo_catalog::{AssetId, EmbeddingRow, SegmentRow};
+use acervo_catalog::schema::{FRAMES, SEGMENTS, embeddings};
+use acervo_catalog::{AssetId, EmbeddingRow, FrameRow, ScoredLabel, SegmentRow};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, UInt32Type, UInt64Type};
 use arrow_array::{Array, ArrayRef, FixedSizeListArray, Float32Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
@@ -35,6 +36,7 @@ fn segments_to_batch(rows: &[SegmentRow]) -> Result<RecordBatch, RowError> {
         Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.start_ms))),
         Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.end_ms))),
         Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.text.as_str()))),
+        Arc::new(StringArray::from(rows.iter().map(|r| r.model.as_deref()).collect::<Vec<_>>())),
     ];
     Ok(RecordBatch::try_new(SEGMENTS.clone(), columns)?)
 }
@@ -44,9 +46,54 @@ pub fn batch_to_segments(b: &RecordBatch) -> Result<Vec<SegmentRow>, RowError> {
     let start = b.column_by_name("start_ms").and_then(|c| c.as_primitive_opt::<UInt64Type>()).ok_or(missing("start_ms"))?;
     let end = b.column_by_name("end_ms").and_then(|c| c.as_primitive_opt::<UInt64Type>()).ok_or(missing("end_ms"))?;
     let text = b.column_by_name("text").and_then(|c| c.as_string_opt::<i32>()).ok_or(missing("text"))?;
+    // Tables written before the column existed have none.
+    let model = b.column_by_name("model").and_then(|c| c.as_string_opt::<i32>());
     (0..b.num_rows())
         .map(|i| {
-            Ok(SegmentRow { asset_id: parse_id(id.value(i), i)?, start_ms: start.value(i), end_ms: end.value(i), text: text.value(i).to_string() })
+            let model = model.filter(|m| m.is_valid(i)).map(|m| m.value(i).to_string());
+            Ok(SegmentRow { asset_id: parse_id(id.value(i), i)?, start_ms: start.value(i), end_ms: end.value(i), text: text.value(i).to_string(), model })
+        })
+        .collect()
+}
+
+fn frames_to_batch(rows: &[FrameRow]) -> Result<RecordBatch, RowError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.asset_id.to_string()).collect();
+    let names: Vec<Vec<String>> = rows.iter().map(|r| r.labels.iter().map(|l| l.name.clone()).collect()).collect();
+    let mut scores = arrow_array::builder::ListBuilder::new(arrow_array::builder::Float32Builder::new());
+    for r in rows {
+        for l in &r.labels {
+            scores.values().append_value(l.score);
+        }
+        scores.append(true);
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(ids.iter())),
+        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.at_ms))),
+        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.ocr_text.as_str()))),
+        super::asset_rows::string_lists(names.iter()),
+        Arc::new(scores.finish()),
+        Arc::new(StringArray::from(rows.iter().map(|r| r.ocr_model.as_deref()).collect::<Vec<_>>())),
+        Arc::new(StringArray::from(rows.iter().map(|r| r.label_model.as_deref()).collect::<Vec<_>>())),
+    ];
+    Ok(RecordBatch::try_new(FRAMES.clone(), columns)?)
+}
+
+fn batch_to_frames(b: &RecordBatch) -> Result<Vec<FrameRow>, RowError> {
+    let id = b.column_by_name("asset_id").and_then(|c| c.as_string_opt::<i32>()).ok_or(missing("asset_id"))?;
+    let at = b.column_by_name("at_ms").and_then(|c| c.as_primitive_opt::<UInt64Type>()).ok_or(missing("at_ms"))?;
+    let text = b.column_by_name("ocr_text").and_then(|c| c.as_string_opt::<i32>()).ok_or(missing("ocr_text"))?;
+    let labels = b.column_by_name("labels").and_then(|c| c.as_list_opt::<i32>()).ok_or(missing("labels"))?;
+    let scores = b.column_by_name("label_scores").and_then(|c| c.as_list_opt::<i32>()).ok_or(missing("label_scores"))?;
+    let ocr_model = b.column_by_name("ocr_model").and_then(|c| c.as_string_opt::<i32>()).ok_or(missing("ocr_model"))?;
+    let label_model = b.column_by_name("label_model").and_then(|c| c.as_string_opt::<i32>()).ok_or(missing("label_model"))?;
+    let opt = |a: &StringArray, i: usize| a.is_valid(i).then(|| a.value(i).to_string());
+    (0..b.num_rows())
+        .map(|i| {
+            let names = super::asset_rows::list_at(labels, i, "labels")?;
+            let values = scores.value(i);
+            let values = values.as_primitive_opt::<Float32Type>().ok_or(missing("label_scores"))?;
+            let labels = names.into_iter().zip(values.values().iter()).map(|(name, score)| ScoredLabel { name, score: *score }).collect();
+            Ok(FrameRow { asset_id: parse_id(id.value(i), i)?, at_ms: at.value(i), ocr_text: text.value(i).to_string(), labels, ocr_model: opt(ocr_model, i), label_model: opt(label_model, i) })
         })
         .collect()
 }
@@ -133,6 +180,22 @@ impl Catalog {
     }
 
     /// An asset's vectors: the asset's own (`at_ms` none) and those at moments (frames, segments).
+    /// Replaces the frame results of `assets` with `rows` (which belong to them).
+    pub async fn replace_frames(&self, assets: &[AssetId], rows: &[FrameRow]) -> Result<(), CatalogError> {
+        let batch = (!rows.is_empty()).then(|| frames_to_batch(rows)).transpose()?;
+        replace_rows(self, &self.frames, "frames", &["asset_id", "at_ms"], assets, batch).await
+    }
+
+    /// An asset's frame results, in time order.
+    pub async fn frames_of(&self, id: AssetId) -> Result<Vec<FrameRow>, CatalogError> {
+        let ds = Self::current(&self.frames);
+        let mut scan = ds.scan();
+        scan.filter(&format!("asset_id = {}", quote(&id.to_string()))).map_err(lance_err("frames"))?;
+        let mut out = rows(&scan, "frames", batch_to_frames).await?;
+        out.sort_by_key(|f| f.at_ms);
+        Ok(out)
+    }
+
     pub async fn embeddings_of(&self, id: AssetId) -> Result<Vec<EmbeddingRow>, CatalogError> {
         let ds = Self::current(&self.embeddings);
         let mut scan = ds.scan();

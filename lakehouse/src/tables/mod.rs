@@ -1,4 +1,4 @@
-//! The Lance catalog tables (`assets`, `renditions`, `segments`, `embeddings`): upserts keyed by
+//! The Lance catalog tables (`assets`, `renditions`, `segments`, `embeddings`, `frames`): upserts keyed by
 //! id, reads, and SQL through DataFusion. The tables are a materialised view of the
 //! event log; the dataflow is their only writer.
 

@@ -1,7 +1,7 @@
 //! `/api/v1/assets/{id}/enrichment` and `/segments`: bring a transcript, OCR text, labels or
 //! embeddings from another system (or correct them), and read an asset's timed transcript.
 
-use acervo_catalog::{AssetStatus, Enrichment, Event, EventEnvelope, SegmentRow};
+use acervo_catalog::{AssetStatus, Enrichment, Event, EventEnvelope, FrameRow, SegmentRow};
 use axum::Json;
 use axum::extract::{Path, State};
 use chrono::Utc;
@@ -27,6 +27,16 @@ pub async fn put(State(state): State<AppState>, Path(id): Path<String>, ApiJson(
     let event = Event::EnrichmentImported { id, enrichment };
     append(&state, EventEnvelope { at: Utc::now(), principal: state.principal().name, event }).await?;
     get_one(State(state), Path(id.to_string())).await
+}
+
+/// What the picture models found in each sampled video frame (OCR text, labels with scores,
+/// the models), in time order.
+#[utoipa::path(get, path = "/api/v1/assets/{id}/frames", tag = "assets", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<FrameRow>), (status = 404)))]
+pub async fn frames(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Vec<FrameRow>>, ApiError> {
+    let id = parse_id(&id)?;
+    visible_asset(&state, id).await?;
+    Ok(Json(state.catalog.frames_of(id).await?))
 }
 
 /// The asset's transcript segments, in time order.
