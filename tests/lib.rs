@@ -232,9 +232,18 @@ impl Server {
         let _ = self.child.wait();
     }
 
-    /// Stops the server as an operator does (SIGTERM: it finishes with a stored checkpoint), so a
-    /// restart does not replay what it had done; killed if it takes over 30 s.
-    pub fn stop(&mut self) {
+    /// Stops the server as an operator does once it is idle: waits until everything in the log
+    /// is durable in the catalog, then SIGTERM (it stores its checkpoint), so a restart replays
+    /// nothing; killed if it takes over 30 s.
+    pub async fn stop(&mut self) {
+        let client = client();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            match get_json(&client, &self.url("/healthz")).await {
+                Ok((200, h)) if h["durable_offset"].as_u64().is_some() && h["durable_offset"] == h["log_end_offset"] => break,
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         let deadline = Instant::now() + Duration::from_secs(30);

@@ -216,7 +216,7 @@ async fn reindex_reruns_enrichment_only_where_a_model_version_changed() {
 
     // New weights for the same model name: the checkpoint with a byte after its data, so the
     // network is the same but its SHA-256, the version, is not.
-    server.stop();
+    server.stop().await;
     let mut weights = std::fs::read(acervo_catalog::AcervoConfig::defaults().ai.label_model_file().unwrap()).unwrap();
     weights.push(0);
     let newer = dir.join("mobilenet_v2-newer.pth");

@@ -73,7 +73,7 @@ async fn a_rerun_reuses_stored_renditions_and_a_changed_profile_makes_new_keys()
 
     // A new web bitrate: only web (and the HLS ladder it is a rung of) get new keys; the old
     // objects stay where they were.
-    server.stop();
+    server.stop().await;
     let server = Server::start_with(&home, &[("ACERVO_RENDITIONS__VIDEO__WEB__BITRATE_KBPS", "900")]).unwrap();
     reprocess(&c, &server, &id).await;
     let changed = wait_status(&c, &server, &id, &["ready", "failed"], READY).await.unwrap();
@@ -170,7 +170,7 @@ async fn a_corrupt_master_fails_once_with_a_dead_letter_and_transient_failures_a
     assert_eq!(metric(&c, &server, "acervo_job_retries_total{stage=\"renditions\"}").await, 0.0, "no retry storm");
 
     // The work folder blocked by a file: every attempt fails with an I/O error (transient).
-    server.stop();
+    server.stop().await;
     let blocked = dir.join("work-blocked");
     std::fs::write(&blocked, b"not a folder").unwrap();
     let sub = blocked.join("sub");
@@ -293,7 +293,7 @@ async fn an_ondemand_clip_is_served_ahead_of_ten_batch_jobs_and_expires() {
     // Past its expiry the output is swept (here: an expiry of 0 h, swept at start) and the
     // job says so with 410.
     let mut server = server;
-    server.stop();
+    server.stop().await;
     let server = Server::start_with(&home, &[("ACERVO_JOBS__ONDEMAND_EXPIRY_HOURS", "0")]).unwrap();
     let output_url = server.url(job["output_url"].as_str().unwrap());
     let deadline = Instant::now() + Duration::from_secs(20);
