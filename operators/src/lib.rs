@@ -10,6 +10,7 @@
 //! - `transcode`: every rendition of a master in one pass (see its module docs);
 //! - `thumbnail`: a JPEG poster frame at 10 % of a video's duration, or a 300 px image thumbnail.
 
+mod bytes;
 pub mod embed;
 mod error;
 pub mod exif;

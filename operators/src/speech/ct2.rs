@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 
+use crate::bytes::ByteReader;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Ct2Error {
     #[error("reading {path}: {source}")]
@@ -47,53 +49,14 @@ impl Ct2Model {
 /// The format versions this reader understands (dtype bytes appeared in 4, aliases in 3).
 const VERSIONS: std::ops::RangeInclusive<u32> = 4..=6;
 
-struct Cursor<'a> {
-    data: &'a [u8],
-    at: usize,
-    path: &'a Path,
-}
+type Cursor<'a> = ByteReader<'a, Ct2Error>;
 
-impl<'a> Cursor<'a> {
-    fn fail(&self, reason: impl Into<String>) -> Ct2Error {
-        Ct2Error::Format {
-            path: self.path.to_path_buf(),
-            reason: reason.into(),
-            offset: self.at,
-        }
-    }
-
-    fn bytes(&mut self, n: usize) -> Result<&'a [u8], Ct2Error> {
-        let end = self
-            .at
-            .checked_add(n)
-            .filter(|e| *e <= self.data.len())
-            .ok_or_else(|| self.fail(format!("{n} bytes expected, the file ends first")))?;
-        let out = &self.data[self.at..end];
-        self.at = end;
-        Ok(out)
-    }
-
-    fn u8(&mut self) -> Result<u8, Ct2Error> {
-        Ok(self.bytes(1)?[0])
-    }
-
-    fn u16(&mut self) -> Result<u16, Ct2Error> {
-        let b = self.bytes(2)?;
-        Ok(u16::from_le_bytes([b[0], b[1]]))
-    }
-
-    fn u32(&mut self) -> Result<u32, Ct2Error> {
-        let b = self.bytes(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    /// A length-prefixed, NUL-terminated string.
-    fn string(&mut self) -> Result<String, Ct2Error> {
-        let n = usize::from(self.u16()?);
-        let raw = self.bytes(n)?;
-        let raw = raw.strip_suffix(&[0]).unwrap_or(raw);
-        String::from_utf8(raw.to_vec()).map_err(|_| self.fail("a name is not UTF-8"))
-    }
+/// A length-prefixed, NUL-terminated string.
+fn string(c: &mut Cursor<'_>) -> Result<String, Ct2Error> {
+    let n = usize::from(c.u16()?);
+    let raw = c.take(n)?;
+    let raw = raw.strip_suffix(&[0]).unwrap_or(raw);
+    String::from_utf8(raw.to_vec()).map_err(|_| c.fail("a name is not UTF-8"))
 }
 
 /// CTranslate2's `DataType` numbering.
@@ -124,11 +87,7 @@ pub fn read(path: &Path, device: &Device) -> Result<Ct2Model, Ct2Error> {
         path: path.to_path_buf(),
         source,
     })?;
-    let mut c = Cursor {
-        data: &data,
-        at: 0,
-        path,
-    };
+    let mut c: Cursor = ByteReader::new(&data, |reason, offset| Ct2Error::Format { path: path.to_path_buf(), reason, offset });
     let version = c.u32()?;
     if !VERSIONS.contains(&version) {
         return Err(c.fail(format!(
@@ -137,13 +96,13 @@ pub fn read(path: &Path, device: &Device) -> Result<Ct2Model, Ct2Error> {
             VERSIONS.end()
         )));
     }
-    let spec = c.string()?;
+    let spec = string(&mut c)?;
     let _revision = c.u32()?;
     let count = c.u32()?;
     let mut tensors = HashMap::new();
     let mut scalars = HashMap::new();
     for _ in 0..count {
-        let name = c.string()?;
+        let name = string(&mut c)?;
         let rank = usize::from(c.u8()?);
         let mut dims = Vec::with_capacity(rank);
         for _ in 0..rank {
@@ -153,7 +112,7 @@ pub fn read(path: &Path, device: &Device) -> Result<Ct2Model, Ct2Error> {
         let (dtype, width) = dtype_of(code)
             .ok_or_else(|| c.fail(format!("variable {name} has unknown data type {code}")))?;
         let bytes = c.u32()? as usize;
-        let raw = c.bytes(bytes)?;
+        let raw = c.take(bytes)?;
         let elements: usize = dims.iter().product();
         let bad = |reason: String| Ct2Error::Variable {
             path: path.to_path_buf(),
@@ -177,8 +136,8 @@ pub fn read(path: &Path, device: &Device) -> Result<Ct2Model, Ct2Error> {
     }
     let aliases = c.u32()?;
     for _ in 0..aliases {
-        let alias = c.string()?;
-        let target = c.string()?;
+        let alias = string(&mut c)?;
+        let target = string(&mut c)?;
         if let Some(t) = tensors.get(&target).cloned() {
             tensors.insert(alias, t);
         }

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 
+use crate::bytes::ByteReader;
+
 #[derive(Debug, thiserror::Error)]
 pub enum PthError {
     #[error("reading {path}: {source}")]
@@ -45,49 +47,23 @@ enum Value {
 }
 
 struct Reader<'a> {
-    data: &'a [u8],
-    at: usize,
-    path: &'a Path,
+    b: ByteReader<'a, PthError>,
 }
 
 impl<'a> Reader<'a> {
     fn fail(&self, reason: impl Into<String>) -> PthError {
-        PthError::Format {
-            path: self.path.to_path_buf(),
-            reason: reason.into(),
-            offset: self.at,
-        }
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8], PthError> {
-        let end = self
-            .at
-            .checked_add(n)
-            .filter(|e| *e <= self.data.len())
-            .ok_or_else(|| self.fail(format!("{n} bytes expected, the file ends first")))?;
-        let out = &self.data[self.at..end];
-        self.at = end;
-        Ok(out)
-    }
-
-    fn u8(&mut self) -> Result<u8, PthError> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn u32(&mut self) -> Result<u32, PthError> {
-        let b = self.take(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        self.b.fail(reason)
     }
 
     fn line(&mut self) -> Result<String, PthError> {
-        let rest = &self.data[self.at..];
+        let rest = self.b.rest();
         let n = rest
             .iter()
             .position(|&b| b == b'\n')
             .ok_or_else(|| self.fail("unterminated name"))?;
         let s =
             String::from_utf8(rest[..n].to_vec()).map_err(|_| self.fail("a name is not UTF-8"))?;
-        self.at += n + 1;
+        self.b.take(n + 1)?;
         Ok(s)
     }
 
@@ -96,7 +72,7 @@ impl<'a> Reader<'a> {
         let mut stack: Vec<Value> = Vec::new();
         let mut memo: HashMap<u32, Value> = HashMap::new();
         loop {
-            let op = self.u8()?;
+            let op = self.b.u8()?;
             let pop = |stack: &mut Vec<Value>, r: &Self| {
                 stack.pop().ok_or_else(|| r.fail("pickle stack underflow"))
             };
@@ -111,26 +87,26 @@ impl<'a> Reader<'a> {
             };
             match op {
                 0x80 => {
-                    self.u8()?; // PROTO
+                    self.b.u8()?; // PROTO
                 }
                 b'.' => return pop(&mut stack, self),
                 b'N' => stack.push(Value::None),
                 0x88 | 0x89 => stack.push(Value::Bool),
                 b'K' => {
-                    let v = self.u8()?;
+                    let v = self.b.u8()?;
                     stack.push(Value::Int(i128::from(v)));
                 }
                 b'M' => {
-                    let b = self.take(2)?;
-                    stack.push(Value::Int(i128::from(u16::from_le_bytes([b[0], b[1]]))));
+                    let v = self.b.u16()?;
+                    stack.push(Value::Int(i128::from(v)));
                 }
                 b'J' => {
-                    let v = self.u32()? as i32;
+                    let v = self.b.u32()? as i32;
                     stack.push(Value::Int(i128::from(v)));
                 }
                 0x8a => {
-                    let n = usize::from(self.u8()?);
-                    let b = self.take(n)?;
+                    let n = usize::from(self.b.u8()?);
+                    let b = self.b.take(n)?;
                     if n > 16 {
                         return Err(self.fail("integer too long"));
                     }
@@ -144,19 +120,19 @@ impl<'a> Reader<'a> {
                     stack.push(Value::Int(v));
                 }
                 b'G' => {
-                    self.take(8)?;
+                    self.b.take(8)?;
                     stack.push(Value::Float);
                 }
                 b'X' => {
-                    let n = self.u32()? as usize;
-                    let b = self.take(n)?;
+                    let n = self.b.u32()? as usize;
+                    let b = self.b.take(n)?;
                     stack.push(Value::Str(
                         String::from_utf8(b.to_vec())
                             .map_err(|_| self.fail("a string is not UTF-8"))?,
                     ));
                 }
                 b'q' => {
-                    let k = u32::from(self.u8()?);
+                    let k = u32::from(self.b.u8()?);
                     let v = stack
                         .last()
                         .cloned()
@@ -164,7 +140,7 @@ impl<'a> Reader<'a> {
                     memo.insert(k, v);
                 }
                 b'r' => {
-                    let k = self.u32()?;
+                    let k = self.b.u32()?;
                     let v = stack
                         .last()
                         .cloned()
@@ -173,9 +149,9 @@ impl<'a> Reader<'a> {
                 }
                 b'h' | b'j' => {
                     let k = if op == b'h' {
-                        u32::from(self.u8()?)
+                        u32::from(self.b.u8()?)
                     } else {
-                        self.u32()?
+                        self.b.u32()?
                     };
                     stack.push(
                         memo.get(&k)
@@ -341,11 +317,7 @@ pub fn read(path: &Path, device: &Device) -> Result<HashMap<String, Tensor>, Pth
         path: path.to_path_buf(),
         source,
     })?;
-    let mut r = Reader {
-        data: &data,
-        at: 0,
-        path,
-    };
+    let mut r = Reader { b: ByteReader::new(&data, |reason, offset| PthError::Format { path: path.to_path_buf(), reason, offset }) };
     match r.pickle()? {
         Value::Int(m) if m == MAGIC => {}
         _ => {
@@ -377,10 +349,7 @@ pub fn read(path: &Path, device: &Device) -> Result<HashMap<String, Tensor>, Pth
     // Storages follow in key order: an 8-byte element count, then the elements.
     let mut storages: HashMap<String, &[u8]> = HashMap::new();
     for key in &keys {
-        let count = r.take(8)?;
-        let count = u64::from_le_bytes([
-            count[0], count[1], count[2], count[3], count[4], count[5], count[6], count[7],
-        ]) as usize;
+        let count = r.b.u64()? as usize;
         let class = refs
             .iter()
             .find(|(_, t, _)| &t.key == key)
@@ -391,7 +360,7 @@ pub fn read(path: &Path, device: &Device) -> Result<HashMap<String, Tensor>, Pth
         let bytes = count
             .checked_mul(width)
             .ok_or_else(|| r.fail("storage size overflows"))?;
-        storages.insert(key.clone(), r.take(bytes)?);
+        storages.insert(key.clone(), r.b.take(bytes)?);
     }
     let mut out = HashMap::new();
     for (name, t, class) in refs {
