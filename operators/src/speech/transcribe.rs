@@ -14,7 +14,7 @@ use tokenizers::Tokenizer;
 
 use super::ct2;
 use super::mel::{HOP, MelSpectrogram, SAMPLE_RATE, WINDOW_FRAMES};
-use super::whisper::Whisper;
+use super::whisper::{DecoderState, Whisper};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpeechError {
@@ -265,8 +265,13 @@ impl SpeechModel {
             let input = Tensor::from_vec(window, (1, n_mels, WINDOW_FRAMES), &self.device)
                 .map_err(|e| inference(e.to_string()))?;
             let audio = self.model.encode(&input).map_err(inference)?;
+            // The language is read from the first token after start-of-transcript; that decoder
+            // memory then goes on to decode the window (no second pass over the audio).
+            let mut started = None;
             if self.multilingual() && detected.is_none() {
-                detected = Some(self.detect_language(&audio)?);
+                let (language, state) = self.detect_language(&audio)?;
+                detected = Some(language);
+                started = Some(state);
             }
             let lang_token = detected.as_ref().and_then(|code| {
                 self.specials
@@ -275,7 +280,7 @@ impl SpeechModel {
                     .find(|(_, c)| c == code)
                     .map(|(t, _)| *t)
             });
-            let decoded = self.decode_window(&audio, lang_token, cancel)?;
+            let decoded = self.decode_window(&audio, started, lang_token, cancel)?;
             let offset = seek as f32 * HOP as f32 / SAMPLE_RATE as f32;
             let advance = match decoded {
                 Some(tokens) => self.segments_of(&tokens, offset, span, &mut segments),
@@ -289,7 +294,8 @@ impl SpeechModel {
         Ok(Transcript { language, segments })
     }
 
-    fn detect_language(&self, audio: &Tensor) -> Result<String, SpeechError> {
+    /// The likeliest language, and the decoder memory that has read start-of-transcript.
+    fn detect_language(&self, audio: &Tensor) -> Result<(String, DecoderState), SpeechError> {
         let mut state = self.model.start(audio).map_err(SpeechError::Inference)?;
         let logprobs = self
             .model
@@ -300,23 +306,32 @@ impl SpeechModel {
             .languages
             .iter()
             .max_by(|a, b| logprobs[a.0 as usize].total_cmp(&logprobs[b.0 as usize]));
-        Ok(best.map_or_else(|| "en".to_string(), |(_, code)| code.clone()))
+        Ok((best.map_or_else(|| "en".to_string(), |(_, code)| code.clone()), state))
     }
 
     /// The tokens of one window (text and timestamps, no prompt), or `None` when it holds no speech.
     fn decode_window(
         &self,
         audio: &Tensor,
+        started: Option<DecoderState>,
         language: Option<u32>,
         cancel: &AtomicBool,
     ) -> Result<Option<Vec<u32>>, SpeechError> {
         let s = &self.specials;
-        let mut prompt = vec![s.sot];
+        // A memory that has already read start-of-transcript continues from there.
+        let (mut state, mut prompt) = match started {
+            Some(state) => (state, Vec::new()),
+            None => (self.model.start(audio).map_err(SpeechError::Inference)?, vec![s.sot]),
+        };
         if let Some(lang) = language {
             prompt.push(lang);
             prompt.push(s.transcribe);
         }
-        let mut state = self.model.start(audio).map_err(SpeechError::Inference)?;
+        if prompt.is_empty() {
+            // Nothing left to feed (no language token): read start-of-transcript afresh.
+            state = self.model.start(audio).map_err(SpeechError::Inference)?;
+            prompt.push(s.sot);
+        }
         let mut logprobs = self
             .model
             .step(&mut state, &prompt)

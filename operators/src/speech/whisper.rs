@@ -124,12 +124,21 @@ fn attend(
 ) -> candle_core::Result<Tensor> {
     let d = q.dim(D::Minus1)?;
     let q = (q * (1.0 / (d as f64).sqrt()))?;
-    let mut w = q.matmul(&k.t()?)?;
-    if let Some(m) = mask {
-        w = w.broadcast_add(m)?;
+    // One head at a time: a head's score matrix (1500² floats for the encoder, 9 MB) stays small
+    // enough for the allocator to reuse, where all heads at once (72 MB) are mapped and faulted
+    // in afresh for every layer.
+    let heads = q.dim(1)?;
+    let mut outs = Vec::with_capacity(heads);
+    for h in 0..heads {
+        let (qh, kh, vh) = (q.narrow(1, h, 1)?, k.narrow(1, h, 1)?, v.narrow(1, h, 1)?);
+        let mut w = qh.matmul(&kh.t()?)?;
+        if let Some(m) = mask {
+            w = w.broadcast_add(m)?;
+        }
+        let w = candle_nn::ops::softmax_last_dim(&w)?;
+        outs.push(w.matmul(&vh)?);
     }
-    let w = candle_nn::ops::softmax_last_dim(&w)?;
-    let out = w.matmul(v)?;
+    let out = Tensor::cat(&outs, 1)?;
     let (b, h, t, d) = out.dims4()?;
     out.transpose(1, 2)?.reshape((b, t, h * d))
 }
