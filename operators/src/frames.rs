@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ffmpeg_next::util::frame::video::Video as VideoFrame;
-use ffmpeg_next::{codec, format, media};
+use ffmpeg_next::{codec, media};
 
 use crate::error::OperatorError;
 use crate::ffmpeg_init;
@@ -20,15 +20,11 @@ pub fn sample_video(
     cancel: &AtomicBool,
     mut take: impl FnMut(u64, &VideoFrame, u16) -> Result<(), OperatorError>,
 ) -> Result<(), OperatorError> {
-    ffmpeg_init::ensure();
     let decode_err = |e: ffmpeg_next::Error| OperatorError::Decode {
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
-    let mut input = format::input(&path).map_err(|e| OperatorError::Open {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+    let mut input = ffmpeg_init::open_input(path)?;
     let stream =
         input
             .streams()

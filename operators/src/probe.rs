@@ -5,11 +5,11 @@
 use std::path::Path;
 
 use acervo_catalog::{MediaKind, TechnicalMetadata};
-use ffmpeg_next::{codec, format, media};
+use ffmpeg_next::{codec, media};
 
 use crate::error::OperatorError;
 use crate::exif::read_exif;
-use crate::ffmpeg_init;
+use crate::ffmpeg_init::open_input;
 
 #[derive(Clone, Copy, Debug)]
 pub struct ProbeLimits {
@@ -31,11 +31,6 @@ pub fn image_dimensions(path: &Path, limits: ProbeLimits) -> Result<(u32, u32), 
         return Err(OperatorError::TooManyPixels { path: path.to_path_buf(), width, height, limit: limits.max_image_pixels });
     }
     Ok((width as u32, height as u32))
-}
-
-fn open_input(path: &Path) -> Result<format::context::Input, OperatorError> {
-    ffmpeg_init::ensure();
-    format::input(&path).map_err(|e| OperatorError::Open { path: path.to_path_buf(), reason: e.to_string() })
 }
 
 fn codec_name(id: codec::Id) -> Option<String> {

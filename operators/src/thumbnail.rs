@@ -7,7 +7,7 @@ use std::path::Path;
 use ffmpeg_next::format::Pixel;
 use ffmpeg_next::software::scaling;
 use ffmpeg_next::util::frame::video::Video as VideoFrame;
-use ffmpeg_next::{Packet, Rational, codec, encoder, format, media};
+use ffmpeg_next::{Packet, Rational, codec, encoder, media};
 
 use crate::error::OperatorError;
 use crate::ffmpeg_init;
@@ -50,7 +50,7 @@ pub(crate) fn decode_picture(path: &Path, source: Source, limits: ProbeLimits) -
     }
     ffmpeg_init::ensure();
     let decode_err = |e: ffmpeg_next::Error| OperatorError::Decode { path: path.to_path_buf(), reason: e.to_string() };
-    let mut input = format::input(&path).map_err(|e| OperatorError::Open { path: path.to_path_buf(), reason: e.to_string() })?;
+    let mut input = ffmpeg_init::open_input(path)?;
     let stream = input.streams().best(media::Type::Video).ok_or_else(|| OperatorError::NoPicture { path: path.to_path_buf() })?;
     let index = stream.index();
     let time_base = stream.time_base();

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ffmpeg_next::util::frame::audio::Audio as AudioFrame;
-use ffmpeg_next::{codec, format, media};
+use ffmpeg_next::{codec, media};
 
 use crate::OperatorError;
 use crate::ffmpeg_init;
@@ -18,15 +18,11 @@ pub fn decode_16k_mono(
     path: &Path,
     cancel: &AtomicBool,
 ) -> Result<Option<Vec<f32>>, OperatorError> {
-    ffmpeg_init::ensure();
     let decode_err = |e: ffmpeg_next::Error| OperatorError::Decode {
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
-    let mut input = format::input(&path).map_err(|e| OperatorError::Open {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+    let mut input = ffmpeg_init::open_input(path)?;
     let Some(stream) = input.streams().best(media::Type::Audio) else {
         return Ok(None);
     };

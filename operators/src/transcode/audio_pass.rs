@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use acervo_catalog::RenditionProfiles;
 use ffmpeg_next::util::frame::audio::Audio as AudioFrame;
-use ffmpeg_next::{Packet, codec, format, media};
+use ffmpeg_next::{Packet, codec, media};
 
 use super::audio_chain::{AudioCodec, AudioEncode, normalize_layout};
 use super::sinks::{Container, Sink, SinkStreams};
@@ -25,8 +25,7 @@ struct Output {
 
 
 pub fn audio_pass(path: &Path, out: &Path, profiles: &RenditionProfiles, duration: f64, ctl: &Control) -> Result<Vec<Produced>, OperatorError> {
-    ffmpeg_init::ensure();
-    let mut input = format::input(&path).map_err(|e| OperatorError::Open { path: path.to_path_buf(), reason: e.to_string() })?;
+    let mut input = ffmpeg_init::open_input(path)?;
     let stream = input.streams().best(media::Type::Audio).ok_or_else(|| OperatorError::NoMediaStream { path: path.to_path_buf() })?;
     let (index, tb) = (stream.index(), stream.time_base());
     let decode_err = |e: ffmpeg_next::Error| OperatorError::Decode { path: path.to_path_buf(), reason: e.to_string() };

@@ -9,7 +9,7 @@ use ffmpeg_next::codec::threading;
 use ffmpeg_next::format::Pixel;
 use ffmpeg_next::util::frame::audio::Audio as AudioFrame;
 use ffmpeg_next::util::frame::video::Video as VideoFrame;
-use ffmpeg_next::{Packet, Rational, codec, format, media};
+use ffmpeg_next::{Packet, Rational, codec, media};
 
 use super::audio_chain::{AudioCodec, AudioEncode, normalize_layout};
 use super::geometry::fit_box;
@@ -96,10 +96,8 @@ pub fn video_clip_pass(
     clip: Option<(f64, f64)>,
     ctl: &Control,
 ) -> Result<Vec<Produced>, OperatorError> {
-    ffmpeg_init::ensure();
-    let open_err = |e: ffmpeg_next::Error| OperatorError::Open { path: path.to_path_buf(), reason: e.to_string() };
     let decode_err = |e: ffmpeg_next::Error| OperatorError::Decode { path: path.to_path_buf(), reason: e.to_string() };
-    let mut input = format::input(&path).map_err(open_err)?;
+    let mut input = ffmpeg_init::open_input(path)?;
     let vstream = input.streams().best(media::Type::Video).ok_or_else(|| OperatorError::NoPicture { path: path.to_path_buf() })?;
     let (v_index, v_tb) = (vstream.index(), vstream.time_base());
     let fps = valid_rate(vstream.avg_frame_rate()).or_else(|| valid_rate(vstream.rate())).unwrap_or(Rational(25, 1));
