@@ -210,7 +210,7 @@ fn look(
                     }
                     per_frame.push(result);
                     if labeller.is_some() {
-                        pictures.push(prepare(frame, orientation)?);
+                        pictures.push(prepare(frame, orientation, master)?);
                     }
                     Ok(())
                 },

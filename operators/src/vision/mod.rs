@@ -165,9 +165,10 @@ impl Labeller {
     }
 }
 
-/// A decoded picture as the model takes it: upright, shorter side 256, centre 224×224, RGB.
-pub fn prepare(frame: &VideoFrame, orientation: u16) -> Result<Vec<u8>, OperatorError> {
-    let bad = |e: ffmpeg_next::Error| OperatorError::Transcode { path: PathBuf::new(), what: "label input".into(), reason: e.to_string() };
+/// A decoded picture (from `path`, named in errors) as the model takes it: upright, shorter
+/// side 256, centre 224×224, RGB.
+pub fn prepare(frame: &VideoFrame, orientation: u16, path: &Path) -> Result<Vec<u8>, OperatorError> {
+    let bad = |e: ffmpeg_next::Error| OperatorError::Transcode { path: path.to_path_buf(), what: "label input".into(), reason: e.to_string() };
     let (w, h) = (frame.width().max(1), frame.height().max(1));
     // The upright picture's sides: orientations 5–8 swap them.
     let (uw, uh) = if orientation >= 5 { (h, w) } else { (w, h) };
@@ -196,5 +197,5 @@ pub fn prepare_image(
     limits: ProbeLimits,
 ) -> Result<Vec<u8>, OperatorError> {
     let (frame, _) = decode_picture(path, Source::Image { orientation }, limits)?;
-    prepare(&frame, orientation.unwrap_or(1))
+    prepare(&frame, orientation.unwrap_or(1), path)
 }
