@@ -21,6 +21,7 @@ use std::time::Instant;
 use acervo_catalog::AcervoConfig;
 use acervo_operators::ProbeLimits;
 use acervo_operators::embed::TextEmbedder;
+use acervo_operators::speech::score::{word_error_rate as wer, words};
 use acervo_operators::speech::{Language, SpeechModel, decode_16k_mono};
 use acervo_operators::vision::{Labeller, prepare_image};
 use anyhow::Context;
@@ -68,23 +69,6 @@ const SCRIPT: &[&str] = &[
     "The weather will stay dry and warm until the weekend, with rain on Sunday.",
     "That is all for tonight, thank you for watching and good night.",
 ];
-
-fn words(s: &str) -> Vec<String> {
-    s.to_lowercase().split(|c: char| !c.is_alphanumeric() && c != '\'').filter(|w| !w.is_empty()).map(str::to_string).collect()
-}
-
-fn wer(reference: &str, hypothesis: &str) -> f64 {
-    let (r, h) = (words(reference), words(hypothesis));
-    let mut prev: Vec<usize> = (0..=h.len()).collect();
-    for (i, rw) in r.iter().enumerate() {
-        let mut cur = vec![i + 1; h.len() + 1];
-        for (j, hw) in h.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(rw != hw)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[h.len()] as f64 / r.len().max(1) as f64
-}
 
 /// Speaks the script (repeating it if needed) into a 16 kHz mono WAV of about `seconds`.
 fn spoken_clip(dir: &Path, seconds: f64) -> anyhow::Result<(PathBuf, String, f64)> {

@@ -63,6 +63,7 @@ async fn ocr_text_is_searchable_and_text_queries_find_assets_by_meaning() {
         assert!(f["label_model"].as_str().unwrap().starts_with("mobilenet_v2@"), "{f}");
         assert!(f["labels"].as_array().unwrap().iter().all(|l| l["score"].as_f64().unwrap() >= 0.1), "{f}");
     }
+
     let sql = c.post(server.url("/api/v1/sql")).json(&serde_json::json!({"query": format!("SELECT count(*) AS n FROM frames WHERE asset_id = '{v}' AND ocr_text LIKE '%MAYO%'")})).send().await.unwrap();
     let sql: Value = sql.json().await.unwrap();
     assert_eq!(sql["rows"][0]["n"], 4, "{sql}");
@@ -182,6 +183,22 @@ async fn spoken_words_are_found_at_their_moment_and_photos_by_what_they_show() {
     assert_eq!(r.status(), 422);
     let (_, now) = get_json(&c, &url).await.unwrap();
     assert_eq!(now["tags"], serde_json::json!(["cat"]), "{now}");
+
+    // A video of the cat: each sampled frame is labelled on its own.
+    let cat_video = dir.join("gato.mp4");
+    run_tool("ffmpeg", &["-v", "error", "-loop", "1", "-i", photo("chelsea.png").to_str().unwrap(), "-t", "3", "-r", "25", "-vf", "scale=450:300", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", cat_video.to_str().unwrap()]).unwrap();
+    let cv = upload_ok(&c, &server, &cat_video, "Vídeo 1", "").await.unwrap();
+    // Each frame's labels are its own (a cat class in every frame), and the asset's pool them.
+    let a = wait_status(&c, &server, &cv, &["ready", "failed"], READY).await.unwrap();
+    let (_, frames) = get_json(&c, &server.url(&format!("/api/v1/assets/{cv}/frames"))).await.unwrap();
+    let frames = frames.as_array().unwrap();
+    assert!(!frames.is_empty(), "{a}");
+    let cats = ["tabby", "tiger cat", "Egyptian cat"];
+    for f in frames {
+        let names: Vec<&str> = f["labels"].as_array().unwrap().iter().filter_map(|l| l["name"].as_str()).collect();
+        assert!(names.iter().any(|n| cats.contains(n)), "{f}");
+        assert!(names.iter().all(|n| a["labels"].as_array().unwrap().iter().any(|p| p == n)), "{names:?} not all in {}", a["labels"]);
+    }
 }
 
 /// `acervo reindex --stage enrich --model NAME` reruns the enrichment only for the assets a

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use acervo_catalog::AcervoConfig;
+use acervo_operators::speech::score::{word_error_rate as wer, words};
 use acervo_operators::speech::{Language, SpeechModel, Transcript, decode_16k_mono};
 use acervo_tests::*;
 
@@ -14,31 +15,6 @@ pub const SENTENCE_2: &str = "Firefighters worked through the night to stop the 
 /// Where each sentence starts in the composed clip, in seconds.
 pub const AT_1: f64 = 1.5;
 pub const GAP: f64 = 2.5;
-
-/// Lower case, punctuation dropped, words split on spaces.
-pub fn words(s: &str) -> Vec<String> {
-    s.to_lowercase()
-        .split(|c: char| !c.is_alphanumeric() && c != '\'')
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-/// Word error rate: word-level edit distance over the reference's length.
-pub fn wer(reference: &str, hypothesis: &str) -> f64 {
-    let (r, h) = (words(reference), words(hypothesis));
-    let mut prev: Vec<usize> = (0..=h.len()).collect();
-    for (i, rw) in r.iter().enumerate() {
-        let mut cur = vec![i + 1; h.len() + 1];
-        for (j, hw) in h.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(rw != hw))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[h.len()] as f64 / r.len().max(1) as f64
-}
 
 fn seconds_of(path: &Path) -> f64 {
     ffprobe(path).unwrap()["format"]["duration"]

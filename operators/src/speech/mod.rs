@@ -6,12 +6,14 @@
 //! - `whisper`: the network, with cached keys/values while decoding;
 //! - `kernels`: the one-token decoder's half-precision, multi-core CPU kernels;
 //! - `transcribe`: 30 s windows, greedy decoding with timestamp rules, segments, language;
-//! - `audio`: a master's sound at 16 kHz mono.
+//! - `audio`: a master's sound at 16 kHz mono;
+//! - `score`: word error rate against a known script.
 
 pub mod audio;
 pub mod ct2;
 mod kernels;
 pub mod mel;
+pub mod score;
 pub mod transcribe;
 pub mod whisper;
 
