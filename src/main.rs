@@ -51,6 +51,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Serve { .. }) {
+        limit_openmp();
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -58,6 +61,22 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Tesseract spreads each text line over OpenMP threads that spin while they wait. The server
+/// already runs one OCR call per enrichment thread, beside encoders and other models, so those
+/// threads only steal cores (a frame took seconds instead of 0.3 s next to an encode; one thread
+/// per call also measured as fast alone). libgomp reads its limit once, as it loads, before
+/// `main`: so the server starts itself again with the limit set, unless one is set already.
+fn limit_openmp() {
+    use std::os::unix::process::CommandExt;
+    if std::env::var_os("OMP_THREAD_LIMIT").is_some() {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else { return };
+    let err = std::process::Command::new(exe).args(std::env::args_os().skip(1)).env("OMP_THREAD_LIMIT", "1").exec();
+    // Only a failed exec returns: run on with OpenMP's defaults.
+    eprintln!("acervo: could not restart with OMP_THREAD_LIMIT=1 ({err}); OCR may compete for cores");
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -47,7 +47,7 @@ async fn run(n: u64, home: &std::path::Path) -> anyhow::Result<()> {
         jobs: Arc::new(JobRegistry::default()),
         metrics: Arc::new(Metrics::new()),
         runtime: tokio::runtime::Handle::current(),
-        config: DataflowConfig { workers: 1, media_threads: 1, media_queue: 64, batch_records: 4096, work_dir: String::new() },
+        config: DataflowConfig { workers: 1, media_threads: 1, media_queue: 64, enrich_threads: 1, enrich_queue: 16, batch_records: 4096, work_dir: String::new() },
         limits: Default::default(),
         profiles: acervo_catalog::AcervoConfig::defaults().renditions,
         jobs_config: acervo_catalog::AcervoConfig::defaults().jobs,

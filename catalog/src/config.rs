@@ -28,6 +28,10 @@ workers = 1
 media_threads = 0
 # Jobs waiting for a media thread before the dataflow stops taking more from the log.
 media_queue = 64
+# Threads of the enrichment pool (models), apart from the media pool so that suggestions are
+# made while renditions encode; 0 means one per core. Jobs waiting for one of them.
+enrich_threads = 0
+enrich_queue = 16
 # Largest batch of log records the source hands the dataflow at once.
 batch_records = 1024
 # Where rendition passes write before committing to the object store; empty: {home}/work.
@@ -275,6 +279,8 @@ pub struct DataflowConfig {
     pub workers: usize,
     pub media_threads: usize,
     pub media_queue: usize,
+    pub enrich_threads: usize,
+    pub enrich_queue: usize,
     pub batch_records: usize,
     pub work_dir: String,
 }

@@ -53,6 +53,8 @@ pub(crate) struct Shared {
     pub search: Arc<SearchIndex>,
     pub media: Arc<MediaContext>,
     pub pool: MediaPool,
+    /// The enrichment's own pool (see `media_job`).
+    pub enrich_pool: Arc<MediaPool>,
     pub metrics: Arc<Metrics>,
     pub runtime: tokio::runtime::Handle,
     pub config: DataflowConfig,
@@ -78,6 +80,7 @@ impl Engine {
         let tx = Arc::new(tx);
         let workers = if ctx.config.workers == 0 { cores() } else { ctx.config.workers };
         let media_threads = if ctx.config.media_threads == 0 { cores() } else { ctx.config.media_threads };
+        let enrich_threads = if ctx.config.enrich_threads == 0 { cores() } else { ctx.config.enrich_threads };
         let shared = Arc::new(Shared {
             log: ctx.log,
             catalog: ctx.catalog,
@@ -91,9 +94,11 @@ impl Engine {
                 profiles: ctx.profiles,
                 jobs_config: ctx.jobs_config,
                 work_dir: ctx.work_dir,
+                inference: crate::enrich_stage::Inference::start(&ctx.models, &ctx.metrics.inference_batch),
                 models: ctx.models,
             }),
-            pool: MediaPool::new(media_threads, ctx.config.media_queue),
+            pool: MediaPool::new("media", media_threads, ctx.config.media_queue),
+            enrich_pool: Arc::new(MediaPool::new("enrich", enrich_threads, ctx.config.enrich_queue)),
             metrics: ctx.metrics,
             runtime: ctx.runtime,
             config: ctx.config,
@@ -101,7 +106,7 @@ impl Engine {
         let shutdown = Arc::new(AtomicBool::new(false));
         let checkpoint = ctx.checkpoint;
         let flag = Arc::clone(&shutdown);
-        tracing::info!(workers, media_threads, start, "starting the ingest dataflow");
+        tracing::info!(workers, media_threads, enrich_threads, start, "starting the ingest dataflow");
         let thread = std::thread::Builder::new()
             .name("acervo-dataflow".into())
             .spawn(move || {

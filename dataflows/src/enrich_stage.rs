@@ -26,10 +26,75 @@ use acervo_operators::speech::{Language, SpeechModel, decode_16k_mono};
 use acervo_operators::vision::{Labeller, prepare, prepare_image};
 use acervo_operators::{OperatorError, frames};
 
+use crate::batcher::Batcher;
 use crate::media_job::{MediaContext, MediaInput};
 
 /// Pictures classified per model call.
 const LABEL_BATCH: usize = 8;
+/// Sentences embedded per model call.
+const TEXT_BATCH: usize = 32;
+
+/// The label and sentence models behind batchers: the enrichment jobs of several assets share
+/// their calls (see `batcher`). Speech is not batched across assets: a Whisper window is decoded
+/// token by token with its own cache, and one asset's windows already keep the cores busy.
+#[derive(Clone, Default)]
+pub struct Inference {
+    labels: Option<Batcher<Vec<u8>, Vec<(usize, f32)>>>,
+    text: Option<Batcher<String, Vec<f32>>>,
+}
+
+impl Inference {
+    /// One thread per loaded model; `batch_sizes` (by model) observes every call.
+    pub fn start(models: &Models, batch_sizes: &prometheus::HistogramVec) -> Inference {
+        let mut out = Inference::default();
+        if let Ok(l) = &models.labels {
+            let (l, k) = (Arc::clone(l), models.config.label_top_k);
+            let h = batch_sizes.with_label_values(&["labels"]);
+            match Batcher::spawn("labels", LABEL_BATCH, Some(h), move |pictures: &[Vec<u8>]| l.classify(pictures, k).map_err(|e| e.to_string())) {
+                Ok(b) => out.labels = Some(b),
+                Err(e) => tracing::error!(error = %e, "cannot start the label model thread; labels are skipped"),
+            }
+        }
+        if let Ok(t) = &models.text {
+            let t = Arc::clone(t);
+            let h = batch_sizes.with_label_values(&["embedding"]);
+            let embed = move |texts: &[String]| {
+                let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+                t.embed(&texts).map_err(|e| e.to_string())
+            };
+            match Batcher::spawn("embedding", TEXT_BATCH, Some(h), embed) {
+                Ok(b) => out.text = Some(b),
+                Err(e) => tracing::error!(error = %e, "cannot start the text model thread; embeddings are skipped"),
+            }
+        }
+        out
+    }
+
+    /// The ranked classes of each picture, `LABEL_BATCH` at a time.
+    fn classify(&self, pictures: Vec<Vec<u8>>, cancel: &AtomicBool) -> Result<Vec<Vec<(usize, f32)>>, String> {
+        let model = self.labels.as_ref().ok_or("the label model thread is not running")?;
+        let mut ranked = Vec::with_capacity(pictures.len());
+        let mut pictures = pictures.into_iter().peekable();
+        while pictures.peek().is_some() {
+            if cancel.load(Ordering::Relaxed) {
+                return Err("cancelled".into());
+            }
+            ranked.extend(model.run(pictures.by_ref().take(LABEL_BATCH).collect())?);
+        }
+        Ok(ranked)
+    }
+
+    /// One vector per text, `TEXT_BATCH` at a time.
+    fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, String> {
+        let model = self.text.as_ref().ok_or("the text model thread is not running")?;
+        let mut vectors = Vec::with_capacity(texts.len());
+        let mut texts = texts.into_iter().peekable();
+        while texts.peek().is_some() {
+            vectors.extend(model.run(texts.by_ref().take(TEXT_BATCH).collect())?);
+        }
+        Ok(vectors)
+    }
+}
 
 /// The models the stage runs, loaded once per process. Each is there, or says why not.
 #[derive(Clone)]
@@ -183,7 +248,7 @@ fn look(
         MediaKind::Image => {
             let orientation = technical.exif.as_ref().and_then(|e| e.orientation);
             if let Some(o) = ocr.as_mut() {
-                match acervo_operators::ocr::ocr_image(master, orientation, ctx.limits, o) {
+                match acervo_operators::ocr::ocr_image(master, orientation, ctx.limits, o, cancel) {
                     Ok(read) => add_lines(&mut lines, &read.text),
                     Err(e) => ocr_failed = Some(e.to_string()),
                 }
@@ -200,7 +265,7 @@ fn look(
                 |at_ms, frame, orientation| {
                     let mut result = FrameResult { at_ms, ocr_text: String::new(), labels: Vec::new() };
                     if let Some(o) = ocr.as_mut().filter(|_| ocr_failed.is_none()) {
-                        match o.read_frame(frame, orientation) {
+                        match o.read_frame(frame, orientation, cancel) {
                             Ok(read) => {
                                 add_lines(&mut lines, &read.text);
                                 result.ocr_text = read.text;
@@ -224,28 +289,17 @@ fn look(
         None => {}
     }
     if let Some(l) = labeller {
-        let mut ranked = Vec::new();
-        let mut failed = false;
-        for chunk in pictures.chunks(LABEL_BATCH) {
-            if cancel.load(Ordering::Relaxed) {
-                return Err(OperatorError::Cancelled);
-            }
-            match l.classify(chunk, cfg.label_top_k) {
-                Ok(r) => ranked.extend(r),
-                Err(e) => {
-                    problems.push(format!("labels: {e}"));
-                    failed = true;
-                    break;
+        match ctx.inference.classify(pictures, cancel) {
+            Ok(ranked) => {
+                let scored = |labels: Vec<acervo_operators::vision::Label>| labels.into_iter().map(|x| ScoredLabel { name: x.name, score: x.score }).collect::<Vec<_>>();
+                // Each frame keeps its own top labels; the asset gets them pooled.
+                for (f, top) in per_frame.iter_mut().zip(&ranked) {
+                    f.labels = scored(l.labels(std::slice::from_ref(top), cfg.label_min_score));
                 }
+                seen.labels = Some(scored(l.labels(&ranked, cfg.label_min_score)));
             }
-        }
-        if !failed {
-            let scored = |labels: Vec<acervo_operators::vision::Label>| labels.into_iter().map(|x| ScoredLabel { name: x.name, score: x.score }).collect::<Vec<_>>();
-            // Each frame keeps its own top labels; the asset gets them pooled.
-            for (f, top) in per_frame.iter_mut().zip(&ranked) {
-                f.labels = scored(l.labels(std::slice::from_ref(top), cfg.label_min_score));
-            }
-            seen.labels = Some(scored(l.labels(&ranked, cfg.label_min_score)));
+            Err(_) if cancel.load(Ordering::Relaxed) => return Err(OperatorError::Cancelled),
+            Err(e) => problems.push(format!("labels: {e}")),
         }
     }
     if video && !per_frame.is_empty() {
@@ -343,10 +397,10 @@ pub fn run(
             );
             let segments: Vec<&TranscriptSegment> =
                 enrichment.transcript.iter().flatten().collect();
-            let mut texts: Vec<&str> = vec![text.as_str()];
-            texts.extend(segments.iter().map(|s| s.text.as_str()));
+            let mut texts: Vec<String> = vec![text.clone()];
+            texts.extend(segments.iter().map(|s| s.text.clone()));
             if !text.trim().is_empty() {
-                match embedder.embed(&texts) {
+                match ctx.inference.embed(texts) {
                     Ok(mut v) => {
                         let frames: Vec<FrameEmbedding> = v
                             .split_off(1)

@@ -112,9 +112,11 @@ pub fn build<'scope>(scope: Scope<'scope, u64>, shared: Arc<Shared>, start: u64,
             let shared = media_shared;
             let activator = scope.activator_for(info.address.clone());
             let wake = scope.worker().sync_activator_for(info.address.to_vec());
-            let (done_tx, done_rx) = std::sync::mpsc::channel::<(u64, Vec<WorkResult>)>();
+            // A job's parts report here; each carries a clone of the job's token, and the job's
+            // capability is released when the operator holds the last one.
+            let (done_tx, done_rx) = std::sync::mpsc::channel::<(u64, Vec<WorkResult>, Arc<()>)>();
             let mut waiting: VecDeque<(u64, Lane, Job)> = VecDeque::new();
-            let mut held: HashMap<u64, (Capability<u64>, u64)> = HashMap::new();
+            let mut held: HashMap<u64, (Capability<u64>, u64, uuid::Uuid, Arc<()>)> = HashMap::new();
             let mut next_job = 0u64;
             move |(input, _frontier), output| {
                 input.for_each(|cap, data| {
@@ -143,30 +145,45 @@ pub fn build<'scope>(scope: Scope<'scope, u64>, shared: Arc<Shared>, start: u64,
                             let (job_id, tx, wake, ctx) = (next_job, done_tx.clone(), wake.clone(), Arc::clone(&shared.media));
                             next_job += 1;
                             let cancel = ctx.jobs.register(cancel_id);
+                            let token = Arc::new(());
+                            let (own_token, enrich_pool) = (Arc::clone(&token), Arc::clone(&shared.enrich_pool));
                             let job: Job = Box::new(move || {
+                                let fan_out = |part: media_job::Part| {
+                                    let (tx, wake, token) = (tx.clone(), wake.clone(), Arc::clone(&own_token));
+                                    enrich_pool.submit_wait(Box::new(move || {
+                                        let (id, stage) = (part.id, part.stage);
+                                        let results = std::panic::catch_unwind(std::panic::AssertUnwindSafe(part.run))
+                                            .unwrap_or_else(|panic| media_job::part_panicked(id, stage, panic.as_ref()));
+                                        if tx.send((job_id, results, token)).is_ok() {
+                                            let _ = wake.activate();
+                                        }
+                                    }));
+                                };
                                 // A bug in an operator must not take the worker thread, the
                                 // asset (left processing forever) or the frontier down with it.
                                 let run = std::panic::AssertUnwindSafe(|| match &work {
-                                    Work::Asset(input) => media_job::run(&ctx, input, &cancel),
+                                    Work::Asset(input) => media_job::run(&ctx, input, &cancel, &fan_out),
                                     Work::OnDemand(request) => ondemand::run(&ctx, request, &cancel),
                                 });
                                 let results = std::panic::catch_unwind(run).unwrap_or_else(|panic| media_job::panicked(&work, panic.as_ref()));
-                                ctx.jobs.unregister(cancel_id);
-                                if tx.send((job_id, results)).is_ok() {
+                                if tx.send((job_id, results, own_token)).is_ok() {
                                     let _ = wake.activate();
                                 }
                             });
-                            held.insert(job_id, (cap.clone(), offset));
+                            held.insert(job_id, (cap.clone(), offset, cancel_id, token));
                             waiting.push_back((job_id, lane, job));
                         }
                         session.give(Update::Event { offset, event: env });
                     }
                 });
-                while let Ok((job_id, results)) = done_rx.try_recv() {
-                    if let Some((cap, offset)) = held.remove(&job_id) {
-                        output
-                            .session(&cap)
-                            .give_iterator(results.into_iter().map(|r| Update::Result { offset, result: Json(r) }));
+                while let Ok((job_id, results, token)) = done_rx.try_recv() {
+                    drop(token);
+                    let Some((cap, offset, cancel_id, token)) = held.get(&job_id) else { continue };
+                    let offset = *offset;
+                    output.session(cap).give_iterator(results.into_iter().map(|r| Update::Result { offset, result: Json(r) }));
+                    if Arc::strong_count(token) == 1 {
+                        shared.media.jobs.unregister(*cancel_id);
+                        held.remove(&job_id);
                     }
                 }
                 // Interactive jobs go first, even when the batch lane is full.
@@ -183,6 +200,7 @@ pub fn build<'scope>(scope: Scope<'scope, u64>, shared: Arc<Shared>, start: u64,
                 shared.metrics.media_queue.set((batch + interactive + waiting.len()) as i64);
                 shared.metrics.lane_queue.with_label_values(&["batch"]).set(batch as i64);
                 shared.metrics.lane_queue.with_label_values(&["interactive"]).set(interactive as i64);
+                shared.metrics.lane_queue.with_label_values(&["enrich"]).set(shared.enrich_pool.queued().0 as i64);
             }
         },
     );

@@ -1,8 +1,11 @@
 //! Acervo's dataflows. The ingest dataflow reads the event log from its checkpoint, fans media
-//! work (probe, thumbnail, renditions; on-demand renditions on an interactive lane) out to a bounded blocking pool, materialises the catalog in Lance,
+//! work (probe, thumbnail, renditions; on-demand renditions on an interactive lane) out to a
+//! bounded blocking pool and the enrichment to a second one (models batched across assets),
+//! materialises the catalog in Lance,
 //! and commits its input offset only when the timely frontier says every output for earlier
 //! input is durable.
 
+pub mod batcher;
 mod catalog_writer;
 mod engine;
 pub mod enrich_stage;

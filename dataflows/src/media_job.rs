@@ -1,7 +1,8 @@
 //! One media job: everything the pool does for a newly ingested (or reprocessed) asset. Probe,
-//! then (for pictures) a thumbnail at its content-addressed key, skipped when that key already
-//! holds one (a replay after a crash), then the renditions stage with retries, cancellation and
-//! a dead-letter record when it fails for good. Every failure becomes a result with a reason,
+//! then the enrichment handed to its own pool (it runs while this job goes on), then (for
+//! pictures) a thumbnail at its content-addressed key, skipped when that key already holds one
+//! (a replay after a crash), then the renditions stage with retries, cancellation and a
+//! dead-letter record when it fails for good. Every failure becomes a result with a reason,
 //! never a panic.
 
 use std::path::PathBuf;
@@ -33,6 +34,16 @@ pub struct MediaContext {
     /// Where passes write before their outputs are committed to the store.
     pub work_dir: PathBuf,
     pub models: crate::enrich_stage::Models,
+    /// The label and text models, batched across assets.
+    pub inference: crate::enrich_stage::Inference,
+}
+
+/// A part of a job handed to another pool: its results reach the dataflow on their own, and
+/// the job's event is done when its last part is.
+pub struct Part {
+    pub id: AssetId,
+    pub stage: Stage,
+    pub run: Box<dyn FnOnce() -> Vec<WorkResult> + Send>,
 }
 
 #[derive(Clone, Debug)]
@@ -50,8 +61,7 @@ pub struct MediaInput {
 /// The results of a job whose operator panicked: its stages failed, with the reason an editor
 /// sees and the log keeps (a bug to report, not a property of the file).
 pub(crate) fn panicked(work: &crate::graph::Work, panic: &(dyn std::any::Any + Send)) -> Vec<WorkResult> {
-    let what = panic.downcast_ref::<String>().map(String::as_str).or_else(|| panic.downcast_ref::<&str>().copied()).unwrap_or("unknown panic");
-    let reason = format!("internal error (please report it): {what}");
+    let reason = panic_reason(panic);
     match work {
         crate::graph::Work::Asset(input) => {
             tracing::error!(asset = %input.id, %reason, "a media job panicked");
@@ -66,6 +76,18 @@ pub(crate) fn panicked(work: &crate::graph::Work, panic: &(dyn std::any::Any + S
             vec![WorkResult::OnDemandEnded { id: r.input.id, job_id: r.job_id }]
         }
     }
+}
+
+/// The results of a part whose operator panicked: its stage failed.
+pub(crate) fn part_panicked(id: AssetId, stage: Stage, panic: &(dyn std::any::Any + Send)) -> Vec<WorkResult> {
+    let reason = panic_reason(panic);
+    tracing::error!(asset = %id, stage = stage.as_str(), %reason, "a media job part panicked");
+    vec![WorkResult::StageFailed { id, stage, reason }]
+}
+
+fn panic_reason(panic: &(dyn std::any::Any + Send)) -> String {
+    let what = panic.downcast_ref::<String>().map(String::as_str).or_else(|| panic.downcast_ref::<&str>().copied()).unwrap_or("unknown panic");
+    format!("internal error (please report it): {what}")
 }
 
 /// A local copy of the master: the file itself on a local store, a temporary download otherwise.
@@ -111,7 +133,8 @@ fn stage<T>(ctx: &MediaContext, id: AssetId, stage: Stage, f: impl FnOnce() -> R
     out
 }
 
-pub fn run(ctx: &MediaContext, input: &MediaInput, cancel: &AtomicBool) -> Vec<WorkResult> {
+/// Runs the job; `fan_out` takes the parts that run on another pool (the enrichment).
+pub fn run(ctx: &Arc<MediaContext>, input: &MediaInput, cancel: &Arc<AtomicBool>, fan_out: &dyn Fn(Part)) -> Vec<WorkResult> {
     let stages: Vec<Stage> = media_stages(input.kind).iter().copied().filter(|s| input.only.is_none_or(|o| *s == o || *s == Stage::Probe)).collect();
     let id = input.id;
     let mut results = Vec::new();
@@ -126,7 +149,7 @@ pub fn run(ctx: &MediaContext, input: &MediaInput, cancel: &AtomicBool) -> Vec<W
         return results;
     }
     let master = match fetch_master(ctx, input) {
-        Ok(m) => m,
+        Ok(m) => Arc::new(m),
         Err(reason) => {
             results.push(WorkResult::StageFailed { id, stage: Stage::Probe, reason: format!("reading the master: {reason}") });
             return results;
@@ -148,6 +171,11 @@ pub fn run(ctx: &MediaContext, input: &MediaInput, cancel: &AtomicBool) -> Vec<W
             return results;
         }
     };
+    if stages.contains(&Stage::Enrich) {
+        // Models work on their own pool while this thread makes the renditions.
+        let (ctx, input, master, technical, cancel) = (Arc::clone(ctx), input.clone(), Arc::clone(&master), technical.clone(), Arc::clone(cancel));
+        fan_out(Part { id, stage: Stage::Enrich, run: Box::new(move || vec![enrich(&ctx, &input, &master, &technical, &cancel)]) });
+    }
     if stages.contains(&Stage::Thumbnail) {
         let source = match input.kind {
             MediaKind::Video => technical.duration_seconds.map(|d| ThumbnailSource::Video { duration_seconds: d }),
@@ -167,16 +195,17 @@ pub fn run(ctx: &MediaContext, input: &MediaInput, cancel: &AtomicBool) -> Vec<W
     if stages.contains(&Stage::Renditions) {
         results.push(renditions(ctx, input, &master, &technical, cancel));
     }
-    if stages.contains(&Stage::Enrich) {
-        // Suggestions from models: a failure here is shown on the stage, never fails the asset.
-        if cancel.load(Ordering::Relaxed) {
-            results.push(WorkResult::StageCancelled { id, stage: Stage::Enrich, reason: "cancelled on request".into() });
-        } else {
-            let result = stage(ctx, id, Stage::Enrich, || crate::enrich_stage::run(ctx, input, master.path(), &technical, cancel));
-            results.push(result.unwrap_or_else(|reason: String| WorkResult::StageFailed { id, stage: Stage::Enrich, reason }));
-        }
-    }
     results
+}
+
+/// Suggestions from models: a failure here is shown on the stage, never fails the asset.
+fn enrich(ctx: &MediaContext, input: &MediaInput, master: &LocalMaster, technical: &TechnicalMetadata, cancel: &AtomicBool) -> WorkResult {
+    let id = input.id;
+    if cancel.load(Ordering::Relaxed) {
+        return WorkResult::StageCancelled { id, stage: Stage::Enrich, reason: "cancelled on request".into() };
+    }
+    stage(ctx, id, Stage::Enrich, || crate::enrich_stage::run(ctx, input, master.path(), technical, cancel))
+        .unwrap_or_else(|reason| WorkResult::StageFailed { id, stage: Stage::Enrich, reason })
 }
 
 fn renditions(ctx: &MediaContext, input: &MediaInput, master: &LocalMaster, technical: &TechnicalMetadata, cancel: &AtomicBool) -> WorkResult {

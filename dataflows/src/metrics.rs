@@ -21,6 +21,7 @@ pub struct Metrics {
     pub job_retries: IntCounterVec,
     pub dead_letters: IntCounterVec,
     pub renditions: IntCounterVec,
+    pub inference_batch: HistogramVec,
 }
 
 fn must<T>(r: prometheus::Result<T>) -> T {
@@ -56,6 +57,11 @@ impl Metrics {
         let job_retries = must(IntCounterVec::new(Opts::new("acervo_job_retries_total", "Media job attempts retried after a transient failure"), &["stage"]));
         let dead_letters = must(IntCounterVec::new(Opts::new("acervo_dead_letters_total", "Media jobs that failed for good (dead-letter records written)"), &["stage"]));
         let renditions = must(IntCounterVec::new(Opts::new("acervo_renditions_total", "Renditions made or reused (already stored), by outcome"), &["outcome"]));
+        let inference_batch = must(HistogramVec::new(
+            HistogramOpts::new("acervo_inference_batch_size", "Inputs per model call (pictures, sentences), batched across assets")
+                .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
+            &["model"],
+        ));
         for c in [
             Box::new(log_end_offset.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(committed_offset.clone()),
@@ -73,6 +79,7 @@ impl Metrics {
             Box::new(job_retries.clone()),
             Box::new(dead_letters.clone()),
             Box::new(renditions.clone()),
+            Box::new(inference_batch.clone()),
         ] {
             must(registry.register(c));
         }
@@ -94,6 +101,7 @@ impl Metrics {
             job_retries,
             dead_letters,
             renditions,
+            inference_batch,
         }
     }
 }

@@ -3,6 +3,9 @@
 //! operators hand jobs here. A free thread always takes an interactive job before a batch one,
 //! so an editor's on-demand request is served ahead of an ingest backlog. The batch lane is
 //! bounded: a full queue pushes back on the dataflow instead of buffering without bound.
+//!
+//! The enrichment stage runs on a second pool of this kind, so models work while the media
+//! pool encodes renditions, and neither starves the other.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
@@ -32,45 +35,58 @@ struct Queues {
     closed: bool,
 }
 
+#[derive(Default)]
+struct Shared {
+    queues: Mutex<Queues>,
+    /// A job was queued.
+    ready: Condvar,
+    /// A job left a queue (room for `submit_wait`).
+    room: Condvar,
+}
+
 pub struct MediaPool {
-    queues: Arc<(Mutex<Queues>, Condvar)>,
+    shared: Arc<Shared>,
     capacity: usize,
 }
 
+fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, Queues> {
+    shared.queues.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl MediaPool {
-    pub fn new(threads: usize, queue: usize) -> MediaPool {
-        let queues = Arc::new((Mutex::new(Queues::default()), Condvar::new()));
+    /// `threads` threads named `acervo-{name}-N`, each lane holding at most `queue` jobs.
+    pub fn new(name: &str, threads: usize, queue: usize) -> MediaPool {
+        let shared = Arc::new(Shared::default());
         for i in 0..threads.max(1) {
-            let queues = Arc::clone(&queues);
-            let spawned = std::thread::Builder::new().name(format!("acervo-media-{i}")).spawn(move || {
+            let shared = Arc::clone(&shared);
+            let spawned = std::thread::Builder::new().name(format!("acervo-{name}-{i}")).spawn(move || {
                 loop {
                     let job = {
-                        let (lock, ready) = &*queues;
-                        let mut q = lock.lock().unwrap_or_else(|p| p.into_inner());
+                        let mut q = lock(&shared);
                         loop {
                             if let Some(job) = q.interactive.pop_front().or_else(|| q.batch.pop_front()) {
+                                shared.room.notify_one();
                                 break job;
                             }
                             if q.closed {
                                 return;
                             }
-                            q = ready.wait(q).unwrap_or_else(|p| p.into_inner());
+                            q = shared.ready.wait(q).unwrap_or_else(|p| p.into_inner());
                         }
                     };
                     job();
                 }
             });
             if let Err(e) = spawned {
-                tracing::error!(error = %e, "cannot start a media thread");
+                tracing::error!(error = %e, "cannot start a {name} thread");
             }
         }
-        MediaPool { queues, capacity: queue.max(1) }
+        MediaPool { shared, capacity: queue.max(1) }
     }
 
     /// Queues `job` on `lane`, or hands it back when that lane is full.
     pub fn try_submit(&self, job: Job, lane: Lane) -> Result<(), Job> {
-        let (lock, ready) = &*self.queues;
-        let mut q = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut q = lock(&self.shared);
         let queue = match lane {
             Lane::Batch => &mut q.batch,
             Lane::Interactive => &mut q.interactive,
@@ -79,21 +95,32 @@ impl MediaPool {
             return Err(job);
         }
         queue.push_back(job);
-        ready.notify_one();
+        self.shared.ready.notify_one();
         Ok(())
+    }
+
+    /// Queues `job` on the batch lane, waiting for room: the caller (a thread of another pool)
+    /// is held back instead of the queue growing without bound.
+    pub fn submit_wait(&self, job: Job) {
+        let mut q = lock(&self.shared);
+        while q.batch.len() >= self.capacity && !q.closed {
+            q = self.shared.room.wait(q).unwrap_or_else(|p| p.into_inner());
+        }
+        q.batch.push_back(job);
+        self.shared.ready.notify_one();
     }
 
     /// Jobs waiting for a thread, per lane (batch, interactive).
     pub fn queued(&self) -> (usize, usize) {
-        let q = self.queues.0.lock().unwrap_or_else(|p| p.into_inner());
+        let q = lock(&self.shared);
         (q.batch.len(), q.interactive.len())
     }
 }
 
 impl Drop for MediaPool {
     fn drop(&mut self) {
-        let (lock, ready) = &*self.queues;
-        lock.lock().unwrap_or_else(|p| p.into_inner()).closed = true;
-        ready.notify_all();
+        lock(&self.shared).closed = true;
+        self.shared.ready.notify_all();
+        self.shared.room.notify_all();
     }
 }

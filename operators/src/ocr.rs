@@ -4,6 +4,7 @@
 
 use std::ffi::{CStr, CString};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ffmpeg_next::format::Pixel;
 use ffmpeg_next::util::frame::video::Video as VideoFrame;
@@ -64,24 +65,29 @@ impl Ocr {
     }
 
     /// Reads the text of a decoded picture, turned upright by `orientation` (EXIF 1–8).
-    pub fn read_frame(&mut self, frame: &VideoFrame, orientation: u16) -> Result<OcrText, OperatorError> {
+    pub fn read_frame(&mut self, frame: &VideoFrame, orientation: u16, cancel: &AtomicBool) -> Result<OcrText, OperatorError> {
         let rgb = prepare(frame, orientation).map_err(|e| OperatorError::Ocr { reason: format!("converting the picture: {e}") })?;
-        self.read(&rgb)
+        self.read(&rgb, cancel)
     }
 
-    /// Reads the text of an RGB24 picture.
-    pub fn read(&mut self, rgb: &VideoFrame) -> Result<OcrText, OperatorError> {
+    /// Reads the text of an RGB24 picture. Tesseract asks `cancel` after every word, so a
+    /// cancelled job stops within one word even on a busy machine (a frame can take seconds).
+    pub fn read(&mut self, rgb: &VideoFrame, cancel: &AtomicBool) -> Result<OcrText, OperatorError> {
         let bad = |reason: String| OperatorError::Ocr { reason };
         if rgb.format() != Pixel::RGB24 || rgb.width() == 0 || rgb.height() == 0 {
             return Err(bad("OCR takes a non-empty RGB24 picture".into()));
         }
         let (w, h, stride) = (rgb.width() as i32, rgb.height() as i32, rgb.stride(0) as i32);
         let data = rgb.data(0);
+        let monitor = Monitor::new(cancel).ok_or_else(|| bad("tesseract could not make a progress monitor".into()))?;
         unsafe {
             tesseract_sys::TessBaseAPISetImage(self.api, data.as_ptr(), w, h, 3, stride);
             tesseract_sys::TessBaseAPISetSourceResolution(self.api, 300);
-            if tesseract_sys::TessBaseAPIRecognize(self.api, std::ptr::null_mut()) != 0 {
+            if tesseract_sys::TessBaseAPIRecognize(self.api, monitor.0) != 0 {
                 tesseract_sys::TessBaseAPIClear(self.api);
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(OperatorError::Cancelled);
+                }
                 return Err(bad("tesseract could not recognise the picture".into()));
             }
             let raw = tesseract_sys::TessBaseAPIGetUTF8Text(self.api);
@@ -105,6 +111,34 @@ impl Drop for Ocr {
     }
 }
 
+/// Tesseract's progress monitor, asking a cancel flag (which outlives it: it borrows it).
+struct Monitor<'a>(*mut tesseract_sys::ETEXT_DESC, std::marker::PhantomData<&'a AtomicBool>);
+
+unsafe extern "C" fn cancel_requested(flag: *mut std::os::raw::c_void, _words: std::os::raw::c_int) -> bool {
+    // SAFETY: `flag` is the `&AtomicBool` the monitor borrows for its whole life.
+    unsafe { (*(flag as *const AtomicBool)).load(Ordering::Relaxed) }
+}
+
+impl<'a> Monitor<'a> {
+    fn new(cancel: &'a AtomicBool) -> Option<Monitor<'a>> {
+        let m = unsafe { tesseract_sys::TessMonitorCreate() };
+        if m.is_null() {
+            return None;
+        }
+        unsafe {
+            tesseract_sys::TessMonitorSetCancelFunc(m, Some(cancel_requested));
+            tesseract_sys::TessMonitorSetCancelThis(m, cancel as *const AtomicBool as *mut std::os::raw::c_void);
+        }
+        Some(Monitor(m, std::marker::PhantomData))
+    }
+}
+
+impl Drop for Monitor<'_> {
+    fn drop(&mut self) {
+        unsafe { tesseract_sys::TessMonitorDelete(self.0) }
+    }
+}
+
 /// Lines trimmed, blank lines dropped.
 fn tidy(text: &str) -> String {
     text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n")
@@ -118,18 +152,18 @@ fn prepare(frame: &VideoFrame, orientation: u16) -> Result<VideoFrame, ffmpeg_ne
 }
 
 /// The text of an image, upright by its EXIF orientation.
-pub fn ocr_image(path: &Path, orientation: Option<u16>, limits: ProbeLimits, ocr: &mut Ocr) -> Result<OcrText, OperatorError> {
+pub fn ocr_image(path: &Path, orientation: Option<u16>, limits: ProbeLimits, ocr: &mut Ocr, cancel: &AtomicBool) -> Result<OcrText, OperatorError> {
     let (frame, _) = decode_picture(path, Source::Image { orientation }, limits)?;
     let rgb = prepare(&frame, orientation.unwrap_or(1)).map_err(|e| OperatorError::Decode { path: path.to_path_buf(), reason: e.to_string() })?;
-    ocr.read(&rgb)
+    ocr.read(&rgb, cancel)
 }
 
 /// The text of a video, read from a frame every `every_seconds` (frames with no text left out).
 /// Stops with `Cancelled` when `cancel` is raised.
-pub fn ocr_video(path: &Path, every_seconds: f64, ocr: &mut Ocr, cancel: &std::sync::atomic::AtomicBool) -> Result<Vec<FrameText>, OperatorError> {
+pub fn ocr_video(path: &Path, every_seconds: f64, ocr: &mut Ocr, cancel: &AtomicBool) -> Result<Vec<FrameText>, OperatorError> {
     let mut found = Vec::new();
     crate::frames::sample_video(path, every_seconds, cancel, |at_ms, frame, orientation| {
-        let read = ocr.read_frame(frame, orientation)?;
+        let read = ocr.read_frame(frame, orientation, cancel)?;
         if !read.text.is_empty() {
             found.push(FrameText { at_ms, text: read.text, confidence: read.confidence });
         }

@@ -119,6 +119,23 @@ async fn spoken_words_are_found_at_their_moment_and_photos_by_what_they_show() {
         // Neutral titles: only the pictures say what they show.
         photos.push(upload_ok(&c, &server, &photo(name), &format!("Foto {}", i + 1), "").await.unwrap());
     }
+    // The enrichment runs on its own pool, after the probe, while the renditions encode.
+    let job = server.url(&format!("/api/v1/jobs/{v}"));
+    let mut overlapped = false;
+    let deadline = std::time::Instant::now() + READY;
+    while std::time::Instant::now() < deadline {
+        let (_, j) = get_json(&c, &job).await.unwrap();
+        let running = |stage: &str| j["stages"].as_array().into_iter().flatten().any(|s| s["stage"] == stage && s["state"] == "running");
+        if running("renditions") && running("enrich") {
+            overlapped = true;
+            break;
+        }
+        if j["stages"].as_array().is_some_and(|s| s.iter().any(|s| s["stage"] == "renditions" && s["state"] == "done")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    assert!(overlapped, "enrichment and renditions never ran at the same time");
     let a = wait_status(&c, &server, &v, &["ready", "failed"], READY).await.unwrap();
     assert_eq!(a["stages"]["enrich"]["state"], "done", "{a}");
     let transcript = a["transcript_text"].as_str().unwrap().to_lowercase();

@@ -111,3 +111,49 @@ fn a_broken_checkpoint_is_a_clear_error() {
         assert!(err.contains(name), "{name}: {err}");
     }
 }
+
+/// Inference batched across assets: while the model works on one asset's frames, two other
+/// assets' photos wait and then share one call; each asset gets its own photo's labels back,
+/// the same as alone.
+#[test]
+fn pictures_of_different_assets_share_a_model_call_and_each_gets_its_own_labels() {
+    use acervo_dataflows::batcher::Batcher;
+    use std::sync::Arc;
+
+    let model = Arc::new(labeller());
+    let sizes = prometheus::Histogram::with_opts(prometheus::HistogramOpts::new("sizes", "batch sizes").buckets(vec![1.0, 2.0, 3.0, 8.0])).unwrap();
+    let m = Arc::clone(&model);
+    let batcher = Batcher::spawn("labels", 8, Some(sizes.clone()), move |p: &[Vec<u8>]| m.classify(p, 5).map_err(|e| e.to_string())).unwrap();
+    let prepared = |name: &str| prepare_image(&photo(name), None, ProbeLimits::default()).unwrap();
+    let top = |ranked: &[Vec<(usize, f32)>]| model.class_name(ranked[0][0].0).to_string();
+
+    let photos = [prepared("chelsea.png"), prepared("motorcycle_left.png")];
+    // A video's eight frames keep the model busy…
+    let frames = vec![prepared("coffee.png"); 8];
+    let busy = {
+        let b = batcher.clone();
+        std::thread::spawn(move || b.run(frames).unwrap())
+    };
+    std::thread::sleep(std::time::Duration::from_millis(60));
+    // …while two photos of two other assets arrive.
+    let asks: Vec<_> = photos
+        .into_iter()
+        .map(|p| {
+            let b = batcher.clone();
+            std::thread::spawn(move || b.run(vec![p]).unwrap())
+        })
+        .collect();
+    let answers: Vec<Vec<Vec<(usize, f32)>>> = asks.into_iter().map(|h| h.join().unwrap()).collect();
+    let frames = busy.join().unwrap();
+    assert_eq!(frames.len(), 8);
+    assert_eq!(top(&frames), top(&model.classify(&[prepared("coffee.png")], 5).unwrap()));
+    for (name, answer) in ["chelsea.png", "motorcycle_left.png"].iter().zip(&answers) {
+        assert_eq!(answer.len(), 1, "{name}");
+        assert_eq!(top(answer), top(&model.classify(&[prepared(name)], 5).unwrap()), "{name}");
+    }
+    // Two model calls: the eight frames, then both photos together.
+    assert_eq!(sizes.get_sample_count(), 2, "calls");
+    assert_eq!(sizes.get_sample_sum(), 10.0, "pictures");
+    // Nothing is lost when the model fails: the error reaches the caller.
+    assert!(batcher.run(vec![vec![1, 2, 3]]).unwrap_err().contains("RGB"), "a malformed input is an error");
+}

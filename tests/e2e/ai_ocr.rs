@@ -1,7 +1,9 @@
 //! OCR with tesseract over real pictures: Spanish text in a photo-like image (rotated by EXIF),
 //! a caption burned into a video ("PLAZA DE MAYO 2024" from second 2), a picture with no text.
 
-use acervo_operators::ProbeLimits;
+use std::sync::atomic::AtomicBool;
+
+use acervo_operators::{OperatorError, ProbeLimits};
 use acervo_operators::ocr::{Ocr, ocr_image, ocr_video};
 use acervo_tests::*;
 
@@ -42,7 +44,7 @@ fn tesseract_reads_spanish_text_in_images_and_captions_in_video_frames() {
     // Stored turned 90° counter-clockwise; orientation 6 says "turn clockwise to view".
     run_tool("ffmpeg", &["-v", "error", "-i", upright.to_str().unwrap(), "-vf", "transpose=cclock", "-q:v", "2", sideways.to_str().unwrap()]).unwrap();
     tag_exif(&sideways, "Canon", "R6", "2024:05:01 10:00:00", 6).unwrap();
-    let read = ocr_image(&sideways, Some(6), ProbeLimits::default(), &mut ocr).unwrap();
+    let read = ocr_image(&sideways, Some(6), ProbeLimits::default(), &mut ocr, &AtomicBool::new(false)).unwrap();
     let seen = normalise(&read.text);
     for word in ["manifestacion", "en", "la", "plaza", "ano", "2024", "cordoba"] {
         assert!(seen.split(' ').any(|w| w == word), "{word:?} not in {seen:?} (raw {:?})", read.text);
@@ -53,7 +55,7 @@ fn tesseract_reads_spanish_text_in_images_and_captions_in_video_frames() {
     let video = dir.join("plaza.mp4");
     let filter = format!("color=0x203050:size=1280x720:rate=25:duration=5,drawtext=fontfile={FONT}:text='PLAZA DE MAYO 2024':fontsize=72:x=(w-tw)/2:y=h-160:fontcolor=white:enable='gte(t,2)'");
     run_tool("ffmpeg", &["-v", "error", "-f", "lavfi", "-i", &filter, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", video.to_str().unwrap()]).unwrap();
-    let frames = ocr_video(&video, 1.0, &mut ocr, &std::sync::atomic::AtomicBool::new(false)).unwrap();
+    let frames = ocr_video(&video, 1.0, &mut ocr, &AtomicBool::new(false)).unwrap();
     assert!(!frames.is_empty(), "no text found in the video");
     let first = &frames[0];
     assert!((2000..=3000).contains(&first.at_ms), "the caption appears at 2 s, first read at {} ms", first.at_ms);
@@ -65,6 +67,13 @@ fn tesseract_reads_spanish_text_in_images_and_captions_in_video_frames() {
     // A picture with no text: nothing, not noise.
     let blank = dir.join("blank.png");
     run_tool("ffmpeg", &["-v", "error", "-y", "-f", "lavfi", "-i", "color=gray:size=640x480", "-frames:v", "1", blank.to_str().unwrap()]).unwrap();
-    let none = ocr_image(&blank, None, ProbeLimits::default(), &mut ocr).unwrap();
+    let none = ocr_image(&blank, None, ProbeLimits::default(), &mut ocr, &AtomicBool::new(false)).unwrap();
     assert_eq!(none.text, "", "{none:?}");
+
+    // A cancelled job stops inside tesseract (which asks after every word), and the engine
+    // reads the next picture as before.
+    let stopped = ocr_image(&sideways, Some(6), ProbeLimits::default(), &mut ocr, &AtomicBool::new(true));
+    assert!(matches!(stopped, Err(OperatorError::Cancelled)), "{stopped:?}");
+    let again = ocr_image(&sideways, Some(6), ProbeLimits::default(), &mut ocr, &AtomicBool::new(false)).unwrap();
+    assert_eq!(normalise(&again.text), seen);
 }
