@@ -7,9 +7,11 @@
 //! - MobileNetV2 (labels): pictures/s in candle and in a NumPy reference
 //!   (scripts/mobilenet_reference.py) on the same prepared pictures, with top-1 agreement;
 //! - all-MiniLM-L6-v2 (embeddings): sentences/s in candle and in a NumPy reference
-//!   (scripts/minilm_reference.py) — no torch wheel is reachable here.
+//!   (scripts/minilm_reference.py) — no torch wheel is reachable here;
+//! - frame sampling for OCR and labels: decode rate of a 1080p video with and without scene
+//!   change detection, the cuts found, next to ffmpeg's own `scdet` filter on the same file.
 //!
-//! `bench-ai [--only whisper|mobilenet|minilm] [--speech-seconds 120] [--pictures 64]
+//! `bench-ai [--only whisper|mobilenet|minilm|frames] [--speech-seconds 120] [--pictures 64]
 //! [--sentences 512] [--batch 32]`. Models: scripts/install-models.sh; peers:
 //! scripts/install-bench-peers.sh.
 
@@ -194,6 +196,54 @@ fn main() -> anyhow::Result<()> {
     if run("minilm") {
         minilm(&cfg, opt("--sentences", 512)?, opt("--batch", 32)?.max(1))?;
     }
+    if run("frames") {
+        frames(&cfg)?;
+    }
+    Ok(())
+}
+
+/// Twelve 5-second 1080p shots from ffmpeg's test sources (moving and still), cut at known times.
+fn frames(cfg: &AcervoConfig) -> anyhow::Result<()> {
+    use acervo_operators::frames::{Sampling, sample_video};
+    let dir = tempfile::tempdir()?;
+    let video = dir.path().join("shots.mp4");
+    let sources = ["testsrc2", "smptehdbars", "cellauto", "gradients", "life", "yuvtestsrc", "rgbtestsrc", "pal100bars", "testsrc"];
+    let shots = 12;
+    let mut graph = String::new();
+    for i in 0..shots {
+        let source = sources[i % sources.len()];
+        graph.push_str(&format!("{source}=s=1920x1080:r=25,trim=duration=5,setpts=PTS-STARTPTS,format=yuv420p,hue=h={}[s{i}];", i * 40));
+    }
+    graph.push_str(&(0..shots).map(|i| format!("[s{i}]")).collect::<String>());
+    graph.push_str(&format!("concat=n={shots}:v=1:a=0[out0]"));
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i", &graph, "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"])
+        .arg(&video)
+        .status()?;
+    anyhow::ensure!(status.success(), "ffmpeg could not make the test video");
+    println!("\n## Frame sampling (OCR and labels)\n");
+    println!("{shots} shots of 5 s, 1920×1080 25 fps H.264, cut every 5 s; clock every {} s", cfg.ai.ocr_every_seconds);
+    let no = AtomicBool::new(false);
+    for (name, scene_change) in [("clock only", 0.0), ("clock + scene changes", cfg.ai.scene_change)] {
+        let mut taken = Vec::new();
+        let t = Instant::now();
+        sample_video(&video, Sampling { every_seconds: cfg.ai.ocr_every_seconds, scene_change }, &no, |at_ms, _, _| {
+            taken.push(at_ms);
+            Ok(())
+        })?;
+        let s = t.elapsed().as_secs_f64();
+        let cuts = (1..shots).filter(|i| taken.iter().any(|&t| t.abs_diff(*i as u64 * 5000) <= 80)).count();
+        println!("Acervo {name:<22} {:6.1} frames/s decoded, {:3} frames taken, {cuts}/{} cuts taken at the cut", (shots * 125) as f64 / s, taken.len(), shots - 1);
+    }
+    let t = Instant::now();
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&video)
+        .args(["-vf", "scdet=threshold=10,metadata=print:file=-", "-f", "null", "-"])
+        .output()?;
+    let s = t.elapsed().as_secs_f64();
+    let found = String::from_utf8_lossy(&out.stdout).matches("lavfi.scd.time").count();
+    println!("ffmpeg scdet (threshold 10)      {:6.1} frames/s decoded, {found:3} cuts found", (shots * 125) as f64 / s);
     Ok(())
 }
 

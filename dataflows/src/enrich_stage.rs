@@ -260,7 +260,7 @@ fn look(
         _ => {
             frames::sample_video(
                 master,
-                cfg.ocr_every_seconds,
+                frames::Sampling { every_seconds: cfg.ocr_every_seconds, scene_change: cfg.scene_change },
                 cancel,
                 |at_ms, frame, orientation| {
                     let mut result = FrameResult { at_ms, ocr_text: String::new(), labels: Vec::new() };

@@ -158,11 +158,11 @@ pub fn ocr_image(path: &Path, orientation: Option<u16>, limits: ProbeLimits, ocr
     ocr.read(&rgb, cancel)
 }
 
-/// The text of a video, read from a frame every `every_seconds` (frames with no text left out).
+/// The text of a video, read from the frames `sampling` picks (frames with no text left out).
 /// Stops with `Cancelled` when `cancel` is raised.
-pub fn ocr_video(path: &Path, every_seconds: f64, ocr: &mut Ocr, cancel: &AtomicBool) -> Result<Vec<FrameText>, OperatorError> {
+pub fn ocr_video(path: &Path, sampling: crate::frames::Sampling, ocr: &mut Ocr, cancel: &AtomicBool) -> Result<Vec<FrameText>, OperatorError> {
     let mut found = Vec::new();
-    crate::frames::sample_video(path, every_seconds, cancel, |at_ms, frame, orientation| {
+    crate::frames::sample_video(path, sampling, cancel, |at_ms, frame, orientation| {
         let read = ocr.read_frame(frame, orientation, cancel)?;
         if !read.text.is_empty() {
             found.push(FrameText { at_ms, text: read.text, confidence: read.confidence });

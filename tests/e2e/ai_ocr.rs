@@ -4,6 +4,7 @@
 use std::sync::atomic::AtomicBool;
 
 use acervo_operators::{OperatorError, ProbeLimits};
+use acervo_operators::frames::Sampling;
 use acervo_operators::ocr::{Ocr, ocr_image, ocr_video};
 use acervo_tests::*;
 
@@ -55,7 +56,7 @@ fn tesseract_reads_spanish_text_in_images_and_captions_in_video_frames() {
     let video = dir.join("plaza.mp4");
     let filter = format!("color=0x203050:size=1280x720:rate=25:duration=5,drawtext=fontfile={FONT}:text='PLAZA DE MAYO 2024':fontsize=72:x=(w-tw)/2:y=h-160:fontcolor=white:enable='gte(t,2)'");
     run_tool("ffmpeg", &["-v", "error", "-f", "lavfi", "-i", &filter, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", video.to_str().unwrap()]).unwrap();
-    let frames = ocr_video(&video, 1.0, &mut ocr, &AtomicBool::new(false)).unwrap();
+    let frames = ocr_video(&video, Sampling::every(1.0), &mut ocr, &AtomicBool::new(false)).unwrap();
     assert!(!frames.is_empty(), "no text found in the video");
     let first = &frames[0];
     assert!((2000..=3000).contains(&first.at_ms), "the caption appears at 2 s, first read at {} ms", first.at_ms);
@@ -76,4 +77,33 @@ fn tesseract_reads_spanish_text_in_images_and_captions_in_video_frames() {
     assert!(matches!(stopped, Err(OperatorError::Cancelled)), "{stopped:?}");
     let again = ocr_image(&sideways, Some(6), ProbeLimits::default(), &mut ocr, &AtomicBool::new(false)).unwrap();
     assert_eq!(normalise(&again.text), seen);
+}
+
+/// Video frames are read at scene changes as well as on the clock: three shots cut at 3.32 s
+/// and 5.12 s, each with its own caption, are all read though the clock reads every 10 s; with
+/// scene changes off, only the first shot is.
+#[test]
+fn tesseract_reads_every_shot_of_a_video_at_its_cut() {
+    let work = tempfile::tempdir().unwrap();
+    let video = work.path().join("shots.mp4");
+    let shot = |colour: &str, seconds: f64, word: &str, label: &str| {
+        format!("color=c={colour}:s=1280x720:r=25:d={seconds},drawtext=fontfile={FONT}:text='{word}':fontsize=96:x=(w-tw)/2:y=(h-th)/2:fontcolor=white[{label}]")
+    };
+    let graph = format!(
+        "{};{};{};[a][b][c]concat=n=3:v=1:a=0[out0]",
+        shot("0x203050", 3.32, "PRIMERA", "a"),
+        shot("0x805020", 1.8, "SEGUNDA", "b"),
+        shot("0x206030", 3.88, "TERCERA", "c")
+    );
+    run_tool("ffmpeg", &["-v", "error", "-f", "lavfi", "-i", &graph, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", video.to_str().unwrap()]).unwrap();
+    let mut ocr = Ocr::new("spa+eng").unwrap();
+    let no = AtomicBool::new(false);
+    let frames = ocr_video(&video, Sampling { every_seconds: 10.0, scene_change: 0.1 }, &mut ocr, &no).unwrap();
+    let read: Vec<(u64, String)> = frames.iter().map(|f| (f.at_ms, normalise(&f.text))).collect();
+    assert_eq!(read.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>(), ["primera", "segunda", "tercera"], "{read:?}");
+    for ((at, _), cut) in read.iter().zip([0, 3320, 5120]) {
+        assert!(at.abs_diff(cut) <= 40, "read at {at} ms, the shot starts at {cut} ms: {read:?}");
+    }
+    let clock_only = ocr_video(&video, Sampling::every(10.0), &mut ocr, &no).unwrap();
+    assert_eq!(clock_only.iter().map(|f| normalise(&f.text)).collect::<Vec<_>>(), ["primera"], "{clock_only:?}");
 }
