@@ -199,4 +199,6 @@ pub struct EmbeddingRow {
     /// Set for frame embeddings.
     pub at_ms: Option<u64>,
     pub vector: Vec<f32>,
+    /// The model that made it (`name@version`); `None` when imported as is.
+    pub model: Option<String>,
 }

@@ -112,5 +112,7 @@ pub fn embeddings(dim: usize) -> SchemaRef {
         Field::new("vkey", DataType::UInt64, false),
         Field::new("at_ms", DataType::UInt64, true),
         Field::new("vector", DataType::FixedSizeList(item, dim as i32), false),
+        // The text model that made the vector (name@version); null for vectors imported as is.
+        Field::new("model", DataType::Utf8, true),
     ]))
 }

@@ -103,10 +103,11 @@ fn add_enrichment_rows(
     let mut given: Vec<(Option<u64>, &Vec<f32>)> = e.embedding.iter().map(|v| (None, v)).collect();
     given.extend(e.frame_embeddings.iter().flatten().map(|f| (Some(f.at_ms), &f.vector)));
     let (ord, keys) = search.vectors().assign(id, given.len());
+    let model = e.models.as_ref().and_then(|m| m.get("embedding")).cloned();
     let rows = given
         .into_iter()
         .zip(keys)
-        .map(|((at_ms, v), vkey)| EmbeddingRow { asset_id: id, ord, vkey, at_ms, vector: v.clone() })
+        .map(|((at_ms, v), vkey)| EmbeddingRow { asset_id: id, ord, vkey, at_ms, vector: v.clone(), model: model.clone() })
         .collect();
     vectors.insert(id, rows);
 }

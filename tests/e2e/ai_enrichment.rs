@@ -67,6 +67,11 @@ async fn ocr_text_is_searchable_and_text_queries_find_assets_by_meaning() {
     let sql = c.post(server.url("/api/v1/sql")).json(&serde_json::json!({"query": format!("SELECT count(*) AS n FROM frames WHERE asset_id = '{v}' AND ocr_text LIKE '%MAYO%'")})).send().await.unwrap();
     let sql: Value = sql.json().await.unwrap();
     assert_eq!(sql["rows"][0]["n"], 4, "{sql}");
+    // Every vector names the model that made it.
+    let sql = c.post(server.url("/api/v1/sql")).json(&serde_json::json!({"query": format!("SELECT model FROM embeddings WHERE asset_id = '{v}'")})).send().await.unwrap();
+    let sql: Value = sql.json().await.unwrap();
+    let rows = sql["rows"].as_array().unwrap();
+    assert!(!rows.is_empty() && rows.iter().all(|r| r["model"].as_str().is_some_and(|m| m.starts_with("all-MiniLM-L6-v2@"))), "{sql}");
 
     // OCR text is searchable: neither word is in a title.
     let found = wait_searchable(&c, &server, "mayo", &v, READY).await.unwrap();

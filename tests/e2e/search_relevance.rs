@@ -248,7 +248,7 @@ async fn vector_search_agrees_with_brute_force_knn() {
     let rows: Vec<EmbeddingRow> = assets
         .iter()
         .enumerate()
-        .map(|(i, a)| EmbeddingRow { asset_id: a.id, ord: i as u32, vkey: i as u64, at_ms: None, vector: near(&mut rng, &centroids[i % centroids.len()]) })
+        .map(|(i, a)| EmbeddingRow { asset_id: a.id, ord: i as u32, vkey: i as u64, at_ms: None, vector: near(&mut rng, &centroids[i % centroids.len()]), model: None })
         .collect();
     {
         let catalog = Catalog::open(dir.path().join("catalog"), DIM).await.unwrap();

@@ -174,7 +174,7 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
                 }
             }
             let (ord, keys) = search.vectors().assign(g.asset.id, 1);
-            vectors.push((g.asset.id, vec![EmbeddingRow { asset_id: g.asset.id, ord, vkey: keys[0], at_ms: None, vector: v }]));
+            vectors.push((g.asset.id, vec![EmbeddingRow { asset_id: g.asset.id, ord, vkey: keys[0], at_ms: None, vector: v, model: None }]));
             if !g.segments.is_empty() {
                 segments.push((g.asset.id, g.segments));
             }

@@ -115,6 +115,7 @@ fn embeddings_to_batch(rows: &[EmbeddingRow], dim: usize) -> Result<RecordBatch,
         Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.vkey))),
         Arc::new(UInt64Array::from(rows.iter().map(|r| r.at_ms).collect::<Vec<_>>())),
         Arc::new(vectors),
+        Arc::new(StringArray::from(rows.iter().map(|r| r.model.as_deref()).collect::<Vec<_>>())),
     ];
     Ok(RecordBatch::try_new(embeddings(dim), columns)?)
 }
@@ -127,6 +128,7 @@ pub fn batch_to_embeddings(b: &RecordBatch) -> Result<Vec<EmbeddingRow>, RowErro
     let vec = b.column_by_name("vector").and_then(|c| c.as_fixed_size_list_opt()).ok_or(missing("vector"))?;
     let values = vec.values().as_primitive_opt::<Float32Type>().ok_or(missing("vector"))?;
     let dim = vec.value_length() as usize;
+    let model = b.column_by_name("model").and_then(|c| c.as_string_opt::<i32>());
     (0..b.num_rows())
         .map(|i| {
             let start = vec.value_offset(i) as usize;
@@ -136,6 +138,7 @@ pub fn batch_to_embeddings(b: &RecordBatch) -> Result<Vec<EmbeddingRow>, RowErro
                 vkey: vkey.value(i),
                 at_ms: (!at.is_null(i)).then(|| at.value(i)),
                 vector: values.values()[start..start + dim].to_vec(),
+                model: model.filter(|a| a.is_valid(i)).map(|a| a.value(i).to_string()),
             })
         })
         .collect()
