@@ -53,6 +53,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if matches!(cli.command, Command::Serve { .. }) {
         limit_openmp();
+        acervo_operators::allocator::tune_for_inference();
     }
     match run(cli) {
         Ok(code) => code,

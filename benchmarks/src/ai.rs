@@ -179,6 +179,8 @@ fn mobilenet(cfg: &AcervoConfig, n: usize) -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
+    // As `acervo serve` runs the models.
+    acervo_operators::allocator::tune_for_inference();
     let args: Vec<String> = std::env::args().collect();
     let opt = |name: &str, default: usize| -> anyhow::Result<usize> {
         args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map_or(Ok(default), |v| v.parse().context(name.to_string()))

@@ -6,10 +6,12 @@
 //! - `embed`: sentence embeddings (MiniLM in candle);
 //! - `speech`: speech to timed text (Whisper in candle, CTranslate2 weights);
 //! - `vision`: ImageNet labels for pictures and frames (MobileNetV2 in candle);
-//! - `frames`: video frames sampled every N seconds for the picture models;
+//! - `frames`: video frames sampled every N seconds and at scene changes for the picture models;
+//! - `allocator`: the C allocator tuned for inference (large blocks reused, not remapped);
 //! - `transcode`: every rendition of a master in one pass (see its module docs);
 //! - `thumbnail`: a JPEG poster frame at 10 % of a video's duration, or a 300 px image thumbnail.
 
+pub mod allocator;
 mod bytes;
 pub mod embed;
 mod error;
