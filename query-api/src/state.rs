@@ -20,7 +20,7 @@ pub struct AppState {
     pub jobs: Arc<JobRegistry>,
     pub metrics: Arc<Metrics>,
     /// The sentence model that embeds text queries for vector and hybrid search.
-    pub text_model: Option<Arc<acervo_operators::embed::TextEmbedder>>,
+    pub text_model: Option<Arc<acervo_operators::embed::TextVectors>>,
     /// The model behind each enrichment part now (`part` → `name@version`), for reindexing.
     pub ai_models: std::collections::BTreeMap<String, String>,
     pub(crate) http: Arc<HttpMetrics>,

@@ -23,6 +23,7 @@ use super::text::EmbedError;
 const MEAN: [f32; 3] = [0.481_454_66, 0.457_827_5, 0.408_210_73];
 const STD: [f32; 3] = [0.268_629_54, 0.261_302_6, 0.275_777_1];
 const END_OF_TEXT: &str = "<|endoftext|>";
+const CLASS_EMBEDDING: &str = "vision_model.embeddings.class_embedding";
 
 #[derive(Deserialize)]
 struct TowerConfig {
@@ -102,6 +103,11 @@ impl ClipEmbedder {
         let device = Device::Cpu;
         // Memory-mapped: the weights are read from the page cache, not copied.
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &device) }.map_err(|e| fail("model.safetensors")(e.to_string()))?;
+        // candle makes up a random class embedding when the file has none: every load would
+        // then embed the same picture differently.
+        if !vb.contains_tensor(CLASS_EMBEDDING) {
+            return Err(fail("model.safetensors")(format!("{CLASS_EMBEDDING} is missing")));
+        }
         let model = ClipModel::new(vb, &config).map_err(|e| fail("model.safetensors")(e.to_string()))?;
         Ok(ClipEmbedder { model, tokenizer, end_of_text, max_tokens, image_size, dim: hf.projection_dim, device, name: name.to_string() })
     }

@@ -168,24 +168,31 @@ impl Labeller {
 /// A decoded picture (from `path`, named in errors) as the model takes it: upright, shorter
 /// side 256, centre 224×224, RGB.
 pub fn prepare(frame: &VideoFrame, orientation: u16, path: &Path) -> Result<Vec<u8>, OperatorError> {
+    prepare_square(frame, orientation, path, RESIZE, SIDE)
+}
+
+/// A decoded picture upright, its shorter side scaled to `resize`, the centre `side`×`side`
+/// (RGB, row-major): the input of a picture model (MobileNetV2: 256 then 224; CLIP: its
+/// image size for both).
+pub fn prepare_square(frame: &VideoFrame, orientation: u16, path: &Path, resize: u32, side: usize) -> Result<Vec<u8>, OperatorError> {
     let bad = |e: ffmpeg_next::Error| OperatorError::Transcode { path: path.to_path_buf(), what: "label input".into(), reason: e.to_string() };
     let (w, h) = (frame.width().max(1), frame.height().max(1));
     // The upright picture's sides: orientations 5–8 swap them.
     let (uw, uh) = if orientation >= 5 { (h, w) } else { (w, h) };
-    let scale = f64::from(RESIZE) / f64::from(uw.min(uh));
+    let scale = f64::from(resize.max(side as u32)) / f64::from(uw.min(uh));
     // Never below the crop, even for a thin strip or a 1×1 picture.
-    let sw = ((f64::from(uw) * scale).round() as u32).max(SIDE as u32);
-    let sh = ((f64::from(uh) * scale).round() as u32).max(SIDE as u32);
+    let sw = ((f64::from(uw) * scale).round() as u32).max(side as u32);
+    let sh = ((f64::from(uh) * scale).round() as u32).max(side as u32);
     // Scaled (in stored orientation) straight to RGB, then turned upright: `orient` takes RGB24.
     let (stored_w, stored_h) = if orientation >= 5 { (sh, sw) } else { (sw, sh) };
     let rgb = orient(&crate::transcode::scale_picture(frame, stored_w, stored_h, Pixel::RGB24).map_err(bad)?, orientation);
-    let (x0, y0) = ((sw as usize - SIDE) / 2, (sh as usize - SIDE) / 2);
+    let (x0, y0) = ((sw as usize - side) / 2, (sh as usize - side) / 2);
     let stride = rgb.stride(0);
     let data = rgb.data(0);
-    let mut out = Vec::with_capacity(SIDE * SIDE * 3);
-    for y in 0..SIDE {
+    let mut out = Vec::with_capacity(side * side * 3);
+    for y in 0..side {
         let row = (y0 + y) * stride + x0 * 3;
-        out.extend_from_slice(data.get(row..row + SIDE * 3).ok_or_else(|| bad(ffmpeg_next::Error::InvalidData))?);
+        out.extend_from_slice(data.get(row..row + side * 3).ok_or_else(|| bad(ffmpeg_next::Error::InvalidData))?);
     }
     Ok(out)
 }
@@ -198,4 +205,10 @@ pub fn prepare_image(
 ) -> Result<Vec<u8>, OperatorError> {
     let (frame, _) = decode_picture(path, Source::Image { orientation }, limits)?;
     prepare(&frame, orientation.unwrap_or(1), path)
+}
+
+/// A still image as a square picture model takes it (see `prepare_square`).
+pub fn prepare_image_square(path: &Path, orientation: Option<u16>, limits: ProbeLimits, side: usize) -> Result<Vec<u8>, OperatorError> {
+    let (frame, _) = decode_picture(path, Source::Image { orientation }, limits)?;
+    prepare_square(&frame, orientation.unwrap_or(1), path, side as u32, side)
 }

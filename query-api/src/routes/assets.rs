@@ -382,12 +382,16 @@ pub async fn patch(State(state): State<AppState>, Path(id): Path<String>, ApiJso
 /// imported vectors from another model are left alone.
 async fn reembedding(state: &AppState, asset: &Asset, title: Option<&str>, description: Option<&str>, tags: Option<&[String]>) -> Result<Option<acervo_catalog::Enrichment>, ApiError> {
     let Some(model) = state.text_model.clone() else { return Ok(None) };
-    if asset.ai.models.get("embedding") != Some(&model.name) {
+    if asset.ai.models.get("embedding").map(String::as_str) != Some(model.name()) {
+        return Ok(None);
+    }
+    // With CLIP a photo's vector is its picture's: editing its text does not change it.
+    if matches!(*model, acervo_operators::embed::TextVectors::Clip(_)) && asset.kind == acervo_catalog::MediaKind::Image {
         return Ok(None);
     }
     let descriptive = acervo_catalog::asset::embedding_text(title.unwrap_or(&asset.title), description.unwrap_or(&asset.description), tags.unwrap_or(&asset.tags));
     let text = acervo_catalog::asset::enrichment_text(&descriptive, &asset.ocr_text, &asset.labels, &asset.transcript_text);
-    let name = model.name.clone();
+    let name = model.name().to_string();
     let vector = tokio::task::spawn_blocking(move || model.embed(&[text.as_str()])).await.map_err(ApiError::internal)?.map_err(ApiError::internal)?.pop();
     let frames: Vec<acervo_catalog::FrameEmbedding> = state
         .catalog
