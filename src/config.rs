@@ -24,6 +24,7 @@ pub fn load(file: Option<&Path>, home: Option<&Path>, addr: Option<&str>) -> any
     }
     let mut cfg: AcervoConfig = figment.extract().context("invalid configuration")?;
     cfg.renditions.validate().context("invalid configuration")?;
+    cfg.ai.validate().context("invalid configuration")?;
     std::fs::create_dir_all(&cfg.home).with_context(|| format!("cannot create the data directory {}", cfg.home.display()))?;
     cfg.home = cfg.home.canonicalize().with_context(|| format!("data directory {}", cfg.home.display()))?;
     Ok(cfg)

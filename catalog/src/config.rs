@@ -220,7 +220,38 @@ pub struct AiConfig {
     pub clip_model_path: String,
 }
 
+/// A setting of `[ai]` out of its range.
+#[derive(Debug, thiserror::Error)]
+#[error("ai.{setting} = {value}: {expected}")]
+pub struct AiConfigError {
+    pub setting: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
+
 impl AiConfig {
+    /// Checks the settings a model run depends on, so a typo fails the start with a clear line
+    /// rather than every enrichment.
+    pub fn validate(&self) -> Result<(), AiConfigError> {
+        let bad = |setting, value: String, expected| Err(AiConfigError { setting, value, expected });
+        if !(self.ocr_every_seconds.is_finite() && self.ocr_every_seconds >= 0.1) {
+            return bad("ocr_every_seconds", self.ocr_every_seconds.to_string(), "seconds between frames read, at least 0.1");
+        }
+        if !(0.0..=1.0).contains(&self.scene_change) {
+            return bad("scene_change", self.scene_change.to_string(), "a share of full scale from 0 (off) to 1");
+        }
+        if self.label_top_k == 0 {
+            return bad("label_top_k", "0".into(), "at least 1 label per picture");
+        }
+        if !(0.0..=1.0).contains(&self.label_min_score) {
+            return bad("label_min_score", self.label_min_score.to_string(), "a probability from 0 to 1");
+        }
+        if self.ocr_languages.trim().is_empty() {
+            return bad("ocr_languages", "\"\"".into(), "tesseract language codes joined by + (spa+eng)");
+        }
+        Ok(())
+    }
+
     /// The folder holding model packages: configured, or the checkout's `.models/` (where the
     /// setup command installs them).
     pub fn models_dir(&self) -> PathBuf {

@@ -114,4 +114,15 @@ fn configuration_layers_defaults_file_environment_and_flags() {
     let err = String::from_utf8_lossy(&bad.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.to_lowercase().contains("dataflow.workers"), "{err}");
+
+    // A value out of range is one clear line too.
+    let bad = std::process::Command::new(acervo_bin())
+        .args(["config", "--home", home.to_str().unwrap()])
+        .env("ACERVO_AI__SCENE_CHANGE", "10")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("ai.scene_change = 10"), "{err}");
 }
