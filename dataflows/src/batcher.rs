@@ -4,6 +4,7 @@
 //! rather than taking turns at half a batch each. Nothing waits for a batch to fill: a lone
 //! request runs at once, and requests queue up only while the model is busy.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
 use prometheus::Histogram;
@@ -18,11 +19,12 @@ struct Request<I, O> {
 pub struct Batcher<I, O> {
     tx: SyncSender<Request<I, O>>,
     name: String,
+    max_batch: usize,
 }
 
 impl<I, O> Clone for Batcher<I, O> {
     fn clone(&self) -> Self {
-        Batcher { tx: self.tx.clone(), name: self.name.clone() }
+        Batcher { tx: self.tx.clone(), name: self.name.clone(), max_batch: self.max_batch }
     }
 }
 
@@ -39,11 +41,24 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
         std::thread::Builder::new()
             .name(format!("acervo-model-{name}"))
             .spawn(move || serve(rx, max_batch, batch_sizes, model))?;
-        Ok(Batcher { tx, name: name.to_string() })
+        Ok(Batcher { tx, name: name.to_string(), max_batch })
     }
 
-    /// The model's outputs for `items` (callers pass at most `max_batch` at a time so that a long
-    /// video does not hold the model while another asset waits).
+    /// The outputs for any number of `items`, asked `max_batch` at a time (so a long video does
+    /// not hold the model while another asset waits), checking `cancel` between calls.
+    pub fn run_all(&self, items: Vec<I>, cancel: &AtomicBool) -> Result<Vec<O>, String> {
+        let mut out = Vec::with_capacity(items.len());
+        let mut items = items.into_iter().peekable();
+        while items.peek().is_some() {
+            if cancel.load(Ordering::Relaxed) {
+                return Err("cancelled".into());
+            }
+            out.extend(self.run(items.by_ref().take(self.max_batch).collect())?);
+        }
+        Ok(out)
+    }
+
+    /// The model's outputs for at most `max_batch` `items` (more are taken, as one call).
     pub fn run(&self, items: Vec<I>) -> Result<Vec<O>, String> {
         if items.is_empty() {
             return Ok(Vec::new());

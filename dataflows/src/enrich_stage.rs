@@ -79,43 +79,19 @@ impl Inference {
         out
     }
 
-    /// The ranked classes of each picture, `LABEL_BATCH` at a time.
+    /// The ranked classes of each picture.
     fn classify(&self, pictures: Vec<Vec<u8>>, cancel: &AtomicBool) -> Result<Vec<Vec<(usize, f32)>>, String> {
-        let model = self.labels.as_ref().ok_or("the label model thread is not running")?;
-        let mut ranked = Vec::with_capacity(pictures.len());
-        let mut pictures = pictures.into_iter().peekable();
-        while pictures.peek().is_some() {
-            if cancel.load(Ordering::Relaxed) {
-                return Err("cancelled".into());
-            }
-            ranked.extend(model.run(pictures.by_ref().take(LABEL_BATCH).collect())?);
-        }
-        Ok(ranked)
+        self.labels.as_ref().ok_or("the label model thread is not running")?.run_all(pictures, cancel)
     }
 
-    /// The CLIP vector of each picture, `CLIP_BATCH` at a time.
+    /// The CLIP vector of each picture.
     fn embed_pictures(&self, pictures: Vec<Vec<u8>>, cancel: &AtomicBool) -> Result<Vec<Vec<f32>>, String> {
-        let model = self.pictures.as_ref().ok_or("the CLIP model thread is not running")?;
-        let mut vectors = Vec::with_capacity(pictures.len());
-        let mut pictures = pictures.into_iter().peekable();
-        while pictures.peek().is_some() {
-            if cancel.load(Ordering::Relaxed) {
-                return Err("cancelled".into());
-            }
-            vectors.extend(model.run(pictures.by_ref().take(CLIP_BATCH).collect())?);
-        }
-        Ok(vectors)
+        self.pictures.as_ref().ok_or("the CLIP model thread is not running")?.run_all(pictures, cancel)
     }
 
-    /// One vector per text, `TEXT_BATCH` at a time.
-    fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, String> {
-        let model = self.text.as_ref().ok_or("the text model thread is not running")?;
-        let mut vectors = Vec::with_capacity(texts.len());
-        let mut texts = texts.into_iter().peekable();
-        while texts.peek().is_some() {
-            vectors.extend(model.run(texts.by_ref().take(TEXT_BATCH).collect())?);
-        }
-        Ok(vectors)
+    /// One vector per text.
+    fn embed(&self, texts: Vec<String>, cancel: &AtomicBool) -> Result<Vec<Vec<f32>>, String> {
+        self.text.as_ref().ok_or("the text model thread is not running")?.run_all(texts, cancel)
     }
 }
 
@@ -468,7 +444,7 @@ pub fn run(
             let mut texts: Vec<String> = vec![text.clone()];
             texts.extend(segments.iter().map(|s| s.text.clone()));
             if !text.trim().is_empty() {
-                match ctx.inference.embed(texts) {
+                match ctx.inference.embed(texts, cancel) {
                     Ok(mut v) => {
                         let frames: Vec<FrameEmbedding> = v
                             .split_off(1)

@@ -105,24 +105,17 @@ fn configuration_layers_defaults_file_environment_and_flags() {
     assert_eq!(cfg["dataflow"]["media_queue"], 64, "from the embedded defaults");
     assert_eq!(cfg["home"], home.canonicalize().unwrap().to_str().unwrap(), "from the flag");
 
-    let bad = std::process::Command::new(acervo_bin())
-        .args(["config", "--home", home.to_str().unwrap()])
-        .env("ACERVO_DATAFLOW__WORKERS", "many")
-        .output()
-        .unwrap();
-    assert!(!bad.status.success());
-    let err = String::from_utf8_lossy(&bad.stderr);
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // A bad value fails the start with one clear line that names the setting.
+    let refused = |var: &str, value: &str| -> String {
+        let out = std::process::Command::new(acervo_bin()).args(["config", "--home", home.to_str().unwrap()]).env(var, value).output().unwrap();
+        assert!(!out.status.success(), "{var}={value} was accepted");
+        let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        err
+    };
+    let err = refused("ACERVO_DATAFLOW__WORKERS", "many");
     assert!(err.to_lowercase().contains("dataflow.workers"), "{err}");
-
-    // A value out of range is one clear line too.
-    let bad = std::process::Command::new(acervo_bin())
-        .args(["config", "--home", home.to_str().unwrap()])
-        .env("ACERVO_AI__SCENE_CHANGE", "10")
-        .output()
-        .unwrap();
-    assert!(!bad.status.success());
-    let err = String::from_utf8_lossy(&bad.stderr);
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // Out of range, too.
+    let err = refused("ACERVO_AI__SCENE_CHANGE", "10");
     assert!(err.contains("ai.scene_change = 10"), "{err}");
 }
