@@ -430,7 +430,18 @@ pub fn run(
             Err(e) => problems.push(format!("speech: {e}")),
         }
     }
+    // With CLIP, pictures are found by what they show: a photo's vector is its picture's (its
+    // text is not embedded only to be replaced), and a video's sampled frames are vectors at
+    // their times beside its transcript's.
+    let (mut photo, mut frame_pictures) = (None, Vec::new());
+    for (at_ms, vector) in pictures.into_iter().flatten() {
+        match at_ms {
+            None => photo = Some(vector),
+            Some(at_ms) => frame_pictures.push(FrameEmbedding { at_ms, vector }),
+        }
+    }
     match &ctx.models.text {
+        Ok(_) if photo.is_some() => {}
         Ok(embedder) => {
             let transcript = enrichment.transcript.as_ref().map(|s| Enrichment::transcript_text(s)).unwrap_or_default();
             let text = acervo_catalog::asset::enrichment_text(
@@ -467,14 +478,14 @@ pub fn run(
         }
         Err(why) => problems.push(format!("embedding: {why}")),
     }
-    // With CLIP, pictures are found by what they show: a photo's vector is its picture's, and a
-    // video's sampled frames are vectors at their times beside its transcript's.
-    if let (Some(pictures), Ok(embedder)) = (pictures, ctx.models.text.as_ref()) {
-        for (at_ms, vector) in pictures {
-            match at_ms {
-                None => enrichment.embedding = Some(vector),
-                Some(at_ms) => enrichment.frame_embeddings.get_or_insert_with(Vec::new).push(FrameEmbedding { at_ms, vector }),
-            }
+    if let Ok(embedder) = ctx.models.text.as_ref()
+        && (photo.is_some() || !frame_pictures.is_empty())
+    {
+        if photo.is_some() {
+            enrichment.embedding = photo;
+        }
+        if !frame_pictures.is_empty() {
+            enrichment.frame_embeddings.get_or_insert_with(Vec::new).extend(frame_pictures);
         }
         models.insert("embedding".into(), embedder.name().to_string());
     }

@@ -9,7 +9,7 @@
 //! small part of the picture); the every-N-seconds rule reads those.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use ffmpeg_next::format::Pixel;
 use ffmpeg_next::software::scaling;
@@ -147,20 +147,5 @@ pub fn sample_video(
         last_taken = t;
         take((t.max(0.0) * 1000.0).round() as u64, frame, orientation)
     };
-    for (s, packet) in input.packets() {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(OperatorError::Cancelled);
-        }
-        if s.index() != index || decoder.send_packet(&packet).is_err() {
-            continue;
-        }
-        while decoder.receive_frame(&mut frame).is_ok() {
-            offer(&frame, &mut next)?;
-        }
-    }
-    let _ = decoder.send_eof();
-    while decoder.receive_frame(&mut frame).is_ok() {
-        offer(&frame, &mut next)?;
-    }
-    Ok(())
+    ffmpeg_init::decode_stream(&mut input, index, &mut decoder, &mut frame, cancel, |f| offer(f, &mut next))
 }

@@ -2,7 +2,7 @@
 //! to 16 kHz mono f32.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use ffmpeg_next::util::frame::audio::Audio as AudioFrame;
 use ffmpeg_next::{codec, media};
@@ -36,22 +36,7 @@ pub fn decode_16k_mono(
         normalize_layout(frame);
         out.push(frame).map_err(decode_err)
     };
-    for (s, packet) in input.packets() {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(OperatorError::Cancelled);
-        }
-        // A damaged packet is skipped, as players do; the rest of the sound still counts.
-        if s.index() != index || decoder.send_packet(&packet).is_err() {
-            continue;
-        }
-        while decoder.receive_frame(&mut frame).is_ok() {
-            take(&mut frame, &mut out)?;
-        }
-    }
-    let _ = decoder.send_eof();
-    while decoder.receive_frame(&mut frame).is_ok() {
-        take(&mut frame, &mut out)?;
-    }
+    ffmpeg_init::decode_stream(&mut input, index, &mut decoder, &mut frame, cancel, |f| take(f, &mut out))?;
     out.flush().map_err(decode_err)?;
     Ok(Some(out.queue.swap_remove(0)))
 }
