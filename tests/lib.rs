@@ -35,7 +35,8 @@ pub fn run_tool(program: &str, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-fn ffmpeg(args: &[&str]) -> Result<()> {
+/// Runs the ffmpeg CLI quietly, overwriting its output; fails with its stderr.
+pub fn ffmpeg(args: &[&str]) -> Result<()> {
     let mut full = vec!["-hide_banner", "-loglevel", "error", "-y"];
     full.extend_from_slice(args);
     run_tool("ffmpeg", &full)

@@ -157,7 +157,7 @@ async fn with_clip_configured_text_queries_rank_photos_by_their_picture_vectors(
     std::fs::create_dir(&weights).unwrap();
     write_small_clip(&weights, 32);
     let video = dir.join("red.mp4");
-    run_tool("ffmpeg", &["-v", "error", "-f", "lavfi", "-i", "color=red:size=320x240:rate=25:duration=3", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", video.to_str().unwrap()]).unwrap();
+    ffmpeg(&["-f", "lavfi", "-i", "color=red:size=320x240:rate=25:duration=3", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", video.to_str().unwrap()]).unwrap();
     let server = Server::start_with(
         &dir.join("home"),
         &[("ACERVO_AI__CLIP_MODEL_PATH", weights.to_str().unwrap()), ("ACERVO_AI__CLIP_MODEL", "clip-test"), ("ACERVO_SEARCH__EMBEDDING_DIM", "32"), ("ACERVO_AI__OCR_EVERY_SECONDS", "1")],

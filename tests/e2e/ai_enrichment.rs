@@ -26,14 +26,14 @@ async fn ocr_text_is_searchable_and_text_queries_find_assets_by_meaning() {
     let dir = work.path();
     let video = dir.join("acto.mp4");
     let filter = format!("color=0x203050:size=1280x720:rate=25:duration=5,drawtext=fontfile={FONT}:text='PLAZA DE MAYO 2024':fontsize=72:x=(w-tw)/2:y=h-160:fontcolor=white:enable='gte(t,1)'");
-    run_tool("ffmpeg", &["-v", "error", "-f", "lavfi", "-i", &filter, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", video.to_str().unwrap()]).unwrap();
+    ffmpeg(&["-f", "lavfi", "-i", &filter, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", video.to_str().unwrap()]).unwrap();
     let sign = dir.join("cartel.png");
     let text = format!("color=white:size=1400x300,drawtext=fontfile={FONT}:text='Huelga general de transportes':fontsize=64:x=60:y=110:fontcolor=black");
-    run_tool("ffmpeg", &["-v", "error", "-f", "lavfi", "-i", &text, "-frames:v", "1", sign.to_str().unwrap()]).unwrap();
+    ffmpeg(&["-f", "lavfi", "-i", &text, "-frames:v", "1", sign.to_str().unwrap()]).unwrap();
     let fire = dir.join("fire.png");
-    run_tool("ffmpeg", &["-v", "error", "-f", "lavfi", "-i", "color=orange:size=320x240", "-frames:v", "1", fire.to_str().unwrap()]).unwrap();
+    ffmpeg(&["-f", "lavfi", "-i", "color=orange:size=320x240", "-frames:v", "1", fire.to_str().unwrap()]).unwrap();
     let budget = dir.join("budget.png");
-    run_tool("ffmpeg", &["-v", "error", "-f", "lavfi", "-i", "color=gray:size=320x240", "-frames:v", "1", budget.to_str().unwrap()]).unwrap();
+    ffmpeg(&["-f", "lavfi", "-i", "color=gray:size=320x240", "-frames:v", "1", budget.to_str().unwrap()]).unwrap();
 
     let server = Server::start_with(&dir.join("home"), &[("ACERVO_AI__OCR_EVERY_SECONDS", "1")]).unwrap();
     let c = client();
@@ -208,7 +208,7 @@ async fn spoken_words_are_found_at_their_moment_and_photos_by_what_they_show() {
 
     // A video of the cat: each sampled frame is labelled on its own.
     let cat_video = dir.join("gato.mp4");
-    run_tool("ffmpeg", &["-v", "error", "-loop", "1", "-i", photo("chelsea.png").to_str().unwrap(), "-t", "3", "-r", "25", "-vf", "scale=450:300", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", cat_video.to_str().unwrap()]).unwrap();
+    ffmpeg(&["-loop", "1", "-i", photo("chelsea.png").to_str().unwrap(), "-t", "3", "-r", "25", "-vf", "scale=450:300", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", cat_video.to_str().unwrap()]).unwrap();
     let cv = upload_ok(&c, &server, &cat_video, "Vídeo 1", "").await.unwrap();
     // Each frame's labels are its own (a cat class in every frame), and the asset's pool them.
     let a = wait_status(&c, &server, &cv, &["ready", "failed"], READY).await.unwrap();

@@ -40,10 +40,10 @@ fn tesseract_reads_spanish_text_in_images_and_captions_in_video_frames() {
     let text = format!(
         "color=white:size=1400x400,drawtext=fontfile={FONT}:text='Manifestación en la plaza':fontsize=64:x=60:y=90:fontcolor=black,drawtext=fontfile={FONT}:text='Año 2024, Córdoba':fontsize=64:x=60:y=220:fontcolor=black"
     );
-    run_tool("ffmpeg", &["-v", "error", "-f", "lavfi", "-i", &text, "-frames:v", "1", upright.to_str().unwrap()]).unwrap();
+    ffmpeg(&["-f", "lavfi", "-i", &text, "-frames:v", "1", upright.to_str().unwrap()]).unwrap();
     let sideways = dir.join("cartel.jpg");
     // Stored turned 90° counter-clockwise; orientation 6 says "turn clockwise to view".
-    run_tool("ffmpeg", &["-v", "error", "-i", upright.to_str().unwrap(), "-vf", "transpose=cclock", "-q:v", "2", sideways.to_str().unwrap()]).unwrap();
+    ffmpeg(&["-i", upright.to_str().unwrap(), "-vf", "transpose=cclock", "-q:v", "2", sideways.to_str().unwrap()]).unwrap();
     tag_exif(&sideways, "Canon", "R6", "2024:05:01 10:00:00", 6).unwrap();
     let read = ocr_image(&sideways, Some(6), ProbeLimits::default(), &mut ocr, &AtomicBool::new(false)).unwrap();
     let seen = normalise(&read.text);
@@ -55,7 +55,7 @@ fn tesseract_reads_spanish_text_in_images_and_captions_in_video_frames() {
     // A video with a caption from second 2 on, read every second.
     let video = dir.join("plaza.mp4");
     let filter = format!("color=0x203050:size=1280x720:rate=25:duration=5,drawtext=fontfile={FONT}:text='PLAZA DE MAYO 2024':fontsize=72:x=(w-tw)/2:y=h-160:fontcolor=white:enable='gte(t,2)'");
-    run_tool("ffmpeg", &["-v", "error", "-f", "lavfi", "-i", &filter, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", video.to_str().unwrap()]).unwrap();
+    ffmpeg(&["-f", "lavfi", "-i", &filter, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", video.to_str().unwrap()]).unwrap();
     let frames = ocr_video(&video, Sampling::every(1.0), &mut ocr, &AtomicBool::new(false)).unwrap();
     assert!(!frames.is_empty(), "no text found in the video");
     let first = &frames[0];
@@ -67,7 +67,7 @@ fn tesseract_reads_spanish_text_in_images_and_captions_in_video_frames() {
 
     // A picture with no text: nothing, not noise.
     let blank = dir.join("blank.png");
-    run_tool("ffmpeg", &["-v", "error", "-y", "-f", "lavfi", "-i", "color=gray:size=640x480", "-frames:v", "1", blank.to_str().unwrap()]).unwrap();
+    ffmpeg(&["-f", "lavfi", "-i", "color=gray:size=640x480", "-frames:v", "1", blank.to_str().unwrap()]).unwrap();
     let none = ocr_image(&blank, None, ProbeLimits::default(), &mut ocr, &AtomicBool::new(false)).unwrap();
     assert_eq!(none.text, "", "{none:?}");
 
@@ -95,7 +95,7 @@ fn tesseract_reads_every_shot_of_a_video_at_its_cut() {
         shot("0x805020", 1.8, "SEGUNDA", "b"),
         shot("0x206030", 3.88, "TERCERA", "c")
     );
-    run_tool("ffmpeg", &["-v", "error", "-f", "lavfi", "-i", &graph, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", video.to_str().unwrap()]).unwrap();
+    ffmpeg(&["-f", "lavfi", "-i", &graph, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", video.to_str().unwrap()]).unwrap();
     let mut ocr = Ocr::new("spa+eng").unwrap();
     let no = AtomicBool::new(false);
     let frames = ocr_video(&video, Sampling { every_seconds: 10.0, scene_change: 0.1 }, &mut ocr, &no).unwrap();

@@ -45,39 +45,7 @@ pub fn spoken_video(dir: &Path, out: &Path) -> f64 {
         (AT_1 * 1000.0) as u64,
         (at_2 * 1000.0) as u64
     );
-    run_tool(
-        "ffmpeg",
-        &[
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            &format!("testsrc2=size=1280x720:rate=25:duration={total}"),
-            "-i",
-            a.to_str().unwrap(),
-            "-i",
-            b.to_str().unwrap(),
-            "-filter_complex",
-            &filter,
-            "-map",
-            "0:v",
-            "-map",
-            "[s]",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-t",
-            &total.to_string(),
-            out.to_str().unwrap(),
-        ],
-    )
-    .unwrap();
+    ffmpeg(&["-f", "lavfi", "-i", &format!("testsrc2=size=1280x720:rate=25:duration={total}"), "-i", a.to_str().unwrap(), "-i", b.to_str().unwrap(), "-filter_complex", &filter, "-map", "0:v", "-map", "[s]", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-t", &total.to_string(), out.to_str().unwrap()]).unwrap();
     at_2
 }
 
@@ -161,52 +129,12 @@ fn silence_and_missing_sound_give_empty_transcripts_without_errors() {
     let model = speech_model();
     // A silent track: a stream, but nothing said.
     let silent = dir.join("silent.mp4");
-    run_tool(
-        "ffmpeg",
-        &[
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=25:duration=4",
-            "-f",
-            "lavfi",
-            "-i",
-            "anullsrc=r=48000:cl=stereo",
-            "-t",
-            "4",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-c:a",
-            "aac",
-            silent.to_str().unwrap(),
-        ],
-    )
-    .unwrap();
+    ffmpeg(&["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4", "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo", "-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", silent.to_str().unwrap()]).unwrap();
     let t = transcribe(&model, &silent, Language::Detect).expect("the file has an audio stream");
     assert!(t.segments.is_empty(), "{t:?}");
     // No audio stream at all.
     let mute = dir.join("mute.mp4");
-    run_tool(
-        "ffmpeg",
-        &[
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=25:duration=2",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            mute.to_str().unwrap(),
-        ],
-    )
-    .unwrap();
+    ffmpeg(&["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2", "-c:v", "libx264", "-preset", "ultrafast", mute.to_str().unwrap()]).unwrap();
     let probe = ffprobe(&mute).unwrap();
     assert!(
         probe["streams"]
