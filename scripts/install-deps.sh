@@ -7,7 +7,7 @@
 set -euo pipefail
 
 packages=(
-  pkg-config clang libclang-dev mold protobuf-compiler
+  pkg-config clang libclang-dev mold protobuf-compiler libprotobuf-dev
   ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
   libavfilter-dev libavdevice-dev
   libimage-exiftool-perl
