@@ -37,9 +37,7 @@ enum Command {
     /// Search a running server: text, vector or hybrid, with filters and facets.
     Search(cli::search::SearchArgs),
     /// Run a read-only SQL query over the catalog (tables `assets`, `renditions`).
-    Sql {
-        query: String,
-    },
+    Sql { query: String },
     /// Run a stage again where a model changed: `--stage enrich [--model NAME]` (asks a running
     /// server, shows progress until the assets are done).
     Reindex(cli::reindex::ReindexArgs),
@@ -75,9 +73,14 @@ fn limit_openmp() {
         return;
     }
     let Ok(exe) = std::env::current_exe() else { return };
-    let err = std::process::Command::new(exe).args(std::env::args_os().skip(1)).env("OMP_THREAD_LIMIT", "1").exec();
+    let err = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env("OMP_THREAD_LIMIT", "1")
+        .exec();
     // Only a failed exec returns: run on with OpenMP's defaults.
-    eprintln!("acervo: could not restart with OMP_THREAD_LIMIT=1 ({err}); OCR may compete for cores");
+    eprintln!(
+        "acervo: could not restart with OMP_THREAD_LIMIT=1 ({err}); OCR may compete for cores"
+    );
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {

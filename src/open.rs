@@ -16,5 +16,7 @@ pub fn log(cfg: &AcervoConfig) -> anyhow::Result<Arc<SegmentLog>> {
 }
 
 pub async fn catalog(cfg: &AcervoConfig) -> anyhow::Result<Arc<Catalog>> {
-    Ok(Arc::new(Catalog::open(cfg.catalog_dir(), cfg.search.embedding_dim).await.context("catalog")?))
+    Ok(Arc::new(
+        Catalog::open(cfg.catalog_dir(), cfg.search.embedding_dim).await.context("catalog")?,
+    ))
 }

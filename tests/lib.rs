@@ -17,7 +17,10 @@ pub fn acervo_bin() -> PathBuf {
     }
     let exe = std::env::current_exe().unwrap_or_default();
     // target/<profile>/deps/e2e-hash → target/<profile>/acervo
-    exe.parent().and_then(Path::parent).map(|d| d.join("acervo")).unwrap_or_else(|| PathBuf::from("acervo"))
+    exe.parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("acervo"))
+        .unwrap_or_else(|| PathBuf::from("acervo"))
 }
 
 pub fn sha256_file(path: &Path) -> Result<String> {
@@ -30,8 +33,15 @@ pub fn sha256(bytes: &[u8]) -> String {
 
 /// Runs a media tool; fails with its stderr when it fails.
 pub fn run_tool(program: &str, args: &[&str]) -> Result<()> {
-    let out = Command::new(program).args(args).output().with_context(|| format!("cannot run {program}"))?;
-    ensure!(out.status.success(), "{program} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .with_context(|| format!("cannot run {program}"))?;
+    ensure!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Ok(())
 }
 
@@ -49,15 +59,43 @@ pub fn make_mp4(path: &Path, seconds: u32) -> Result<()> {
 
 /// An H.264/AAC MP4; `faststart` puts the index (moov) first, otherwise it comes last, as
 /// cameras write it.
-pub fn make_video(path: &Path, seconds: u32, w: u32, h: u32, tone: u32, faststart: bool) -> Result<()> {
+pub fn make_video(
+    path: &Path,
+    seconds: u32,
+    w: u32,
+    h: u32,
+    tone: u32,
+    faststart: bool,
+) -> Result<()> {
     let d = seconds.to_string();
     let video = format!("testsrc2=size={w}x{h}:rate=25:duration={d}");
     let audio = format!("sine=frequency={tone}:sample_rate=48000:duration={d}");
     let mut args = vec![
-        "-f", "lavfi", "-i", &video, "-f", "lavfi", "-i", &audio,
-        "-map", "0:v", "-map", "1:a", "-ac", "2",
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-        "-c:a", "aac", "-b:a", "128k", "-shortest",
+        "-f",
+        "lavfi",
+        "-i",
+        &video,
+        "-f",
+        "lavfi",
+        "-i",
+        &audio,
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-ac",
+        "2",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "128k",
+        "-shortest",
     ];
     if faststart {
         args.extend(["-movflags", "+faststart"]);
@@ -73,9 +111,36 @@ pub fn make_grainy_video(path: &Path, seconds: u32, w: u32, h: u32) -> Result<()
     let video = format!("testsrc2=size={w}x{h}:rate=25:duration={d},noise=alls=14:allf=t");
     let audio = format!("sine=frequency=440:sample_rate=48000:duration={d}");
     ffmpeg(&[
-        "-f", "lavfi", "-i", &video, "-f", "lavfi", "-i", &audio, "-map", "0:v", "-map", "1:a", "-ac", "2",
-        "-c:v", "libx264", "-preset", "ultrafast", "-crf", "14", "-pix_fmt", "yuv420p",
-        "-c:a", "aac", "-b:a", "192k", "-shortest", "-movflags", "+faststart", path.to_str().unwrap_or_default(),
+        "-f",
+        "lavfi",
+        "-i",
+        &video,
+        "-f",
+        "lavfi",
+        "-i",
+        &audio,
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-ac",
+        "2",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-crf",
+        "14",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "192k",
+        "-shortest",
+        "-movflags",
+        "+faststart",
+        path.to_str().unwrap_or_default(),
     ])
 }
 
@@ -92,7 +157,12 @@ pub fn ffprobe(path: &Path) -> Result<Value> {
         .arg(path)
         .output()
         .context("running ffprobe")?;
-    anyhow::ensure!(out.status.success(), "ffprobe {} failed: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    anyhow::ensure!(
+        out.status.success(),
+        "ffprobe {} failed: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     Ok(serde_json::from_slice(&out.stdout)?)
 }
 
@@ -122,14 +192,31 @@ pub fn make_tone(path: &Path, tone: u32, seconds: u32) -> Result<()> {
 /// A 4 s stereo MP3 at 44.1 kHz.
 pub fn make_mp3(path: &Path) -> Result<()> {
     ffmpeg(&[
-        "-f", "lavfi", "-i", "sine=frequency=523:sample_rate=44100:duration=4", "-ac", "2",
-        "-c:a", "libmp3lame", "-b:a", "128k", path.to_str().unwrap_or_default(),
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=523:sample_rate=44100:duration=4",
+        "-ac",
+        "2",
+        "-c:a",
+        "libmp3lame",
+        "-b:a",
+        "128k",
+        path.to_str().unwrap_or_default(),
     ])
 }
 
 /// A still image of `w`×`h` from a test pattern (PNG or JPEG by extension).
 pub fn make_image(path: &Path, w: u32, h: u32) -> Result<()> {
-    ffmpeg(&["-f", "lavfi", "-i", &format!("testsrc2=size={w}x{h}:rate=1"), "-frames:v", "1", path.to_str().unwrap_or_default()])
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("testsrc2=size={w}x{h}:rate=1"),
+        "-frames:v",
+        "1",
+        path.to_str().unwrap_or_default(),
+    ])
 }
 
 /// Writes EXIF camera, date, GPS and orientation into a JPEG with exiftool.
@@ -137,12 +224,15 @@ pub fn tag_exif(path: &Path, make: &str, model: &str, taken: &str, orientation: 
     run_tool(
         "exiftool",
         &[
-            "-q", "-overwrite_original",
+            "-q",
+            "-overwrite_original",
             &format!("-Make={make}"),
             &format!("-Model={model}"),
             &format!("-DateTimeOriginal={taken}"),
-            "-GPSLatitude=40.4168", "-GPSLatitudeRef=N",
-            "-GPSLongitude=3.7038", "-GPSLongitudeRef=W",
+            "-GPSLatitude=40.4168",
+            "-GPSLatitudeRef=N",
+            "-GPSLongitude=3.7038",
+            "-GPSLongitudeRef=W",
             &format!("-Orientation#={orientation}"),
             path.to_str().unwrap_or_default(),
         ],
@@ -209,7 +299,8 @@ impl Server {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().with_context(|| format!("cannot start {}", acervo_bin().display()))?;
+        let mut child =
+            cmd.spawn().with_context(|| format!("cannot start {}", acervo_bin().display()))?;
         let stdout = child.stdout.take().context("no stdout")?;
         let mut lines = BufReader::new(stdout).lines();
         let first = lines.next().context("the server exited before listening")??;
@@ -241,7 +332,12 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             match get_json(&client, &self.url("/healthz")).await {
-                Ok((200, h)) if h["durable_offset"].as_u64().is_some() && h["durable_offset"] == h["log_end_offset"] => break,
+                Ok((200, h))
+                    if h["durable_offset"].as_u64().is_some()
+                        && h["durable_offset"] == h["log_end_offset"] =>
+                {
+                    break;
+                }
                 _ => tokio::time::sleep(Duration::from_millis(50)).await,
             }
         }
@@ -273,11 +369,32 @@ pub fn client() -> reqwest::Client {
 }
 
 /// Uploads a file with a title and comma-separated tags.
-pub async fn upload(client: &reqwest::Client, server: &Server, path: &Path, title: &str, tags: &str) -> Result<reqwest::Response> {
-    upload_named(client, server, path, &path.file_name().unwrap_or_default().to_string_lossy(), title, tags).await
+pub async fn upload(
+    client: &reqwest::Client,
+    server: &Server,
+    path: &Path,
+    title: &str,
+    tags: &str,
+) -> Result<reqwest::Response> {
+    upload_named(
+        client,
+        server,
+        path,
+        &path.file_name().unwrap_or_default().to_string_lossy(),
+        title,
+        tags,
+    )
+    .await
 }
 
-pub async fn upload_named(client: &reqwest::Client, server: &Server, path: &Path, filename: &str, title: &str, tags: &str) -> Result<reqwest::Response> {
+pub async fn upload_named(
+    client: &reqwest::Client,
+    server: &Server,
+    path: &Path,
+    filename: &str,
+    title: &str,
+    tags: &str,
+) -> Result<reqwest::Response> {
     let bytes = std::fs::read(path)?;
     let form = reqwest::multipart::Form::new()
         .text("title", title.to_string())
@@ -288,7 +405,13 @@ pub async fn upload_named(client: &reqwest::Client, server: &Server, path: &Path
 }
 
 /// Uploads and returns the new asset's id, failing unless the answer is 201.
-pub async fn upload_ok(client: &reqwest::Client, server: &Server, path: &Path, title: &str, tags: &str) -> Result<String> {
+pub async fn upload_ok(
+    client: &reqwest::Client,
+    server: &Server,
+    path: &Path,
+    title: &str,
+    tags: &str,
+) -> Result<String> {
     let resp = upload(client, server, path, title, tags).await?;
     let status = resp.status();
     let body: Value = resp.json().await?;
@@ -297,7 +420,13 @@ pub async fn upload_ok(client: &reqwest::Client, server: &Server, path: &Path, t
 }
 
 /// Creates a small text asset with a title, tags and project; returns its id.
-pub async fn text_asset(client: &reqwest::Client, server: &Server, title: &str, tags: &str, project: &str) -> Result<String> {
+pub async fn text_asset(
+    client: &reqwest::Client,
+    server: &Server,
+    title: &str,
+    tags: &str,
+    project: &str,
+) -> Result<String> {
     let body = format!("{title}\n{}", uuid::Uuid::now_v7());
     let form = reqwest::multipart::Form::new()
         .text("title", title.to_string())
@@ -319,7 +448,13 @@ pub async fn get_json(client: &reqwest::Client, url: &str) -> Result<(u16, Value
 }
 
 /// Polls an asset until its status is one of `statuses`.
-pub async fn wait_status(client: &reqwest::Client, server: &Server, id: &str, statuses: &[&str], timeout: Duration) -> Result<Value> {
+pub async fn wait_status(
+    client: &reqwest::Client,
+    server: &Server,
+    id: &str,
+    statuses: &[&str],
+    timeout: Duration,
+) -> Result<Value> {
     let deadline = Instant::now() + timeout;
     loop {
         let (code, body) = get_json(client, &server.url(&format!("/api/v1/assets/{id}"))).await?;
@@ -327,19 +462,28 @@ pub async fn wait_status(client: &reqwest::Client, server: &Server, id: &str, st
             return Ok(body);
         }
         if Instant::now() > deadline {
-            bail!("asset {id} did not reach {statuses:?} in {timeout:?}; last answer {code}: {body}");
+            bail!(
+                "asset {id} did not reach {statuses:?} in {timeout:?}; last answer {code}: {body}"
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 /// Polls search until `q` finds `id`, returning the whole answer.
-pub async fn wait_searchable(client: &reqwest::Client, server: &Server, q: &str, id: &str, timeout: Duration) -> Result<Value> {
+pub async fn wait_searchable(
+    client: &reqwest::Client,
+    server: &Server,
+    q: &str,
+    id: &str,
+    timeout: Duration,
+) -> Result<Value> {
     let deadline = Instant::now() + timeout;
     loop {
         let url = reqwest::Url::parse_with_params(&server.url("/api/v1/search"), &[("q", q)])?;
         let (code, body) = get_json(client, url.as_str()).await?;
-        let found = body["hits"].as_array().is_some_and(|h| h.iter().any(|x| x["asset"]["id"] == id));
+        let found =
+            body["hits"].as_array().is_some_and(|h| h.iter().any(|x| x["asset"]["id"] == id));
         if code == 200 && found {
             return Ok(body);
         }
@@ -353,7 +497,11 @@ pub async fn wait_searchable(client: &reqwest::Client, server: &Server, q: &str,
 /// Runs the acervo CLI and returns (exit code, stdout, stderr).
 pub fn acervo(args: &[&str]) -> Result<(i32, String, String)> {
     let out = Command::new(acervo_bin()).args(args).env("ACERVO_LOG", "error").output()?;
-    Ok((out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into()))
+    Ok((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    ))
 }
 
 /// The s3s-fs binary (a real S3 server over a directory, with SigV4 checks): `ACERVO_S3S_FS`,
@@ -362,9 +510,9 @@ pub fn s3s_fs_bin() -> PathBuf {
     if let Ok(p) = std::env::var("ACERVO_S3S_FS") {
         return PathBuf::from(p);
     }
-    let cache = std::env::var("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache"));
+    let cache = std::env::var("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|_| {
+        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache")
+    });
     let installed = cache.join("acervo/tools/bin/s3s-fs");
     if installed.exists() { installed } else { PathBuf::from("s3s-fs") }
 }
@@ -385,18 +533,36 @@ impl S3Server {
         std::fs::create_dir_all(root.join(bucket))?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let child = Command::new(s3s_fs_bin())
-            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", S3_ACCESS_KEY, "--secret-key", S3_SECRET_KEY])
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--access-key",
+                S3_ACCESS_KEY,
+                "--secret-key",
+                S3_SECRET_KEY,
+            ])
             .arg(root)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .with_context(|| format!("cannot start {} (installed by scripts/install-deps.sh)", s3s_fs_bin().display()))?;
+            .with_context(|| {
+                format!(
+                    "cannot start {} (installed by scripts/install-deps.sh)",
+                    s3s_fs_bin().display()
+                )
+            })?;
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             ensure!(Instant::now() < deadline, "s3s-fs did not listen on port {port}");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Ok(S3Server { child, endpoint: format!("http://127.0.0.1:{port}"), root: root.to_path_buf() })
+        Ok(S3Server {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            root: root.to_path_buf(),
+        })
     }
 
     /// `ACERVO_*` variables that put Acervo's objects in `s3://{bucket}/{prefix}` here.

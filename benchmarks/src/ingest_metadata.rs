@@ -13,17 +13,42 @@ use acervo_catalog::config::DataflowConfig;
 use acervo_catalog::{AcervoConfig, AssetId, Event, EventEnvelope, MediaKind, Principal};
 use acervo_dataflows::{Engine, EngineContext, JobRegistry, Metrics};
 use acervo_lakehouse::search::SearchRequest;
-use acervo_lakehouse::{Catalog, Checkpoint, EventLog, MasterStore, Objects, SearchIndex, SegmentLog};
+use acervo_lakehouse::{
+    Catalog, Checkpoint, EventLog, MasterStore, Objects, SearchIndex, SegmentLog,
+};
 use anyhow::Context;
 
 const WORDS: &[&str] = &[
-    "pleno", "congreso", "alcaldesa", "incendio", "entrevista", "elecciones", "mercado", "fútbol", "huelga", "sanidad",
-    "educación", "vivienda", "turismo", "sequía", "tráfico", "cultura", "festival", "economía", "empleo", "tribunal",
+    "pleno",
+    "congreso",
+    "alcaldesa",
+    "incendio",
+    "entrevista",
+    "elecciones",
+    "mercado",
+    "fútbol",
+    "huelga",
+    "sanidad",
+    "educación",
+    "vivienda",
+    "turismo",
+    "sequía",
+    "tráfico",
+    "cultura",
+    "festival",
+    "economía",
+    "empleo",
+    "tribunal",
 ];
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let n: u64 = args.get(1).filter(|a| !a.starts_with("--")).map(|a| a.parse()).transpose()?.unwrap_or(100_000);
+    let n: u64 = args
+        .get(1)
+        .filter(|a| !a.starts_with("--"))
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(100_000);
     let dir_arg = args.iter().position(|a| a == "--dir").and_then(|i| args.get(i + 1)).cloned();
     let tmp = tempfile::tempdir()?;
     let home = dir_arg.map(std::path::PathBuf::from).unwrap_or_else(|| tmp.path().to_path_buf());
@@ -32,12 +57,16 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(n: u64, home: &std::path::Path) -> anyhow::Result<()> {
-    println!("bench-ingest-metadata: {n} synthetic assets (kind document: metadata only) in {}", home.display());
+    println!(
+        "bench-ingest-metadata: {n} synthetic assets (kind document: metadata only) in {}",
+        home.display()
+    );
     let log = Arc::new(SegmentLog::open(home.join("log"))?);
     let cfg = AcervoConfig::defaults();
     let catalog = Arc::new(Catalog::open(home.join("catalog"), cfg.search.embedding_dim).await?);
     let search = SearchIndex::open(&home.join("search"), &cfg.search, &catalog).await?;
-    let objects = Objects::open(&format!("file://{}", home.join("objects").display()), &Default::default())?;
+    let objects =
+        Objects::open(&format!("file://{}", home.join("objects").display()), &Default::default())?;
     let engine = Engine::start(EngineContext {
         log: log.clone(),
         catalog: catalog.clone(),
@@ -47,7 +76,15 @@ async fn run(n: u64, home: &std::path::Path) -> anyhow::Result<()> {
         jobs: Arc::new(JobRegistry::default()),
         metrics: Arc::new(Metrics::new()),
         runtime: tokio::runtime::Handle::current(),
-        config: DataflowConfig { workers: 1, media_threads: 1, media_queue: 64, enrich_threads: 1, enrich_queue: 16, batch_records: 4096, work_dir: String::new() },
+        config: DataflowConfig {
+            workers: 1,
+            media_threads: 1,
+            media_queue: 64,
+            enrich_threads: 1,
+            enrich_queue: 16,
+            batch_records: 4096,
+            work_dir: String::new(),
+        },
         limits: Default::default(),
         profiles: acervo_catalog::AcervoConfig::defaults().renditions,
         jobs_config: acervo_catalog::AcervoConfig::defaults().jobs,
@@ -62,7 +99,12 @@ async fn run(n: u64, home: &std::path::Path) -> anyhow::Result<()> {
     while appended < n {
         let batch: Vec<Vec<u8>> = (appended..(appended + 1000).min(n))
             .map(|i| {
-                let title = format!("{} {} {} nota {i}", WORDS[(i % 20) as usize], WORDS[((i / 20) % 20) as usize], WORDS[((i / 400) % 20) as usize]);
+                let title = format!(
+                    "{} {} {} nota {i}",
+                    WORDS[(i % 20) as usize],
+                    WORDS[((i / 20) % 20) as usize],
+                    WORDS[((i / 400) % 20) as usize]
+                );
                 last_title = title.clone();
                 let env = EventEnvelope {
                     at: chrono::Utc::now(),
@@ -70,7 +112,9 @@ async fn run(n: u64, home: &std::path::Path) -> anyhow::Result<()> {
                     event: Event::AssetIngested {
                         id: AssetId::new(),
                         title,
-                        description: format!("Descripción sintética del documento número {i} del archivo"),
+                        description: format!(
+                            "Descripción sintética del documento número {i} del archivo"
+                        ),
                         tags: vec![WORDS[(i % 7) as usize].to_string(), "archivo".into()],
                         kind: MediaKind::Document,
                         mime: "application/pdf".into(),
@@ -96,7 +140,11 @@ async fn run(n: u64, home: &std::path::Path) -> anyhow::Result<()> {
     while engine.durable_offset() < n {
         tokio::time::sleep(Duration::from_millis(50)).await;
         if last_report.elapsed() > Duration::from_secs(5) {
-            eprintln!("  … {} / {n} durable after {:.1} s", engine.durable_offset(), start.elapsed().as_secs_f64());
+            eprintln!(
+                "  … {} / {n} durable after {:.1} s",
+                engine.durable_offset(),
+                start.elapsed().as_secs_f64()
+            );
             last_report = Instant::now();
         }
     }
@@ -115,7 +163,9 @@ async fn run(n: u64, home: &std::path::Path) -> anyhow::Result<()> {
     }
     let searchable_time = start.elapsed();
     let rows = catalog.sql("SELECT count(*) AS n FROM assets").await?;
-    let count = arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(rows[0].column(0)).value(0);
+    let count =
+        arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(rows[0].column(0))
+            .value(0);
     anyhow::ensure!(count as u64 == n, "catalog holds {count} assets, expected {n}");
 
     // Search latency over the full catalog (word query with facets, top 20).
@@ -131,9 +181,20 @@ async fn run(n: u64, home: &std::path::Path) -> anyhow::Result<()> {
     engine.stop()?;
     search.close()?;
 
-    println!("log append:            {:>10.0} events/s ({:.2} s for {n})", n as f64 / append_time.as_secs_f64(), append_time.as_secs_f64());
-    println!("materialised:          {:>10.0} assets/s ({:.2} s until all durable in Lance)", n as f64 / durable_time.as_secs_f64(), durable_time.as_secs_f64());
-    println!("searchable:            {:>10.2} s until the last asset is found by full-text search", searchable_time.as_secs_f64());
+    println!(
+        "log append:            {:>10.0} events/s ({:.2} s for {n})",
+        n as f64 / append_time.as_secs_f64(),
+        append_time.as_secs_f64()
+    );
+    println!(
+        "materialised:          {:>10.0} assets/s ({:.2} s until all durable in Lance)",
+        n as f64 / durable_time.as_secs_f64(),
+        durable_time.as_secs_f64()
+    );
+    println!(
+        "searchable:            {:>10.2} s until the last asset is found by full-text search",
+        searchable_time.as_secs_f64()
+    );
     println!("catalog rows:          {count:>10}");
     println!(
         "search 'incendio sanidad' ({total} matches, facets): median {:.1} ms, p95 {:.1} ms",

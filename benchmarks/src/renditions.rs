@@ -16,7 +16,11 @@ use acervo_operators::transcode::{Control, fit_box, video_pass, x264_params};
 use anyhow::{Context, bail};
 
 fn ffmpeg(args: &[&str]) -> anyhow::Result<()> {
-    let out = Command::new("ffmpeg").args(["-hide_banner", "-loglevel", "error", "-y"]).args(args).output().context("running ffmpeg")?;
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(args)
+        .output()
+        .context("running ffmpeg")?;
     if !out.status.success() {
         bail!("ffmpeg {:?} failed: {}", args, String::from_utf8_lossy(&out.stderr));
     }
@@ -32,7 +36,9 @@ fn du(path: &Path) -> u64 {
 
 /// SSIM and PSNR (luma-weighted "All") of `output` against the master scaled to its size.
 fn quality(output: &Path, master: &Path, w: u32, h: u32) -> anyhow::Result<(f64, f64)> {
-    let graph = format!("[1:v]scale={w}:{h}:flags=bicubic[r];[0:v]split[a][b];[r]split[r1][r2];[a][r1]ssim;[b][r2]psnr");
+    let graph = format!(
+        "[1:v]scale={w}:{h}:flags=bicubic[r];[0:v]split[a][b];[r]split[r1][r2];[a][r1]ssim;[b][r2]psnr"
+    );
     let out = Command::new("ffmpeg")
         .args(["-hide_banner", "-nostats", "-i"])
         .arg(output)
@@ -72,7 +78,14 @@ fn x264_args(p: &VideoProfile, preset: &str, gop: u32) -> Vec<String> {
 const AAC: [&str; 6] = ["-c:a", "aac", "-b:a", "128k", "-ar", "48000"];
 
 /// The ffmpeg CLI arguments of one output of the matrix (after its video/audio mapping).
-fn output_args(name: &str, p: &VideoProfile, profiles: &RenditionProfiles, gop: u32, dir: &Path, hls: bool) -> Vec<String> {
+fn output_args(
+    name: &str,
+    p: &VideoProfile,
+    profiles: &RenditionProfiles,
+    gop: u32,
+    dir: &Path,
+    hls: bool,
+) -> Vec<String> {
     let mut a = x264_args(p, &profiles.x264_preset, gop);
     a.extend(AAC.iter().map(|s| s.to_string()));
     if hls {
@@ -105,7 +118,8 @@ fn output_args(name: &str, p: &VideoProfile, profiles: &RenditionProfiles, gop: 
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let opt = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let opt =
+        |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let seconds: u32 = opt("--seconds").map_or(Ok(60), |s| s.parse()).context("--seconds")?;
     let dir = PathBuf::from(opt("--dir").unwrap_or_else(|| "/tmp/bench-renditions".into()));
     let mut profiles = AcervoConfig::defaults().renditions;
@@ -119,10 +133,33 @@ fn main() -> anyhow::Result<()> {
     // work for their bits), stereo AAC.
     println!("generating a {seconds} s 1080p25 master (50 Mb/s H.264, stereo AAC) …");
     ffmpeg(&[
-        "-f", "lavfi", "-i", &format!("testsrc2=size=1920x1080:rate=25:duration={seconds},noise=alls=6:allf=t"),
-        "-f", "lavfi", "-i", &format!("sine=frequency=440:sample_rate=48000:duration={seconds}"),
-        "-ac", "2", "-c:v", "libx264", "-preset", "veryfast", "-b:v", "50M", "-maxrate", "50M", "-bufsize", "100M", "-pix_fmt", "yuv420p",
-        "-c:a", "aac", "-b:a", "192k", master.to_str().context("path")?,
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("testsrc2=size=1920x1080:rate=25:duration={seconds},noise=alls=6:allf=t"),
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("sine=frequency=440:sample_rate=48000:duration={seconds}"),
+        "-ac",
+        "2",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-b:v",
+        "50M",
+        "-maxrate",
+        "50M",
+        "-bufsize",
+        "100M",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "192k",
+        master.to_str().context("path")?,
     ])?;
     let gop = (25.0 * profiles.gop_seconds).round() as u32;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -162,9 +199,37 @@ fn main() -> anyhow::Result<()> {
     }
     let still_runs = |d: &Path| -> anyhow::Result<()> {
         let at = format!("{}", f64::from(seconds) * 0.1);
-        ffmpeg(&["-ss", &at, "-i", &m, "-frames:v", "1", "-q:v", "3", &d.join("poster.jpg").to_string_lossy()])?;
-        ffmpeg(&["-i", &m, "-vf", "fps=1/2,scale=160:90,tile=10x3", "-frames:v", "1", "-q:v", "4", &d.join("storyboard.jpg").to_string_lossy()])?;
-        ffmpeg(&["-i", &m, "-filter_complex", "aformat=channel_layouts=mono,showwavespic=s=1800x280", "-frames:v", "1", &d.join("waveform.png").to_string_lossy()])
+        ffmpeg(&[
+            "-ss",
+            &at,
+            "-i",
+            &m,
+            "-frames:v",
+            "1",
+            "-q:v",
+            "3",
+            &d.join("poster.jpg").to_string_lossy(),
+        ])?;
+        ffmpeg(&[
+            "-i",
+            &m,
+            "-vf",
+            "fps=1/2,scale=160:90,tile=10x3",
+            "-frames:v",
+            "1",
+            "-q:v",
+            "4",
+            &d.join("storyboard.jpg").to_string_lossy(),
+        ])?;
+        ffmpeg(&[
+            "-i",
+            &m,
+            "-filter_complex",
+            "aformat=channel_layouts=mono,showwavespic=s=1800x280",
+            "-frames:v",
+            "1",
+            &d.join("waveform.png").to_string_lossy(),
+        ])
     };
     still_runs(&sep_dir)?;
     let separate = t.elapsed().as_secs_f64();
@@ -230,15 +295,29 @@ fn main() -> anyhow::Result<()> {
     let cli_web = t.elapsed().as_secs_f64();
 
     println!();
-    println!("## full video matrix of a {seconds} s 1080p25 clip ({cores} cores, preset {})", profiles.x264_preset);
+    println!(
+        "## full video matrix of a {seconds} s 1080p25 clip ({cores} cores, preset {})",
+        profiles.x264_preset
+    );
     println!("| run | time (s) | Acervo ÷ run | goal |");
     println!("|---|---:|---:|---|");
     println!("| Acervo single pass (3 encodes, 5 packagings) | {acervo_full:.1} | 1.00 | |");
-    println!("| (a) ffmpeg CLI, separate runs (5 encodes + 3 stills) | {separate:.1} | {:.2} | ≤ 0.60 |", acervo_full / separate);
-    println!("| (b) ffmpeg CLI, one run, decode once + split (5 encodes) | {one_run:.1} | {:.2} | ≤ 0.75 |", acervo_full / one_run);
-    println!("| (c) web only: Acervo {acervo_web:.1} s vs ffmpeg CLI | {cli_web:.1} | {:.2} | ≤ 1.05 |", acervo_web / cli_web);
+    println!(
+        "| (a) ffmpeg CLI, separate runs (5 encodes + 3 stills) | {separate:.1} | {:.2} | ≤ 0.60 |",
+        acervo_full / separate
+    );
+    println!(
+        "| (b) ffmpeg CLI, one run, decode once + split (5 encodes) | {one_run:.1} | {:.2} | ≤ 0.75 |",
+        acervo_full / one_run
+    );
+    println!(
+        "| (c) web only: Acervo {acervo_web:.1} s vs ffmpeg CLI | {cli_web:.1} | {:.2} | ≤ 1.05 |",
+        acervo_web / cli_web
+    );
     println!();
-    println!("| output | Acervo size | Acervo SSIM / PSNR | ffmpeg (separate) size | ffmpeg SSIM / PSNR |");
+    println!(
+        "| output | Acervo size | Acervo SSIM / PSNR | ffmpeg (separate) size | ffmpeg SSIM / PSNR |"
+    );
     println!("|---|---:|---:|---:|---:|");
     for (name, p) in &profiles.video {
         if !p.mp4 {
@@ -249,15 +328,23 @@ fn main() -> anyhow::Result<()> {
         let theirs = sep_dir.join(format!("{name}.mp4"));
         let (qs, qp) = quality(&ours, &master, w, h)?;
         let (ts, tp) = quality(&theirs, &master, w, h)?;
-        println!("| {name} {w}x{h} {} kb/s | {:.1} MiB | {qs:.4} / {qp:.2} dB | {:.1} MiB | {ts:.4} / {tp:.2} dB |", p.bitrate_kbps, du(&ours) as f64 / 1048576.0, du(&theirs) as f64 / 1048576.0);
+        println!(
+            "| {name} {w}x{h} {} kb/s | {:.1} MiB | {qs:.4} / {qp:.2} dB | {:.1} MiB | {ts:.4} / {tp:.2} dB |",
+            p.bitrate_kbps,
+            du(&ours) as f64 / 1048576.0,
+            du(&theirs) as f64 / 1048576.0
+        );
     }
     println!(
         "| HLS ladder (all rungs) | {:.1} MiB | | {:.1} MiB | |",
         du(&acervo_dir.join("hls")) as f64 / 1048576.0,
         du(&sep_dir.join("hls")) as f64 / 1048576.0
     );
-    let (ws, wp) = quality(&single_dir.join("acervo").join("web").join("output.mp4"), &master, w, h)?;
+    let (ws, wp) =
+        quality(&single_dir.join("acervo").join("web").join("output.mp4"), &master, w, h)?;
     let (cs, cp) = quality(&single_dir.join("web.mp4"), &master, w, h)?;
-    println!("| (c) web alone | {ws:.4} / {wp:.2} dB (Acervo) | | {cs:.4} / {cp:.2} dB (ffmpeg) | |");
+    println!(
+        "| (c) web alone | {ws:.4} / {wp:.2} dB (Acervo) | | {cs:.4} / {cp:.2} dB (ffmpeg) | |"
+    );
     Ok(())
 }

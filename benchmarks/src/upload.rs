@@ -16,7 +16,8 @@ use anyhow::{Context, ensure};
 
 fn rss_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status.lines().find(|l| l.starts_with(field)).with_context(|| format!("no {field}"))?;
+    let line =
+        status.lines().find(|l| l.starts_with(field)).with_context(|| format!("no {field}"))?;
     Ok(line.split_whitespace().nth(1).context("value")?.parse()?)
 }
 
@@ -47,9 +48,19 @@ fn timed(cmd: &mut Command) -> anyhow::Result<f64> {
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let mib: usize = args.get(1).filter(|a| !a.starts_with("--")).map(|a| a.parse()).transpose()?.unwrap_or(1024);
+    let mib: usize = args
+        .get(1)
+        .filter(|a| !a.starts_with("--"))
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(1024);
     let tmp = tempfile::tempdir_in(".")?;
-    let dir = args.iter().position(|a| a == "--dir").and_then(|i| args.get(i + 1)).map(PathBuf::from).unwrap_or_else(|| tmp.path().to_path_buf());
+    let dir = args
+        .iter()
+        .position(|a| a == "--dir")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tmp.path().to_path_buf());
     std::fs::create_dir_all(&dir)?;
     let src = dir.join("master.bin");
     make_file(&src, mib)?;
@@ -81,7 +92,8 @@ fn main() -> anyhow::Result<()> {
     let pid = server.id();
     let mut lines = BufReader::new(server.stdout.take().context("stdout")?).lines();
     let first = lines.next().context("server exited")??;
-    let base = first.split_whitespace().find(|w| w.starts_with("http://")).context("address")?.to_string();
+    let base =
+        first.split_whitespace().find(|w| w.starts_with("http://")).context("address")?.to_string();
     std::thread::spawn(move || for _ in lines {});
     let idle_rss = rss_kib(pid, "VmRSS:")?;
 
@@ -90,10 +102,17 @@ fn main() -> anyhow::Result<()> {
         let file = tokio::fs::File::open(&src).await?;
         let len = file.metadata().await?.len();
         let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20);
-        let part = reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), len).file_name("master.bin");
-        let form = reqwest::multipart::Form::new().text("title", "Benchmark master").part("file", part);
+        let part =
+            reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), len)
+                .file_name("master.bin");
+        let form =
+            reqwest::multipart::Form::new().text("title", "Benchmark master").part("file", part);
         let t = Instant::now();
-        let resp = reqwest::Client::new().post(format!("{base}/api/v1/assets")).multipart(form).send().await?;
+        let resp = reqwest::Client::new()
+            .post(format!("{base}/api/v1/assets"))
+            .multipart(form)
+            .send()
+            .await?;
         let status = resp.status();
         let body = resp.text().await?;
         let elapsed = t.elapsed().as_secs_f64();
@@ -110,6 +129,10 @@ fn main() -> anyhow::Result<()> {
     println!("upload (hash + fsync): {:>8.0} MB/s ({upload_time:.2} s)", mb / upload_time);
     println!("ratio upload / cp:         {:.2}", cp_time / upload_time);
     println!("ratio upload / cp+fsync:   {:.2}", cp_sync_time / upload_time);
-    println!("server RSS: idle {:.0} MiB, peak {:.0} MiB", idle_rss as f64 / 1024.0, peak_rss as f64 / 1024.0);
+    println!(
+        "server RSS: idle {:.0} MiB, peak {:.0} MiB",
+        idle_rss as f64 / 1024.0,
+        peak_rss as f64 / 1024.0
+    );
     Ok(())
 }

@@ -15,7 +15,9 @@ use crate::status::AssetStatus;
 use crate::technical::TechnicalMetadata;
 
 /// An asset's identifier: a UUIDv7, so ids sort by creation time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(transparent)]
 #[schema(value_type = String, format = Uuid)]
 pub struct AssetId(pub Uuid);
@@ -109,7 +111,12 @@ impl Asset {
 
 /// The whole text an asset's vector is made from: its descriptive text (`embedding_text`)
 /// followed by what models read and heard in it (OCR text, labels, transcript).
-pub fn enrichment_text(descriptive: &str, ocr_text: &str, labels: &[String], transcript: &str) -> String {
+pub fn enrichment_text(
+    descriptive: &str,
+    ocr_text: &str,
+    labels: &[String],
+    transcript: &str,
+) -> String {
     let labels = labels.join(", ");
     let mut text = descriptive.to_string();
     for part in [ocr_text, labels.as_str(), transcript] {

@@ -233,21 +233,38 @@ impl AiConfig {
     /// Checks the settings a model run depends on, so a typo fails the start with a clear line
     /// rather than every enrichment.
     pub fn validate(&self) -> Result<(), AiConfigError> {
-        let bad = |setting, value: String, expected| Err(AiConfigError { setting, value, expected });
+        let bad =
+            |setting, value: String, expected| Err(AiConfigError { setting, value, expected });
         if !(self.ocr_every_seconds.is_finite() && self.ocr_every_seconds >= 0.1) {
-            return bad("ocr_every_seconds", self.ocr_every_seconds.to_string(), "seconds between frames read, at least 0.1");
+            return bad(
+                "ocr_every_seconds",
+                self.ocr_every_seconds.to_string(),
+                "seconds between frames read, at least 0.1",
+            );
         }
         if !(0.0..=1.0).contains(&self.scene_change) {
-            return bad("scene_change", self.scene_change.to_string(), "a share of full scale from 0 (off) to 1");
+            return bad(
+                "scene_change",
+                self.scene_change.to_string(),
+                "a share of full scale from 0 (off) to 1",
+            );
         }
         if self.label_top_k == 0 {
             return bad("label_top_k", "0".into(), "at least 1 label per picture");
         }
         if !(0.0..=1.0).contains(&self.label_min_score) {
-            return bad("label_min_score", self.label_min_score.to_string(), "a probability from 0 to 1");
+            return bad(
+                "label_min_score",
+                self.label_min_score.to_string(),
+                "a probability from 0 to 1",
+            );
         }
         if self.ocr_languages.trim().is_empty() {
-            return bad("ocr_languages", "\"\"".into(), "tesseract language codes joined by + (spa+eng)");
+            return bad(
+                "ocr_languages",
+                "\"\"".into(),
+                "tesseract language codes joined by + (spa+eng)",
+            );
         }
         Ok(())
     }
@@ -268,7 +285,8 @@ impl AiConfig {
 
     /// The speech model's folder, or `None` when speech to text is turned off.
     pub fn speech_model_dir(&self) -> Option<PathBuf> {
-        (!self.speech_model_path.is_empty()).then(|| self.models_dir().join(&self.speech_model_path))
+        (!self.speech_model_path.is_empty())
+            .then(|| self.models_dir().join(&self.speech_model_path))
     }
 
     /// The CLIP folder, or `None` when CLIP is turned off.
@@ -343,7 +361,8 @@ impl AcervoConfig {
     /// The embedded defaults alone (programs that take no config file: benchmarks, tools).
     pub fn defaults() -> AcervoConfig {
         // DEFAULTS_TOML is a constant of this crate; the binary parses it at every start.
-        toml::from_str(DEFAULTS_TOML).unwrap_or_else(|e| panic!("embedded defaults do not parse: {e}"))
+        toml::from_str(DEFAULTS_TOML)
+            .unwrap_or_else(|e| panic!("embedded defaults do not parse: {e}"))
     }
 
     pub fn objects_url(&self) -> String {
@@ -360,7 +379,11 @@ impl AcervoConfig {
         self.home.join("catalog")
     }
     pub fn work_dir(&self) -> PathBuf {
-        if self.dataflow.work_dir.is_empty() { self.home.join("work") } else { PathBuf::from(&self.dataflow.work_dir) }
+        if self.dataflow.work_dir.is_empty() {
+            self.home.join("work")
+        } else {
+            PathBuf::from(&self.dataflow.work_dir)
+        }
     }
     pub fn search_dir(&self) -> PathBuf {
         self.home.join("search")

@@ -91,7 +91,9 @@ pub enum EnrichmentError {
     SegmentOrder { index: usize, start_ms: u64, end_ms: u64 },
     #[error("label {index} has score {score}; scores are between 0 and 1")]
     LabelScore { index: usize, score: f32 },
-    #[error("enrichment is empty: give at least one of transcript, ocr_text, labels, embedding, frame_embeddings")]
+    #[error(
+        "enrichment is empty: give at least one of transcript, ocr_text, labels, embedding, frame_embeddings"
+    )]
     Empty,
 }
 
@@ -112,7 +114,11 @@ impl Enrichment {
         }
         for (index, s) in self.transcript.iter().flatten().enumerate() {
             if s.end_ms < s.start_ms {
-                return Err(EnrichmentError::SegmentOrder { index, start_ms: s.start_ms, end_ms: s.end_ms });
+                return Err(EnrichmentError::SegmentOrder {
+                    index,
+                    start_ms: s.start_ms,
+                    end_ms: s.end_ms,
+                });
             }
         }
         for (index, l) in self.label_scores.iter().flatten().enumerate() {

@@ -67,7 +67,13 @@ pub enum Event {
         only: Option<crate::Stage>,
     },
     /// A custom rendition asked for by a user, served on the interactive lane.
-    OnDemandRequested { id: AssetId, job_id: uuid::Uuid, sha256: String, master_key: String, spec: OnDemandSpec },
+    OnDemandRequested {
+        id: AssetId,
+        job_id: uuid::Uuid,
+        sha256: String,
+        master_key: String,
+        spec: OnDemandSpec,
+    },
     /// Someone asked to stop queued or running work (the asset's media job, or an on-demand
     /// job). Recorded for the audit trail; the stop itself is signalled to the job directly.
     CancelRequested { id: AssetId, job_id: uuid::Uuid },
@@ -107,18 +113,45 @@ impl Event {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum WorkResult {
-    Probed { id: AssetId, technical: TechnicalMetadata },
-    RenditionWritten { rendition: Rendition },
-    StageFailed { id: AssetId, stage: Stage, reason: String },
-    StageSkipped { id: AssetId, stage: Stage, reason: String },
-    StageCancelled { id: AssetId, stage: Stage, reason: String },
+    Probed {
+        id: AssetId,
+        technical: TechnicalMetadata,
+    },
+    RenditionWritten {
+        rendition: Rendition,
+    },
+    StageFailed {
+        id: AssetId,
+        stage: Stage,
+        reason: String,
+    },
+    StageSkipped {
+        id: AssetId,
+        stage: Stage,
+        reason: String,
+    },
+    StageCancelled {
+        id: AssetId,
+        stage: Stage,
+        reason: String,
+    },
     /// Every rendition of the asset's kind is stored (made now or reused).
-    RenditionsMade { id: AssetId, renditions: Vec<Rendition> },
+    RenditionsMade {
+        id: AssetId,
+        renditions: Vec<Rendition>,
+    },
     /// Models' suggestions for the asset (OCR text, embedding), each part replacing the previous
     /// one; `models` names the model and version of each part.
-    Enriched { id: AssetId, enrichment: Enrichment, models: Vec<String> },
+    Enriched {
+        id: AssetId,
+        enrichment: Enrichment,
+        models: Vec<String>,
+    },
     /// An on-demand job ended (its record is in the object store); nothing for the catalog.
-    OnDemandEnded { id: AssetId, job_id: uuid::Uuid },
+    OnDemandEnded {
+        id: AssetId,
+        job_id: uuid::Uuid,
+    },
 }
 
 impl WorkResult {

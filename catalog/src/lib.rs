@@ -17,7 +17,10 @@ pub mod technical;
 
 pub use asset::{Asset, AssetId};
 pub use config::AcervoConfig;
-pub use enrichment::{AiInfo, EmbeddingRow, Enrichment, EnrichmentError, FrameEmbedding, FrameResult, FrameRow, ScoredLabel, SegmentRow, TranscriptSegment};
+pub use enrichment::{
+    AiInfo, EmbeddingRow, Enrichment, EnrichmentError, FrameEmbedding, FrameResult, FrameRow,
+    ScoredLabel, SegmentRow, TranscriptSegment,
+};
 pub use event::{Event, EventEnvelope, OnDemandSpec, WorkResult};
 pub use media_kind::MediaKind;
 pub use principal::Principal;

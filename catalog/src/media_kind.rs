@@ -16,7 +16,8 @@ pub enum MediaKind {
 }
 
 impl MediaKind {
-    pub const ALL: [MediaKind; 4] = [MediaKind::Video, MediaKind::Audio, MediaKind::Image, MediaKind::Document];
+    pub const ALL: [MediaKind; 4] =
+        [MediaKind::Video, MediaKind::Audio, MediaKind::Image, MediaKind::Document];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -117,9 +117,12 @@ impl RenditionProfiles {
             }
         }
         for (name, v) in &self.video {
-            let bad = |reason: &str| ProfileError::BadVideo { name: name.clone(), reason: reason.into() };
+            let bad =
+                |reason: &str| ProfileError::BadVideo { name: name.clone(), reason: reason.into() };
             if v.long_side < 16 || v.short_side < 16 || v.short_side > v.long_side {
-                return Err(bad("long_side and short_side must be at least 16, short_side at most long_side"));
+                return Err(bad(
+                    "long_side and short_side must be at least 16, short_side at most long_side",
+                ));
             }
             if !(50..=200_000).contains(&v.bitrate_kbps) {
                 return Err(bad("bitrate_kbps must be within 50 and 200000"));
@@ -132,13 +135,25 @@ impl RenditionProfiles {
             return Err(ProfileError::Bad("gop_seconds must be within 0.2 and 20".into()));
         }
         if self.hls.segment_seconds == 0 || f64::from(self.hls.segment_seconds) < self.gop_seconds {
-            return Err(ProfileError::Bad("hls.segment_seconds must be at least gop_seconds".into()));
+            return Err(ProfileError::Bad(
+                "hls.segment_seconds must be at least gop_seconds".into(),
+            ));
         }
-        if self.storyboard.every_seconds <= 0.0 || self.storyboard.columns == 0 || self.storyboard.tile_width < 16 {
-            return Err(ProfileError::Bad("storyboard needs every_seconds > 0, columns > 0, tile_width >= 16".into()));
+        if self.storyboard.every_seconds <= 0.0
+            || self.storyboard.columns == 0
+            || self.storyboard.tile_width < 16
+        {
+            return Err(ProfileError::Bad(
+                "storyboard needs every_seconds > 0, columns > 0, tile_width >= 16".into(),
+            ));
         }
-        if self.waveform.width == 0 || self.waveform.height == 0 || self.waveform.peaks_per_second == 0 {
-            return Err(ProfileError::Bad("waveform width, height and peaks_per_second must be positive".into()));
+        if self.waveform.width == 0
+            || self.waveform.height == 0
+            || self.waveform.peaks_per_second == 0
+        {
+            return Err(ProfileError::Bad(
+                "waveform width, height and peaks_per_second must be positive".into(),
+            ));
         }
         Ok(())
     }
@@ -165,7 +180,9 @@ impl RenditionProfiles {
         match kind {
             Video => {
                 for (name, v) in &self.video {
-                    if v.mp4 && let Some(fp) = self.video_fingerprint(name) {
+                    if v.mp4
+                        && let Some(fp) = self.video_fingerprint(name)
+                    {
                         out.push((name.clone(), fp));
                     }
                 }

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// A unit of work the dataflow runs for an asset.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
     Ingest,
@@ -36,15 +38,27 @@ pub enum StageState {
     Pending,
     Running,
     Done,
-    Skipped { reason: String },
-    Failed { reason: String },
+    Skipped {
+        reason: String,
+    },
+    Failed {
+        reason: String,
+    },
     /// Stopped on request (`DELETE /api/v1/jobs/{id}`); nothing partial was kept.
-    Cancelled { reason: String },
+    Cancelled {
+        reason: String,
+    },
 }
 
 impl StageState {
     pub fn is_finished(&self) -> bool {
-        matches!(self, StageState::Done | StageState::Skipped { .. } | StageState::Failed { .. } | StageState::Cancelled { .. })
+        matches!(
+            self,
+            StageState::Done
+                | StageState::Skipped { .. }
+                | StageState::Failed { .. }
+                | StageState::Cancelled { .. }
+        )
     }
 }
 

@@ -31,7 +31,12 @@ impl<I, O> Clone for Batcher<I, O> {
 impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
     /// Starts the model's thread. `model` maps a batch of inputs to one output per input, in
     /// order; `batch_sizes` observes how many inputs each call took.
-    pub fn spawn<F>(name: &str, max_batch: usize, batch_sizes: Option<Histogram>, model: F) -> Result<Batcher<I, O>, std::io::Error>
+    pub fn spawn<F>(
+        name: &str,
+        max_batch: usize,
+        batch_sizes: Option<Histogram>,
+        model: F,
+    ) -> Result<Batcher<I, O>, std::io::Error>
     where
         F: Fn(&[I]) -> Result<Vec<O>, String> + Send + 'static,
     {
@@ -70,8 +75,12 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
     }
 }
 
-fn serve<I, O, F>(rx: Receiver<Request<I, O>>, max_batch: usize, batch_sizes: Option<Histogram>, model: F)
-where
+fn serve<I, O, F>(
+    rx: Receiver<Request<I, O>>,
+    max_batch: usize,
+    batch_sizes: Option<Histogram>,
+    model: F,
+) where
     F: Fn(&[I]) -> Result<Vec<O>, String>,
 {
     let call = |items: &[I]| -> Result<Vec<O>, String> {
@@ -82,7 +91,11 @@ where
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model(items)))
             .unwrap_or_else(|_| Err("the model panicked (please report it)".to_string()))?;
         if out.len() != items.len() {
-            return Err(format!("the model returned {} outputs for {} inputs", out.len(), items.len()));
+            return Err(format!(
+                "the model returned {} outputs for {} inputs",
+                out.len(),
+                items.len()
+            ));
         }
         Ok(out)
     };
@@ -118,7 +131,8 @@ where
             continue;
         }
         let counts: Vec<usize> = batch.iter().map(|r| r.items.len()).collect();
-        let (items, replies): (Vec<Vec<I>>, Vec<Reply<O>>) = batch.into_iter().map(|r| (r.items, r.reply)).unzip();
+        let (items, replies): (Vec<Vec<I>>, Vec<Reply<O>>) =
+            batch.into_iter().map(|r| (r.items, r.reply)).unzip();
         let items: Vec<I> = items.into_iter().flatten().collect();
         match call(&items) {
             Ok(out) => {

@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use acervo_catalog::{AssetId, EmbeddingRow, Enrichment, Event, FrameRow, Rendition, SegmentRow, WorkResult};
+use acervo_catalog::{
+    AssetId, EmbeddingRow, Enrichment, Event, FrameRow, Rendition, SegmentRow, WorkResult,
+};
 use acervo_lakehouse::search::IndexBatch;
 use acervo_lakehouse::{Catalog, CatalogError, SearchError, SearchIndex};
 use timely::scheduling::SyncActivator;
@@ -85,14 +87,30 @@ fn add_enrichment_rows(
 ) {
     if let Some(segs) = &e.transcript {
         let model = e.models.as_ref().and_then(|m| m.get("speech")).cloned();
-        let rows = segs.iter().map(|s| SegmentRow { asset_id: id, start_ms: s.start_ms, end_ms: s.end_ms, text: s.text.clone(), model: model.clone() }).collect();
+        let rows = segs
+            .iter()
+            .map(|s| SegmentRow {
+                asset_id: id,
+                start_ms: s.start_ms,
+                end_ms: s.end_ms,
+                text: s.text.clone(),
+                model: model.clone(),
+            })
+            .collect();
         segments.insert(id, rows);
     }
     if let Some(fs) = &e.frames {
         let model = |part: &str| e.models.as_ref().and_then(|m| m.get(part)).cloned();
         let rows = fs
             .iter()
-            .map(|f| FrameRow { asset_id: id, at_ms: f.at_ms, ocr_text: f.ocr_text.clone(), labels: f.labels.clone(), ocr_model: model("ocr"), label_model: model("labels") })
+            .map(|f| FrameRow {
+                asset_id: id,
+                at_ms: f.at_ms,
+                ocr_text: f.ocr_text.clone(),
+                labels: f.labels.clone(),
+                ocr_model: model("ocr"),
+                label_model: model("labels"),
+            })
             .collect();
         frames.insert(id, rows);
     }
@@ -107,12 +125,23 @@ fn add_enrichment_rows(
     let rows = given
         .into_iter()
         .zip(keys)
-        .map(|((at_ms, v), vkey)| EmbeddingRow { asset_id: id, ord, vkey, at_ms, vector: v.clone(), model: model.clone() })
+        .map(|((at_ms, v), vkey)| EmbeddingRow {
+            asset_id: id,
+            ord,
+            vkey,
+            at_ms,
+            vector: v.clone(),
+            model: model.clone(),
+        })
         .collect();
     vectors.insert(id, rows);
 }
 
-async fn write(catalog: &Catalog, search: &Arc<SearchIndex>, updates: &[Update]) -> Result<(), WriteError> {
+async fn write(
+    catalog: &Catalog,
+    search: &Arc<SearchIndex>,
+    updates: &[Update],
+) -> Result<(), WriteError> {
     let mut ids: Vec<AssetId> = updates
         .iter()
         .map(|u| match u {
@@ -122,7 +151,8 @@ async fn write(catalog: &Catalog, search: &Arc<SearchIndex>, updates: &[Update])
         .collect();
     ids.sort_unstable();
     ids.dedup();
-    let mut rows: HashMap<AssetId, _> = catalog.get_assets(&ids).await?.into_iter().map(|(k, v)| (k, Some(v))).collect();
+    let mut rows: HashMap<AssetId, _> =
+        catalog.get_assets(&ids).await?.into_iter().map(|(k, v)| (k, Some(v))).collect();
     let mut changed = Vec::new();
     let mut renditions: Vec<Rendition> = Vec::new();
     let mut segments: HashMap<AssetId, Vec<SegmentRow>> = HashMap::new();
@@ -138,8 +168,17 @@ async fn write(catalog: &Catalog, search: &Arc<SearchIndex>, updates: &[Update])
                 if *row != before {
                     changed.push(id);
                 }
-                if let (Event::EnrichmentImported { enrichment, .. }, Some(_)) = (&event.0.event, row.as_ref()) {
-                    add_enrichment_rows(search, id, enrichment, &mut segments, &mut frames, &mut vectors);
+                if let (Event::EnrichmentImported { enrichment, .. }, Some(_)) =
+                    (&event.0.event, row.as_ref())
+                {
+                    add_enrichment_rows(
+                        search,
+                        id,
+                        enrichment,
+                        &mut segments,
+                        &mut frames,
+                        &mut vectors,
+                    );
                 }
             }
             Update::Result { result, .. } => {
@@ -150,13 +189,26 @@ async fn write(catalog: &Catalog, search: &Arc<SearchIndex>, updates: &[Update])
                         *row = Some(apply_result(asset, &result.0));
                         changed.push(id);
                         match &result.0 {
-                            WorkResult::RenditionWritten { rendition } => renditions.push(rendition.clone()),
-                            WorkResult::RenditionsMade { renditions: made, .. } => renditions.extend(made.iter().cloned()),
-                            WorkResult::Enriched { enrichment, .. } => add_enrichment_rows(search, id, enrichment, &mut segments, &mut frames, &mut vectors),
+                            WorkResult::RenditionWritten { rendition } => {
+                                renditions.push(rendition.clone())
+                            }
+                            WorkResult::RenditionsMade { renditions: made, .. } => {
+                                renditions.extend(made.iter().cloned())
+                            }
+                            WorkResult::Enriched { enrichment, .. } => add_enrichment_rows(
+                                search,
+                                id,
+                                enrichment,
+                                &mut segments,
+                                &mut frames,
+                                &mut vectors,
+                            ),
                             _ => {}
                         }
                     }
-                    None => tracing::warn!(asset = %id, "media result for an asset that is not in the catalog; ignored"),
+                    None => {
+                        tracing::warn!(asset = %id, "media result for an asset that is not in the catalog; ignored")
+                    }
                 }
             }
         }
@@ -171,15 +223,25 @@ async fn write(catalog: &Catalog, search: &Arc<SearchIndex>, updates: &[Update])
     }
     catalog.upsert_renditions(&by_key.into_values().collect::<Vec<_>>()).await?;
     let seg_ids: Vec<AssetId> = segments.keys().copied().collect();
-    catalog.replace_segments(&seg_ids, &segments.values().flatten().cloned().collect::<Vec<_>>()).await?;
+    catalog
+        .replace_segments(&seg_ids, &segments.values().flatten().cloned().collect::<Vec<_>>())
+        .await?;
     let frame_ids: Vec<AssetId> = frames.keys().copied().collect();
     catalog.replace_frames(&frame_ids, &frames.into_values().flatten().collect::<Vec<_>>()).await?;
     let vec_ids: Vec<AssetId> = vectors.keys().copied().collect();
-    catalog.replace_embeddings(&vec_ids, &vectors.values().flatten().cloned().collect::<Vec<_>>()).await?;
+    catalog
+        .replace_embeddings(&vec_ids, &vectors.values().flatten().cloned().collect::<Vec<_>>())
+        .await?;
     let assets: Vec<_> = changed.iter().filter_map(|id| rows.get(id).cloned().flatten()).collect();
     catalog.upsert_assets(&assets).await?;
-    let batch = IndexBatch { assets, segments: segments.into_iter().collect(), vectors: vectors.into_iter().collect() };
+    let batch = IndexBatch {
+        assets,
+        segments: segments.into_iter().collect(),
+        vectors: vectors.into_iter().collect(),
+    };
     let search = Arc::clone(search);
-    tokio::task::spawn_blocking(move || search.apply(batch)).await.map_err(|e| WriteError::Join(e.to_string()))??;
+    tokio::task::spawn_blocking(move || search.apply(batch))
+        .await
+        .map_err(|e| WriteError::Join(e.to_string()))??;
     Ok(())
 }

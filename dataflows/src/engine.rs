@@ -79,8 +79,10 @@ impl Engine {
         let (tx, durable) = watch::channel(start);
         let tx = Arc::new(tx);
         let workers = if ctx.config.workers == 0 { cores() } else { ctx.config.workers };
-        let media_threads = if ctx.config.media_threads == 0 { cores() } else { ctx.config.media_threads };
-        let enrich_threads = if ctx.config.enrich_threads == 0 { cores() } else { ctx.config.enrich_threads };
+        let media_threads =
+            if ctx.config.media_threads == 0 { cores() } else { ctx.config.media_threads };
+        let enrich_threads =
+            if ctx.config.enrich_threads == 0 { cores() } else { ctx.config.enrich_threads };
         let shared = Arc::new(Shared {
             log: ctx.log,
             catalog: ctx.catalog,
@@ -94,11 +96,18 @@ impl Engine {
                 profiles: ctx.profiles,
                 jobs_config: ctx.jobs_config,
                 work_dir: ctx.work_dir,
-                inference: crate::enrich_stage::Inference::start(&ctx.models, &ctx.metrics.inference_batch),
+                inference: crate::enrich_stage::Inference::start(
+                    &ctx.models,
+                    &ctx.metrics.inference_batch,
+                ),
                 models: ctx.models,
             }),
             pool: MediaPool::new("media", media_threads, ctx.config.media_queue),
-            enrich_pool: Arc::new(MediaPool::new("enrich", enrich_threads, ctx.config.enrich_queue)),
+            enrich_pool: Arc::new(MediaPool::new(
+                "enrich",
+                enrich_threads,
+                ctx.config.enrich_queue,
+            )),
             metrics: ctx.metrics,
             runtime: ctx.runtime,
             config: ctx.config,
@@ -106,7 +115,13 @@ impl Engine {
         let shutdown = Arc::new(AtomicBool::new(false));
         let checkpoint = ctx.checkpoint;
         let flag = Arc::clone(&shutdown);
-        tracing::info!(workers, media_threads, enrich_threads, start, "starting the ingest dataflow");
+        tracing::info!(
+            workers,
+            media_threads,
+            enrich_threads,
+            start,
+            "starting the ingest dataflow"
+        );
         let thread = std::thread::Builder::new()
             .name("acervo-dataflow".into())
             .spawn(move || {
@@ -171,7 +186,9 @@ impl Engine {
         self.shutdown.store(true, Ordering::Relaxed);
         let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
         match thread {
-            Some(t) => t.join().map_err(|_| EngineError::Worker("the dataflow thread panicked".into()))?,
+            Some(t) => {
+                t.join().map_err(|_| EngineError::Worker("the dataflow thread panicked".into()))?
+            }
             None => Ok(()),
         }
     }

@@ -17,13 +17,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use acervo_catalog::config::AiConfig;
 use acervo_catalog::{
-    AssetId, Enrichment, FrameEmbedding, FrameResult, MediaKind, ScoredLabel, Stage, TechnicalMetadata,
-    TranscriptSegment, WorkResult,
+    AssetId, Enrichment, FrameEmbedding, FrameResult, MediaKind, ScoredLabel, Stage,
+    TechnicalMetadata, TranscriptSegment, WorkResult,
 };
 use acervo_operators::embed::{ClipEmbedder, TextEmbedder, TextVectors};
 use acervo_operators::ocr::Ocr;
 use acervo_operators::speech::{Language, SpeechModel, decode_16k_mono};
-use acervo_operators::vision::{Labeller, prepare, prepare_image, prepare_image_square, prepare_square};
+use acervo_operators::vision::{
+    Labeller, prepare, prepare_image, prepare_image_square, prepare_square,
+};
 use acervo_operators::{OperatorError, frames};
 
 use crate::batcher::Batcher;
@@ -51,17 +53,25 @@ impl Inference {
         if let Ok(l) = &models.labels {
             let (l, k) = (Arc::clone(l), models.config.label_top_k);
             let h = batch_sizes.with_label_values(&["labels"]);
-            match Batcher::spawn("labels", LABEL_BATCH, Some(h), move |pictures: &[Vec<u8>]| l.classify(pictures, k).map_err(|e| e.to_string())) {
+            match Batcher::spawn("labels", LABEL_BATCH, Some(h), move |pictures: &[Vec<u8>]| {
+                l.classify(pictures, k).map_err(|e| e.to_string())
+            }) {
                 Ok(b) => out.labels = Some(b),
-                Err(e) => tracing::error!(error = %e, "cannot start the label model thread; labels are skipped"),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start the label model thread; labels are skipped")
+                }
             }
         }
         if let Some(c) = &models.clip {
             let c = Arc::clone(c);
             let h = batch_sizes.with_label_values(&["clip"]);
-            match Batcher::spawn("clip", CLIP_BATCH, Some(h), move |pictures: &[Vec<u8>]| c.embed_images(pictures).map_err(|e| e.to_string())) {
+            match Batcher::spawn("clip", CLIP_BATCH, Some(h), move |pictures: &[Vec<u8>]| {
+                c.embed_images(pictures).map_err(|e| e.to_string())
+            }) {
                 Ok(b) => out.pictures = Some(b),
-                Err(e) => tracing::error!(error = %e, "cannot start the CLIP model thread; picture vectors are skipped"),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start the CLIP model thread; picture vectors are skipped")
+                }
             }
         }
         if let Ok(t) = &models.text {
@@ -73,20 +83,36 @@ impl Inference {
             };
             match Batcher::spawn("embedding", TEXT_BATCH, Some(h), embed) {
                 Ok(b) => out.text = Some(b),
-                Err(e) => tracing::error!(error = %e, "cannot start the text model thread; embeddings are skipped"),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start the text model thread; embeddings are skipped")
+                }
             }
         }
         out
     }
 
     /// The ranked classes of each picture.
-    fn classify(&self, pictures: Vec<Vec<u8>>, cancel: &AtomicBool) -> Result<Vec<Vec<(usize, f32)>>, String> {
-        self.labels.as_ref().ok_or("the label model thread is not running")?.run_all(pictures, cancel)
+    fn classify(
+        &self,
+        pictures: Vec<Vec<u8>>,
+        cancel: &AtomicBool,
+    ) -> Result<Vec<Vec<(usize, f32)>>, String> {
+        self.labels
+            .as_ref()
+            .ok_or("the label model thread is not running")?
+            .run_all(pictures, cancel)
     }
 
     /// The CLIP vector of each picture.
-    fn embed_pictures(&self, pictures: Vec<Vec<u8>>, cancel: &AtomicBool) -> Result<Vec<Vec<f32>>, String> {
-        self.pictures.as_ref().ok_or("the CLIP model thread is not running")?.run_all(pictures, cancel)
+    fn embed_pictures(
+        &self,
+        pictures: Vec<Vec<u8>>,
+        cancel: &AtomicBool,
+    ) -> Result<Vec<Vec<f32>>, String> {
+        self.pictures
+            .as_ref()
+            .ok_or("the CLIP model thread is not running")?
+            .run_all(pictures, cancel)
     }
 
     /// One vector per text.
@@ -124,21 +150,33 @@ impl Models {
     /// Each is named `name@version`, the version being the start of its weights' SHA-256, so
     /// results say exactly which weights made them and a reindex finds what is out of date.
     pub fn load(config: &AiConfig, embedding_dim: usize) -> Models {
-        let clip = config.clip_model_dir().and_then(|dir| match ClipEmbedder::load(&dir, &model_id(&config.clip_model, &dir.join("model.safetensors"))) {
-            Ok(m) if m.dim() == embedding_dim => Some(Arc::new(m)),
-            Ok(m) => {
-                tracing::warn!(dim = m.dim(), embedding_dim, "CLIP's vectors are not search.embedding_dim wide: CLIP is off");
-                None
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "CLIP could not be loaded: CLIP is off");
-                None
+        let clip = config.clip_model_dir().and_then(|dir| {
+            match ClipEmbedder::load(
+                &dir,
+                &model_id(&config.clip_model, &dir.join("model.safetensors")),
+            ) {
+                Ok(m) if m.dim() == embedding_dim => Some(Arc::new(m)),
+                Ok(m) => {
+                    tracing::warn!(
+                        dim = m.dim(),
+                        embedding_dim,
+                        "CLIP's vectors are not search.embedding_dim wide: CLIP is off"
+                    );
+                    None
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "CLIP could not be loaded: CLIP is off");
+                    None
+                }
             }
         });
         let text = match &clip {
             Some(c) => Ok(Arc::new(TextVectors::Clip(Arc::clone(c)))),
             None => {
-                let text_id = model_id(&config.text_model, &config.text_model_dir().join("model.safetensors"));
+                let text_id = model_id(
+                    &config.text_model,
+                    &config.text_model_dir().join("model.safetensors"),
+                );
                 match TextEmbedder::load(&config.text_model_dir(), &text_id) {
                     Ok(m) if m.dim() == embedding_dim => Ok(Arc::new(TextVectors::Sentence(m))),
                     Ok(m) => Err(format!(
@@ -151,9 +189,11 @@ impl Models {
         };
         let speech = match config.speech_model_dir() {
             None => Err("speech to text is turned off (ai.speech_model_path is empty)".to_string()),
-            Some(dir) => SpeechModel::load(&dir, &model_id(&config.speech_model, &dir.join("model.bin")))
-                .map(Arc::new)
-                .map_err(|e| e.to_string()),
+            Some(dir) => {
+                SpeechModel::load(&dir, &model_id(&config.speech_model, &dir.join("model.bin")))
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            }
         };
         let labels = match config.label_model_file() {
             None => Err("labels are turned off (ai.label_model_path is empty)".to_string()),
@@ -170,13 +210,7 @@ impl Models {
                 tracing::warn!(%why, "no {part} model: that part of the enrichment is skipped");
             }
         }
-        Models {
-            text,
-            clip,
-            speech,
-            labels,
-            config: config.clone(),
-        }
+        Models { text, clip, speech, labels, config: config.clone() }
     }
 
     /// The model each enrichment part is made with now (`part` → `name@version`), as recorded
@@ -285,16 +319,23 @@ fn look(
                 pictures.push(prepare_image(master, orientation, ctx.limits)?);
             }
             if clip.is_some() {
-                clip_pictures.push((None, prepare_image_square(master, orientation, ctx.limits, clip_side)?));
+                clip_pictures.push((
+                    None,
+                    prepare_image_square(master, orientation, ctx.limits, clip_side)?,
+                ));
             }
         }
         _ => {
             frames::sample_video(
                 master,
-                frames::Sampling { every_seconds: cfg.ocr_every_seconds, scene_change: cfg.scene_change },
+                frames::Sampling {
+                    every_seconds: cfg.ocr_every_seconds,
+                    scene_change: cfg.scene_change,
+                },
                 cancel,
                 |at_ms, frame, orientation| {
-                    let mut result = FrameResult { at_ms, ocr_text: String::new(), labels: Vec::new() };
+                    let mut result =
+                        FrameResult { at_ms, ocr_text: String::new(), labels: Vec::new() };
                     if let Some(o) = ocr.as_mut().filter(|_| ocr_failed.is_none()) {
                         match o.read_frame(frame, orientation, cancel) {
                             Ok(read) => {
@@ -309,7 +350,16 @@ fn look(
                         pictures.push(prepare(frame, orientation, master)?);
                     }
                     if clip.is_some() {
-                        clip_pictures.push((Some(at_ms), prepare_square(frame, orientation, master, clip_side as u32, clip_side)?));
+                        clip_pictures.push((
+                            Some(at_ms),
+                            prepare_square(
+                                frame,
+                                orientation,
+                                master,
+                                clip_side as u32,
+                                clip_side,
+                            )?,
+                        ));
                     }
                     Ok(())
                 },
@@ -325,7 +375,12 @@ fn look(
     if let Some(l) = labeller {
         match ctx.inference.classify(pictures, cancel) {
             Ok(ranked) => {
-                let scored = |labels: Vec<acervo_operators::vision::Label>| labels.into_iter().map(|x| ScoredLabel { name: x.name, score: x.score }).collect::<Vec<_>>();
+                let scored = |labels: Vec<acervo_operators::vision::Label>| {
+                    labels
+                        .into_iter()
+                        .map(|x| ScoredLabel { name: x.name, score: x.score })
+                        .collect::<Vec<_>>()
+                };
                 // Each frame keeps its own top labels; the asset gets them pooled.
                 for (f, top) in per_frame.iter_mut().zip(&ranked) {
                     f.labels = scored(l.labels(std::slice::from_ref(top), cfg.label_min_score));
@@ -369,11 +424,7 @@ fn listen(
     let segments = t
         .segments
         .into_iter()
-        .map(|s| TranscriptSegment {
-            start_ms: s.start_ms,
-            end_ms: s.end_ms,
-            text: s.text,
-        })
+        .map(|s| TranscriptSegment { start_ms: s.start_ms, end_ms: s.end_ms, text: s.text })
         .collect();
     Ok(Some((segments, t.language)))
 }
@@ -443,7 +494,11 @@ pub fn run(
     match &ctx.models.text {
         Ok(_) if photo.is_some() => {}
         Ok(embedder) => {
-            let transcript = enrichment.transcript.as_ref().map(|s| Enrichment::transcript_text(s)).unwrap_or_default();
+            let transcript = enrichment
+                .transcript
+                .as_ref()
+                .map(|s| Enrichment::transcript_text(s))
+                .unwrap_or_default();
             let text = acervo_catalog::asset::enrichment_text(
                 &input.text,
                 enrichment.ocr_text.as_deref().unwrap_or(""),
@@ -461,10 +516,7 @@ pub fn run(
                             .split_off(1)
                             .into_iter()
                             .zip(&segments)
-                            .map(|(vector, s)| FrameEmbedding {
-                                at_ms: s.start_ms,
-                                vector,
-                            })
+                            .map(|(vector, s)| FrameEmbedding { at_ms: s.start_ms, vector })
                             .collect();
                         enrichment.embedding = v.pop();
                         if !frames.is_empty() {
@@ -502,9 +554,6 @@ pub fn run(
     Ok(WorkResult::Enriched {
         id,
         enrichment,
-        models: models
-            .into_iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect(),
+        models: models.into_iter().map(|(k, v)| format!("{k}: {v}")).collect(),
     })
 }

@@ -104,7 +104,9 @@ impl JobRegistry {
 
     /// Registers a queued job; its flag is raised by `cancel`.
     pub fn register(&self, job: Uuid) -> Arc<AtomicBool> {
-        Arc::clone(lock(&self.cancels).entry(job).or_insert_with(|| Arc::new(AtomicBool::new(false))))
+        Arc::clone(
+            lock(&self.cancels).entry(job).or_insert_with(|| Arc::new(AtomicBool::new(false))),
+        )
     }
 
     pub fn unregister(&self, job: Uuid) {

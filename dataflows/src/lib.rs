@@ -14,15 +14,15 @@ pub mod jobs;
 mod json;
 pub mod materialize;
 mod media_job;
+pub mod metrics;
 mod ondemand;
+pub mod pool;
 mod renditions_stage;
 pub mod retry;
-pub mod metrics;
-pub mod pool;
 mod update;
 
 pub use engine::{Engine, EngineContext, EngineError};
 pub use jobs::{JobRegistry, JobState, LiveStage, OnDemandJob};
+pub use metrics::Metrics;
 pub use pool::Lane;
 pub use retry::DeadLetter;
-pub use metrics::Metrics;

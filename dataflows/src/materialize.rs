@@ -2,7 +2,10 @@
 //! changes an asset row. Pure and idempotent, so replaying a suffix of the log after a crash
 //! rewrites rows to the same values.
 
-use acervo_catalog::{Asset, AssetStatus, Enrichment, Event, EventEnvelope, Stage, StageState, WorkResult, media_stages};
+use acervo_catalog::{
+    Asset, AssetStatus, Enrichment, Event, EventEnvelope, Stage, StageState, WorkResult,
+    media_stages,
+};
 
 /// Applies an intent to the row as it stands (`None`: not in the catalog yet).
 pub fn apply_event(current: Option<Asset>, env: &EventEnvelope) -> Option<Asset> {
@@ -31,7 +34,11 @@ pub fn apply_event(current: Option<Asset>, env: &EventEnvelope) -> Option<Asset>
             for stage in media_stages(*kind) {
                 stages.insert(*stage, StageState::Pending);
             }
-            let status = if media_stages(*kind).is_empty() { AssetStatus::Ready } else { AssetStatus::Processing };
+            let status = if media_stages(*kind).is_empty() {
+                AssetStatus::Ready
+            } else {
+                AssetStatus::Processing
+            };
             Some(Asset {
                 id: *id,
                 title: title.clone(),
@@ -73,7 +80,8 @@ pub fn apply_event(current: Option<Asset>, env: &EventEnvelope) -> Option<Asset>
             Some(asset)
         }
         (Event::AssetDeleted { retention_until, .. }, Some(mut asset)) => {
-            if asset.status != AssetStatus::Deleted && asset.status.can_become(AssetStatus::Deleted) {
+            if asset.status != AssetStatus::Deleted && asset.status.can_become(AssetStatus::Deleted)
+            {
                 asset.status = AssetStatus::Deleted;
                 asset.deleted_at = Some(env.at);
                 asset.retention_until = Some(*retention_until);
@@ -94,7 +102,10 @@ pub fn apply_event(current: Option<Asset>, env: &EventEnvelope) -> Option<Asset>
         }
         (Event::ReprocessRequested { kind, only, .. }, Some(mut asset)) => {
             if asset.status.can_become(AssetStatus::Processing) && !media_stages(*kind).is_empty() {
-                for stage in media_stages(*kind).iter().filter(|s| only.is_none_or(|o| **s == o || **s == Stage::Probe)) {
+                for stage in media_stages(*kind)
+                    .iter()
+                    .filter(|s| only.is_none_or(|o| **s == o || **s == Stage::Probe))
+                {
                     asset.stages.insert(*stage, StageState::Pending);
                 }
                 asset.status = AssetStatus::Processing;
@@ -103,7 +114,9 @@ pub fn apply_event(current: Option<Asset>, env: &EventEnvelope) -> Option<Asset>
             }
             Some(asset)
         }
-        (Event::OnDemandRequested { .. } | Event::CancelRequested { .. }, Some(asset)) => Some(asset),
+        (Event::OnDemandRequested { .. } | Event::CancelRequested { .. }, Some(asset)) => {
+            Some(asset)
+        }
         (event, None) => {
             tracing::warn!(asset = %event.asset_id(), "event for an asset that is not in the catalog; ignored");
             None
@@ -122,7 +135,9 @@ pub fn apply_enrichment(asset: &mut Asset, e: &Enrichment) {
     }
     match (&e.labels, &e.label_scores) {
         (Some(labels), _) => asset.labels = Asset::clean_tags(labels.iter().map(String::as_str)),
-        (None, Some(scored)) => asset.labels = Asset::clean_tags(scored.iter().map(|l| l.name.as_str())),
+        (None, Some(scored)) => {
+            asset.labels = Asset::clean_tags(scored.iter().map(|l| l.name.as_str()))
+        }
         (None, None) => {}
     }
     if let Some(scored) = &e.label_scores {
@@ -165,13 +180,16 @@ pub fn apply_result(mut asset: Asset, result: &WorkResult) -> Asset {
             asset.stages.insert(*stage, StageState::Failed { reason: reason.clone() });
             // Without technical metadata or renditions (proxies are what editors work on) the
             // asset cannot be used; a missing thumbnail is shown on the stage but leaves it usable.
-            if matches!(stage, Stage::Probe | Stage::Renditions) && asset.status.can_become(AssetStatus::Failed) {
+            if matches!(stage, Stage::Probe | Stage::Renditions)
+                && asset.status.can_become(AssetStatus::Failed)
+            {
                 asset.status = AssetStatus::Failed;
                 asset.status_reason = Some(reason.clone());
             }
         }
     }
-    if asset.status == AssetStatus::Processing && asset.stages.values().all(StageState::is_finished) {
+    if asset.status == AssetStatus::Processing && asset.stages.values().all(StageState::is_finished)
+    {
         asset.status = AssetStatus::Ready;
     }
     asset

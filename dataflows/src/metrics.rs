@@ -1,7 +1,10 @@
 //! Prometheus metrics of the dataflow: log and checkpoint positions, the media queue, job
 //! outcomes and durations, catalog writes. The API registers its own in the same registry.
 
-use prometheus::{GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry,
+};
 
 pub struct Metrics {
     pub registry: Registry,
@@ -32,34 +35,90 @@ fn must<T>(r: prometheus::Result<T>) -> T {
 impl Metrics {
     pub fn new() -> Metrics {
         let registry = Registry::new();
-        let log_end_offset = must(IntGauge::new("acervo_log_end_offset", "Offset the next event-log append will get"));
-        let committed_offset =
-            must(IntGauge::new("acervo_dataflow_committed_offset", "Event-log offset below which every output is durable"));
-        let media_queue = must(IntGauge::new("acervo_media_queue_depth", "Media jobs waiting for a pool thread"));
-        let media_jobs = must(IntCounterVec::new(Opts::new("acervo_media_stage_total", "Media stages run, by stage and outcome"), &["stage", "outcome"]));
+        let log_end_offset = must(IntGauge::new(
+            "acervo_log_end_offset",
+            "Offset the next event-log append will get",
+        ));
+        let committed_offset = must(IntGauge::new(
+            "acervo_dataflow_committed_offset",
+            "Event-log offset below which every output is durable",
+        ));
+        let media_queue =
+            must(IntGauge::new("acervo_media_queue_depth", "Media jobs waiting for a pool thread"));
+        let media_jobs = must(IntCounterVec::new(
+            Opts::new("acervo_media_stage_total", "Media stages run, by stage and outcome"),
+            &["stage", "outcome"],
+        ));
         let media_seconds = must(HistogramVec::new(
-            HistogramOpts::new("acervo_media_stage_seconds", "Duration of media stages").buckets(prometheus::exponential_buckets(0.005, 2.5, 12).unwrap_or_default()),
+            HistogramOpts::new("acervo_media_stage_seconds", "Duration of media stages")
+                .buckets(prometheus::exponential_buckets(0.005, 2.5, 12).unwrap_or_default()),
             &["stage"],
         ));
-        let catalog_write_seconds = must(Histogram::with_opts(HistogramOpts::new("acervo_catalog_write_seconds", "Duration of one catalog write batch")));
-        let catalog_updates = must(IntCounter::new("acervo_catalog_updates_total", "Events and results materialised into the catalog"));
-        let catalog_write_failures = must(IntCounter::new("acervo_catalog_write_failures_total", "Catalog write batches that failed and were retried"));
-        let bad_log_records = must(IntCounter::new("acervo_log_bad_records_total", "Event-log records that could not be decoded and were skipped"));
-        let search_seconds = must(Histogram::with_opts(
-            HistogramOpts::new("acervo_search_seconds", "Duration of searches").buckets(prometheus::exponential_buckets(0.0005, 2.0, 14).unwrap_or_default()),
+        let catalog_write_seconds = must(Histogram::with_opts(HistogramOpts::new(
+            "acervo_catalog_write_seconds",
+            "Duration of one catalog write batch",
+        )));
+        let catalog_updates = must(IntCounter::new(
+            "acervo_catalog_updates_total",
+            "Events and results materialised into the catalog",
         ));
-        let vector_tail = must(IntGauge::new("acervo_vector_tail", "Vectors searchable by flat scan, waiting to enter the HNSW graph"));
-        let lane_queue = must(IntGaugeVec::new(Opts::new("acervo_media_lane_queue_depth", "Media jobs waiting for a pool thread, by lane"), &["lane"]));
+        let catalog_write_failures = must(IntCounter::new(
+            "acervo_catalog_write_failures_total",
+            "Catalog write batches that failed and were retried",
+        ));
+        let bad_log_records = must(IntCounter::new(
+            "acervo_log_bad_records_total",
+            "Event-log records that could not be decoded and were skipped",
+        ));
+        let search_seconds = must(Histogram::with_opts(
+            HistogramOpts::new("acervo_search_seconds", "Duration of searches")
+                .buckets(prometheus::exponential_buckets(0.0005, 2.0, 14).unwrap_or_default()),
+        ));
+        let vector_tail = must(IntGauge::new(
+            "acervo_vector_tail",
+            "Vectors searchable by flat scan, waiting to enter the HNSW graph",
+        ));
+        let lane_queue = must(IntGaugeVec::new(
+            Opts::new(
+                "acervo_media_lane_queue_depth",
+                "Media jobs waiting for a pool thread, by lane",
+            ),
+            &["lane"],
+        ));
         let job_progress = must(GaugeVec::new(
-            Opts::new("acervo_job_progress_ratio", "Progress of running media jobs, 0 to 1 (from decoded timestamps)"),
+            Opts::new(
+                "acervo_job_progress_ratio",
+                "Progress of running media jobs, 0 to 1 (from decoded timestamps)",
+            ),
             &["job", "stage", "lane"],
         ));
-        let job_retries = must(IntCounterVec::new(Opts::new("acervo_job_retries_total", "Media job attempts retried after a transient failure"), &["stage"]));
-        let dead_letters = must(IntCounterVec::new(Opts::new("acervo_dead_letters_total", "Media jobs that failed for good (dead-letter records written)"), &["stage"]));
-        let renditions = must(IntCounterVec::new(Opts::new("acervo_renditions_total", "Renditions made or reused (already stored), by outcome"), &["outcome"]));
+        let job_retries = must(IntCounterVec::new(
+            Opts::new(
+                "acervo_job_retries_total",
+                "Media job attempts retried after a transient failure",
+            ),
+            &["stage"],
+        ));
+        let dead_letters = must(IntCounterVec::new(
+            Opts::new(
+                "acervo_dead_letters_total",
+                "Media jobs that failed for good (dead-letter records written)",
+            ),
+            &["stage"],
+        ));
+        let renditions = must(IntCounterVec::new(
+            Opts::new(
+                "acervo_renditions_total",
+                "Renditions made or reused (already stored), by outcome",
+            ),
+            &["outcome"],
+        ));
         let inference_batch = must(HistogramVec::new(
-            HistogramOpts::new("acervo_inference_batch_size", "Inputs per model call (pictures, sentences), batched across assets")
-                .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
+            HistogramOpts::new(
+                "acervo_inference_batch_size",
+                "Inputs per model call (pictures, sentences), batched across assets",
+            )
+            .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
             &["model"],
         ));
         for c in [

@@ -52,14 +52,24 @@ pub fn queued_record(r: &OnDemandRequest) -> OnDemandJob {
     }
 }
 
-fn make(ctx: &MediaContext, r: &OnDemandRequest, cancel: &AtomicBool) -> Result<acervo_catalog::Rendition, StageError> {
+fn make(
+    ctx: &MediaContext,
+    r: &OnDemandRequest,
+    cancel: &AtomicBool,
+) -> Result<acervo_catalog::Rendition, StageError> {
     let master = fetch_master(ctx, &r.input).map_err(StageError::Transient)?;
     let technical = probe(master.path(), MediaKind::Video, ctx.limits).map_err(classify)?;
     let duration = technical.duration_seconds.unwrap_or(0.0);
     let start = r.spec.start_seconds.unwrap_or(0.0).max(0.0);
-    let end = r.spec.end_seconds.unwrap_or(duration).min(if duration > 0.0 { duration } else { f64::INFINITY });
+    let end = r.spec.end_seconds.unwrap_or(duration).min(if duration > 0.0 {
+        duration
+    } else {
+        f64::INFINITY
+    });
     if end <= start {
-        return Err(StageError::Permanent(format!("the clip {start}–{end} s is empty (the master lasts {duration:.3} s)")));
+        return Err(StageError::Permanent(format!(
+            "the clip {start}–{end} s is empty (the master lasts {duration:.3} s)"
+        )));
     }
     let mut profiles = ctx.profiles.clone();
     profiles.video.clear();
@@ -81,14 +91,21 @@ fn make(ctx: &MediaContext, r: &OnDemandRequest, cancel: &AtomicBool) -> Result<
     let metrics_job = job.to_string();
     let progress = |p: f32| {
         ctx.jobs.update_ondemand(job, |j| j.progress = p);
-        ctx.metrics.job_progress.with_label_values(&[&metrics_job, PROFILE, "interactive"]).set(f64::from(p));
+        ctx.metrics
+            .job_progress
+            .with_label_values(&[&metrics_job, PROFILE, "interactive"])
+            .set(f64::from(p));
     };
     let wanted = |name: &str| name == PROFILE;
     let ctl = Control { cancel, progress: &progress, wanted: &wanted };
-    let produced = video_clip_pass(master.path(), work.path(), &profiles, duration, Some((start, end)), &ctl);
+    let produced =
+        video_clip_pass(master.path(), work.path(), &profiles, duration, Some((start, end)), &ctl);
     let _ = ctx.metrics.job_progress.remove_label_values(&[&metrics_job, PROFILE, "interactive"]);
     let produced = produced.map_err(classify)?;
-    let p = produced.iter().find(|p| p.profile == PROFILE).ok_or_else(|| StageError::Permanent("the pass made no output".into()))?;
+    let p = produced
+        .iter()
+        .find(|p| p.profile == PROFILE)
+        .ok_or_else(|| StageError::Permanent("the pass made no output".into()))?;
     commit(ctx, &r.input, work.path(), &keys::ondemand_dir(r.input.id, &job.to_string()), p, cancel)
 }
 
@@ -130,7 +147,9 @@ pub fn run(ctx: &MediaContext, r: &OnDemandRequest, cancel: &AtomicBool) -> Vec<
             record.output_sha256 = Some(rendition.sha256);
             record.width = rendition.width;
             record.height = rendition.height;
-            record.expires_at = Some(Utc::now() + chrono::Duration::hours(ctx.jobs_config.ondemand_expiry_hours as i64));
+            record.expires_at = Some(
+                Utc::now() + chrono::Duration::hours(ctx.jobs_config.ondemand_expiry_hours as i64),
+            );
         }
         Err(StageError::Cancelled) => {
             record.state = JobState::Cancelled;
@@ -145,9 +164,9 @@ pub fn run(ctx: &MediaContext, r: &OnDemandRequest, cancel: &AtomicBool) -> Vec<
             });
         }
     }
-    let written = serde_json::to_vec_pretty(&record)
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| ctx.runtime.block_on(ctx.masters.put_small(&record_key, bytes)).map_err(|e| e.to_string()));
+    let written = serde_json::to_vec_pretty(&record).map_err(|e| e.to_string()).and_then(|bytes| {
+        ctx.runtime.block_on(ctx.masters.put_small(&record_key, bytes)).map_err(|e| e.to_string())
+    });
     match written {
         // The API reads the durable record from now on.
         Ok(()) => ctx.jobs.forget_ondemand(job),

@@ -59,24 +59,27 @@ impl MediaPool {
         let shared = Arc::new(Shared::default());
         for i in 0..threads.max(1) {
             let shared = Arc::clone(&shared);
-            let spawned = std::thread::Builder::new().name(format!("acervo-{name}-{i}")).spawn(move || {
-                loop {
-                    let job = {
-                        let mut q = lock(&shared);
-                        loop {
-                            if let Some(job) = q.interactive.pop_front().or_else(|| q.batch.pop_front()) {
-                                shared.room.notify_one();
-                                break job;
+            let spawned =
+                std::thread::Builder::new().name(format!("acervo-{name}-{i}")).spawn(move || {
+                    loop {
+                        let job = {
+                            let mut q = lock(&shared);
+                            loop {
+                                if let Some(job) =
+                                    q.interactive.pop_front().or_else(|| q.batch.pop_front())
+                                {
+                                    shared.room.notify_one();
+                                    break job;
+                                }
+                                if q.closed {
+                                    return;
+                                }
+                                q = shared.ready.wait(q).unwrap_or_else(|p| p.into_inner());
                             }
-                            if q.closed {
-                                return;
-                            }
-                            q = shared.ready.wait(q).unwrap_or_else(|p| p.into_inner());
-                        }
-                    };
-                    job();
-                }
-            });
+                        };
+                        job();
+                    }
+                });
             if let Err(e) = spawned {
                 tracing::error!(error = %e, "cannot start a {name} thread");
             }

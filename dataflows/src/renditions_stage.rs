@@ -31,12 +31,25 @@ fn store_err(e: impl std::fmt::Display) -> StageError {
 /// A temporary folder under the configured work directory, removed when dropped.
 pub fn work_dir(ctx: &MediaContext) -> Result<tempfile::TempDir, StageError> {
     std::fs::create_dir_all(&ctx.work_dir)
-        .and_then(|_| tempfile::Builder::new().prefix("acervo-renditions-").tempdir_in(&ctx.work_dir))
-        .map_err(|e| StageError::Transient(format!("cannot create a work folder under {}: {e}", ctx.work_dir.display())))
+        .and_then(|_| {
+            tempfile::Builder::new().prefix("acervo-renditions-").tempdir_in(&ctx.work_dir)
+        })
+        .map_err(|e| {
+            StageError::Transient(format!(
+                "cannot create a work folder under {}: {e}",
+                ctx.work_dir.display()
+            ))
+        })
 }
 
 /// Every rendition of the asset, made now or reused.
-pub fn run(ctx: &MediaContext, input: &MediaInput, master: &Path, technical: &TechnicalMetadata, cancel: &AtomicBool) -> Result<Vec<Rendition>, StageError> {
+pub fn run(
+    ctx: &MediaContext,
+    input: &MediaInput,
+    master: &Path,
+    technical: &TechnicalMetadata,
+    cancel: &AtomicBool,
+) -> Result<Vec<Rendition>, StageError> {
     let has_audio = technical.audio_codec.is_some();
     let mut done = Vec::new();
     let mut missing: HashMap<String, String> = HashMap::new();
@@ -65,7 +78,10 @@ pub fn run(ctx: &MediaContext, input: &MediaInput, master: &Path, technical: &Te
     let metrics_job = id.to_string();
     let progress = |p: f32| {
         ctx.jobs.progress(id, Stage::Renditions, p);
-        ctx.metrics.job_progress.with_label_values(&[&metrics_job, Stage::Renditions.as_str(), "batch"]).set(f64::from(p));
+        ctx.metrics
+            .job_progress
+            .with_label_values(&[&metrics_job, Stage::Renditions.as_str(), "batch"])
+            .set(f64::from(p));
     };
     let wanted = |name: &str| missing.contains_key(name);
     let ctl = Control { cancel, progress: &progress, wanted: &wanted };
@@ -79,7 +95,11 @@ pub fn run(ctx: &MediaContext, input: &MediaInput, master: &Path, technical: &Te
         }
         MediaKind::Document => Ok(Vec::new()),
     };
-    let _ = ctx.metrics.job_progress.remove_label_values(&[&metrics_job, Stage::Renditions.as_str(), "batch"]);
+    let _ = ctx.metrics.job_progress.remove_label_values(&[
+        &metrics_job,
+        Stage::Renditions.as_str(),
+        "batch",
+    ]);
     let produced = produced.map_err(classify)?;
     for p in produced {
         let Some(dir) = missing.get(&p.profile) else { continue };
@@ -92,7 +112,14 @@ pub fn run(ctx: &MediaContext, input: &MediaInput, master: &Path, technical: &Te
 
 /// Uploads one rendition's files under `dir`, then its marker. On cancellation or failure the
 /// files already uploaded are removed again.
-pub fn commit(ctx: &MediaContext, input: &MediaInput, work: &Path, dir: &str, p: &Produced, cancel: &AtomicBool) -> Result<Rendition, StageError> {
+pub fn commit(
+    ctx: &MediaContext,
+    input: &MediaInput,
+    work: &Path,
+    dir: &str,
+    p: &Produced,
+    cancel: &AtomicBool,
+) -> Result<Rendition, StageError> {
     let mut uploaded: Vec<String> = Vec::new();
     let result = (|| {
         let mut main = None;
@@ -103,13 +130,18 @@ pub fn commit(ctx: &MediaContext, input: &MediaInput, work: &Path, dir: &str, p:
             // Files are `{profile}/…` in the work folder and `{dir}/…` in the store.
             let inner: PathBuf = file.components().skip(1).collect();
             let key = format!("{dir}/{}", inner.to_string_lossy());
-            let (sha256, size) = ctx.runtime.block_on(ctx.masters.put_file(&key, &work.join(file))).map_err(store_err)?;
+            let (sha256, size) = ctx
+                .runtime
+                .block_on(ctx.masters.put_file(&key, &work.join(file)))
+                .map_err(store_err)?;
             uploaded.push(key.clone());
             if *file == p.main {
                 main = Some((key, sha256, size));
             }
         }
-        let (key, sha256, size) = main.ok_or_else(|| StageError::Permanent(format!("the {} rendition has no main file", p.profile)))?;
+        let (key, sha256, size) = main.ok_or_else(|| {
+            StageError::Permanent(format!("the {} rendition has no main file", p.profile))
+        })?;
         let rendition = Rendition {
             asset_id: input.id,
             profile: p.profile.clone(),
@@ -121,7 +153,8 @@ pub fn commit(ctx: &MediaContext, input: &MediaInput, work: &Path, dir: &str, p:
             sha256,
             created_at: Utc::now(),
         };
-        let marker = serde_json::to_vec_pretty(&rendition).map_err(|e| StageError::Permanent(e.to_string()))?;
+        let marker = serde_json::to_vec_pretty(&rendition)
+            .map_err(|e| StageError::Permanent(e.to_string()))?;
         ctx.runtime
             .block_on(ctx.masters.put_small(&format!("{dir}/{}", keys::RENDITION_MARKER), marker))
             .map_err(store_err)?;

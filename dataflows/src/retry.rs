@@ -76,7 +76,14 @@ pub fn with_retries<T>(
 }
 
 /// Writes the dead-letter record of a failed job (best effort: a failure is logged).
-pub fn dead_letter(ctx: &MediaContext, id: AssetId, job_id: Option<uuid::Uuid>, stage: Stage, error: &StageError, attempts: u32) {
+pub fn dead_letter(
+    ctx: &MediaContext,
+    id: AssetId,
+    job_id: Option<uuid::Uuid>,
+    stage: Stage,
+    error: &StageError,
+    attempts: u32,
+) {
     let (reason, permanent) = match error {
         StageError::Transient(r) => (r.clone(), false),
         StageError::Permanent(r) => (r.clone(), true),

@@ -59,10 +59,15 @@ impl MasterStore {
             file.read_to_end(&mut bytes).await.map_err(io)?;
             let sha256 = hex::encode(Sha256::digest(&bytes));
             let size = bytes.len() as u64;
-            self.objects().store.put(&ObjectPath::from(key), object_store::PutPayload::from(bytes)).await.map_err(store_err)?;
+            self.objects()
+                .store
+                .put(&ObjectPath::from(key), object_store::PutPayload::from(bytes))
+                .await
+                .map_err(store_err)?;
             return Ok((sha256, size));
         }
-        let upload = self.objects().store.put_multipart(&ObjectPath::from(key)).await.map_err(store_err)?;
+        let upload =
+            self.objects().store.put_multipart(&ObjectPath::from(key)).await.map_err(store_err)?;
         let mut write = WriteMultipart::new_with_chunk_size(upload, CHUNK);
         loop {
             let n = file.read(&mut buf).await.map_err(io)?;
@@ -91,7 +96,8 @@ impl MasterStore {
         let mut listing = self.objects().store.list(Some(&ObjectPath::from(prefix)));
         let mut keys = Vec::new();
         while let Some(meta) = listing.next().await {
-            let meta = meta.map_err(|source| MasterError::Store { key: prefix.to_string(), source })?;
+            let meta =
+                meta.map_err(|source| MasterError::Store { key: prefix.to_string(), source })?;
             keys.push(meta.location.to_string());
         }
         Ok(keys)
@@ -99,7 +105,11 @@ impl MasterStore {
 
     /// Removes objects under `prefix` written more than `age` ago (on-demand outputs past their
     /// expiry, as the seed's `ondemand/` lifecycle rule does on Ceph). Returns how many.
-    pub async fn sweep_older(&self, prefix: &str, age: std::time::Duration) -> Result<usize, MasterError> {
+    pub async fn sweep_older(
+        &self,
+        prefix: &str,
+        age: std::time::Duration,
+    ) -> Result<usize, MasterError> {
         let store_err = |source| MasterError::Store { key: prefix.to_string(), source };
         let horizon = chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or_default();
         let mut listing = self.objects().store.list(Some(&ObjectPath::from(prefix)));

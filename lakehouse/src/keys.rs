@@ -62,7 +62,10 @@ pub fn upload_staging(upload_id: &str) -> String {
 pub fn extension_of(filename: &str) -> String {
     match filename.rsplit_once('.') {
         Some((stem, ext))
-            if !stem.is_empty() && !ext.is_empty() && ext.len() <= 8 && ext.chars().all(|c| c.is_ascii_alphanumeric()) =>
+            if !stem.is_empty()
+                && !ext.is_empty()
+                && ext.len() <= 8
+                && ext.chars().all(|c| c.is_ascii_alphanumeric()) =>
         {
             ext.to_ascii_lowercase()
         }

@@ -14,7 +14,7 @@ pub mod tables;
 pub use checkpoint::Checkpoint;
 pub use event_log::{EventLog, LogError, LogRecord, SegmentLog};
 pub use masters::{ByteStream, MasterError, MasterStore, StoredMaster};
-pub use objects::{ObjectsError, Objects};
+pub use objects::{Objects, ObjectsError};
 pub use search::{SearchError, SearchIndex};
 pub use tables::{Catalog, CatalogError};
 

@@ -98,7 +98,13 @@ impl MasterStore {
 
     /// Streams `body` to staging, then moves it to `masters/{asset}/{sha256}/source.{ext}`.
     /// Returns only once the master is durable at its final key.
-    pub async fn store<S, E>(&self, asset: AssetId, ext: &str, body: S, limit: u64) -> Result<StoredMaster, MasterError>
+    pub async fn store<S, E>(
+        &self,
+        asset: AssetId,
+        ext: &str,
+        body: S,
+        limit: u64,
+    ) -> Result<StoredMaster, MasterError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
@@ -166,7 +172,8 @@ impl MasterStore {
             let chunk = match chunk {
                 Ok(c) => c,
                 Err(e) => {
-                    failure = Some(MasterError::Body { received: tally.size, reason: e.to_string() });
+                    failure =
+                        Some(MasterError::Body { received: tally.size, reason: e.to_string() });
                     break;
                 }
             };
@@ -183,7 +190,10 @@ impl MasterStore {
             let _ = tx.send(block.freeze());
         }
         drop(tx);
-        let written = writer.await.map_err(|e| MasterError::Io { key: staging.to_string(), source: std::io::Error::other(e) })?;
+        let written = writer.await.map_err(|e| MasterError::Io {
+            key: staging.to_string(),
+            source: std::io::Error::other(e),
+        })?;
         if let Some(e) = failure {
             return Err(e);
         }
@@ -200,13 +210,23 @@ impl MasterStore {
         let sync_key = key.clone();
         tokio::task::spawn_blocking(move || std::fs::File::open(&dir).and_then(|d| d.sync_all()))
             .await
-            .map_err(|e| MasterError::Io { key: sync_key.clone(), source: std::io::Error::other(e) })?
+            .map_err(|e| MasterError::Io {
+                key: sync_key.clone(),
+                source: std::io::Error::other(e),
+            })?
             .map_err(io(&sync_key))?;
         Ok(StoredMaster { key, sha256, size: tally.size, head: tally.head })
     }
 
     /// Object storage: a multipart upload to staging, then a server-side rename.
-    async fn store_remote<S, E>(&self, staging: &str, asset: AssetId, ext: &str, mut body: S, limit: u64) -> Result<StoredMaster, MasterError>
+    async fn store_remote<S, E>(
+        &self,
+        staging: &str,
+        asset: AssetId,
+        ext: &str,
+        mut body: S,
+        limit: u64,
+    ) -> Result<StoredMaster, MasterError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
@@ -216,7 +236,8 @@ impl MasterStore {
             move |source| MasterError::Store { key, source }
         };
         let staging_path = ObjectPath::from(staging);
-        let upload = self.objects.store.put_multipart(&staging_path).await.map_err(store_err(staging))?;
+        let upload =
+            self.objects.store.put_multipart(&staging_path).await.map_err(store_err(staging))?;
         let mut write = WriteMultipart::new_with_chunk_size(upload, CHUNK);
         let mut tally = Tally::new(limit);
         while let Some(chunk) = body.next().await {
@@ -241,7 +262,11 @@ impl MasterStore {
         write.finish().await.map_err(store_err(staging))?;
         let sha256 = hex::encode(tally.hasher.finalize());
         let key = keys::master(asset, &sha256, ext);
-        self.objects.store.rename(&staging_path, &ObjectPath::from(key.as_str())).await.map_err(store_err(&key))?;
+        self.objects
+            .store
+            .rename(&staging_path, &ObjectPath::from(key.as_str()))
+            .await
+            .map_err(store_err(&key))?;
         Ok(StoredMaster { key, sha256, size: tally.size, head: tally.head })
     }
 
@@ -311,8 +336,13 @@ impl MasterStore {
     }
 
     /// Streams the object at `key`, or the bytes `range` of it.
-    pub async fn read(&self, key: &str, range: Option<std::ops::Range<u64>>) -> Result<ByteStream, MasterError> {
-        let options = object_store::GetOptions { range: range.map(Into::into), ..Default::default() };
+    pub async fn read(
+        &self,
+        key: &str,
+        range: Option<std::ops::Range<u64>>,
+    ) -> Result<ByteStream, MasterError> {
+        let options =
+            object_store::GetOptions { range: range.map(Into::into), ..Default::default() };
         let owned = key.to_string();
         let got = self
             .objects

@@ -34,11 +34,16 @@ impl Objects {
     pub fn open(url: &str, cfg: &StorageConfig) -> Result<Objects, ObjectsError> {
         if let Some(path) = url.strip_prefix("file://") {
             let root = PathBuf::from(path);
-            std::fs::create_dir_all(&root).map_err(|source| ObjectsError::CreateDir { path: root.clone(), source })?;
+            std::fs::create_dir_all(&root)
+                .map_err(|source| ObjectsError::CreateDir { path: root.clone(), source })?;
             let fs = LocalFileSystem::new_with_prefix(&root)
                 .map_err(|source| ObjectsError::Open { url: url.to_string(), source })?
                 .with_automatic_cleanup(true);
-            return Ok(Objects { store: Arc::new(fs), local_root: Some(root), url: url.to_string() });
+            return Ok(Objects {
+                store: Arc::new(fs),
+                local_root: Some(root),
+                url: url.to_string(),
+            });
         }
         if let Some(rest) = url.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
@@ -51,14 +56,18 @@ impl Objects {
                 .with_allow_http(cfg.s3_allow_http);
             if !cfg.s3_endpoint.is_empty() {
                 // Ceph RGW and most S3-compatible servers want path-style requests.
-                builder = builder.with_endpoint(&cfg.s3_endpoint).with_virtual_hosted_style_request(false);
+                builder = builder
+                    .with_endpoint(&cfg.s3_endpoint)
+                    .with_virtual_hosted_style_request(false);
             }
             if !cfg.s3_access_key_id.is_empty() {
                 builder = builder
                     .with_access_key_id(&cfg.s3_access_key_id)
                     .with_secret_access_key(&cfg.s3_secret_access_key);
             }
-            let s3 = builder.build().map_err(|source| ObjectsError::Open { url: url.to_string(), source })?;
+            let s3 = builder
+                .build()
+                .map_err(|source| ObjectsError::Open { url: url.to_string(), source })?;
             let store: Arc<dyn ObjectStore> = if prefix.trim_matches('/').is_empty() {
                 Arc::new(s3)
             } else {

@@ -24,7 +24,11 @@ impl<'a, E> ByteReader<'a, E> {
     }
 
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], E> {
-        let end = self.at.checked_add(n).filter(|e| *e <= self.data.len()).ok_or_else(|| self.fail(format!("{n} bytes expected, the file ends first")))?;
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|e| *e <= self.data.len())
+            .ok_or_else(|| self.fail(format!("{n} bytes expected, the file ends first")))?;
         let out = &self.data[self.at..end];
         self.at = end;
         Ok(out)

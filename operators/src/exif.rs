@@ -17,7 +17,8 @@ pub fn read_exif(path: &Path) -> Option<ImageExif> {
         let field = exif.get_field(tag, In::PRIMARY)?;
         match &field.value {
             Value::Ascii(parts) => {
-                let s: String = parts.iter().map(|p| String::from_utf8_lossy(p)).collect::<Vec<_>>().join(" ");
+                let s: String =
+                    parts.iter().map(|p| String::from_utf8_lossy(p)).collect::<Vec<_>>().join(" ");
                 let s = s.trim_matches(char::from(0)).trim().to_string();
                 (!s.is_empty()).then_some(s)
             }
@@ -32,12 +33,18 @@ pub fn read_exif(path: &Path) -> Option<ImageExif> {
             _ => None,
         })
         .and_then(|d| {
-            NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into())?.and_hms_opt(d.hour.into(), d.minute.into(), d.second.into())
+            NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into())?.and_hms_opt(
+                d.hour.into(),
+                d.minute.into(),
+                d.second.into(),
+            )
         });
     let coordinate = |value: Tag, reference: Tag| -> Option<f64> {
         let field = exif.get_field(value, In::PRIMARY)?;
         let degrees = match &field.value {
-            Value::Rational(r) if r.len() >= 3 => r[0].to_f64() + r[1].to_f64() / 60.0 + r[2].to_f64() / 3600.0,
+            Value::Rational(r) if r.len() >= 3 => {
+                r[0].to_f64() + r[1].to_f64() / 60.0 + r[2].to_f64() / 3600.0
+            }
             _ => return None,
         };
         let negative = matches!(text(reference).as_deref(), Some("S") | Some("W"));

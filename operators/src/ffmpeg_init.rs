@@ -24,7 +24,8 @@ pub fn ensure() {
 /// `Open` error naming it.
 pub(crate) fn open_input(path: &Path) -> Result<format::context::Input, OperatorError> {
     ensure();
-    format::input(&path).map_err(|e| OperatorError::Open { path: path.to_path_buf(), reason: e.to_string() })
+    format::input(&path)
+        .map_err(|e| OperatorError::Open { path: path.to_path_buf(), reason: e.to_string() })
 }
 
 /// Feeds every packet of stream `index` to `decoder`, hands each decoded frame to `take`, then

@@ -51,14 +51,26 @@ struct SceneWatch {
 
 impl SceneWatch {
     fn new() -> SceneWatch {
-        SceneWatch { scaler: None, thumb: VideoFrame::new(Pixel::RGB24, THUMB_W, THUMB_H), last: Vec::new() }
+        SceneWatch {
+            scaler: None,
+            thumb: VideoFrame::new(Pixel::RGB24, THUMB_W, THUMB_H),
+            last: Vec::new(),
+        }
     }
 
     /// The thumbnail of `frame`, RGB row by row.
     fn thumbnail(&mut self, frame: &VideoFrame) -> Result<Vec<u8>, ffmpeg_next::Error> {
         let (f, w, h) = (frame.format(), frame.width(), frame.height());
         if !matches!(&self.scaler, Some((_, pf, pw, ph)) if *pf == f && *pw == w && *ph == h) {
-            let ctx = scaling::Context::get(f, w, h, Pixel::RGB24, THUMB_W, THUMB_H, scaling::Flags::AREA)?;
+            let ctx = scaling::Context::get(
+                f,
+                w,
+                h,
+                Pixel::RGB24,
+                THUMB_W,
+                THUMB_H,
+                scaling::Flags::AREA,
+            )?;
             self.scaler = Some((ctx, f, w, h));
         }
         if let Some((ctx, ..)) = self.scaler.as_mut() {
@@ -67,7 +79,9 @@ impl SceneWatch {
         let stride = self.thumb.stride(0);
         let data = self.thumb.data(0);
         let row = THUMB_W as usize * 3;
-        Ok((0..THUMB_H as usize).flat_map(|y| data[y * stride..y * stride + row].iter().copied()).collect())
+        Ok((0..THUMB_H as usize)
+            .flat_map(|y| data[y * stride..y * stride + row].iter().copied())
+            .collect())
     }
 
     /// Mean absolute difference from the last frame handed on, 0.0 to 1.0 (1.0 when none
@@ -94,13 +108,10 @@ pub fn sample_video(
         reason: e.to_string(),
     };
     let mut input = ffmpeg_init::open_input(path)?;
-    let stream =
-        input
-            .streams()
-            .best(media::Type::Video)
-            .ok_or_else(|| OperatorError::NoPicture {
-                path: path.to_path_buf(),
-            })?;
+    let stream = input
+        .streams()
+        .best(media::Type::Video)
+        .ok_or_else(|| OperatorError::NoPicture { path: path.to_path_buf() })?;
     let (index, tb) = (stream.index(), stream.time_base());
     let start = if stream.start_time() == ffmpeg_next::ffi::AV_NOPTS_VALUE {
         0
@@ -112,7 +123,11 @@ pub fn sample_video(
     // decoding is most of the work.
     let mut decoder = codec::context::Context::from_parameters(stream.parameters())
         .and_then(|mut c| {
-            c.set_threading(codec::threading::Config { kind: codec::threading::Type::Frame, count: 0, ..Default::default() });
+            c.set_threading(codec::threading::Config {
+                kind: codec::threading::Type::Frame,
+                count: 0,
+                ..Default::default()
+            });
             c.decoder().video()
         })
         .map_err(decode_err)?;
@@ -128,7 +143,9 @@ pub fn sample_video(
         let t = frame.timestamp().map_or(*next, seconds);
         let due = t + 1e-6 >= *next;
         let thumb = match watch.as_mut() {
-            Some(w) if due || t - last_taken >= MIN_SCENE_GAP => Some(w.thumbnail(frame).map_err(decode_err)?),
+            Some(w) if due || t - last_taken >= MIN_SCENE_GAP => {
+                Some(w.thumbnail(frame).map_err(decode_err)?)
+            }
             _ => None,
         };
         let cut = match (&watch, &thumb) {
@@ -147,5 +164,7 @@ pub fn sample_video(
         last_taken = t;
         take((t.max(0.0) * 1000.0).round() as u64, frame, orientation)
     };
-    ffmpeg_init::decode_stream(&mut input, index, &mut decoder, &mut frame, cancel, |f| offer(f, &mut next))
+    ffmpeg_init::decode_stream(&mut input, index, &mut decoder, &mut frame, cancel, |f| {
+        offer(f, &mut next)
+    })
 }

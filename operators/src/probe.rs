@@ -24,11 +24,18 @@ impl Default for ProbeLimits {
 
 /// Width and height from the image header, refused when over the pixel limit.
 pub fn image_dimensions(path: &Path, limits: ProbeLimits) -> Result<(u32, u32), OperatorError> {
-    let size = imagesize::size(path)
-        .map_err(|e| OperatorError::ImageHeader { path: path.to_path_buf(), reason: e.to_string() })?;
+    let size = imagesize::size(path).map_err(|e| OperatorError::ImageHeader {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     let (width, height) = (size.width as u64, size.height as u64);
     if width == 0 || height == 0 || width.saturating_mul(height) > limits.max_image_pixels {
-        return Err(OperatorError::TooManyPixels { path: path.to_path_buf(), width, height, limit: limits.max_image_pixels });
+        return Err(OperatorError::TooManyPixels {
+            path: path.to_path_buf(),
+            width,
+            height,
+            limit: limits.max_image_pixels,
+        });
     }
     Ok((width as u32, height as u32))
 }
@@ -38,14 +45,22 @@ fn codec_name(id: codec::Id) -> Option<String> {
 }
 
 /// Probes `path`, a master of the given kind.
-pub fn probe(path: &Path, kind: MediaKind, limits: ProbeLimits) -> Result<TechnicalMetadata, OperatorError> {
+pub fn probe(
+    path: &Path,
+    kind: MediaKind,
+    limits: ProbeLimits,
+) -> Result<TechnicalMetadata, OperatorError> {
     if kind == MediaKind::Image {
         return probe_image(path, limits);
     }
     let input = open_input(path)?;
-    let mut tech = TechnicalMetadata { container: Some(input.format().name().to_string()), ..Default::default() };
+    let mut tech = TechnicalMetadata {
+        container: Some(input.format().name().to_string()),
+        ..Default::default()
+    };
     if input.duration() > 0 {
-        tech.duration_seconds = Some(input.duration() as f64 / f64::from(ffmpeg_next::ffi::AV_TIME_BASE));
+        tech.duration_seconds =
+            Some(input.duration() as f64 / f64::from(ffmpeg_next::ffi::AV_TIME_BASE));
     }
     if input.bit_rate() > 0 {
         tech.bitrate = Some(input.bit_rate() as u64);
@@ -55,7 +70,10 @@ pub fn probe(path: &Path, kind: MediaKind, limits: ProbeLimits) -> Result<Techni
         tech.video_codec = codec_name(params.id());
         let decoder = codec::context::Context::from_parameters(params)
             .and_then(|c| c.decoder().video())
-            .map_err(|e| OperatorError::Decode { path: path.to_path_buf(), reason: e.to_string() })?;
+            .map_err(|e| OperatorError::Decode {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
         tech.width = Some(decoder.width()).filter(|w| *w > 0);
         tech.height = Some(decoder.height()).filter(|h| *h > 0);
         let rate = stream.avg_frame_rate();
@@ -68,7 +86,10 @@ pub fn probe(path: &Path, kind: MediaKind, limits: ProbeLimits) -> Result<Techni
         tech.audio_codec = codec_name(params.id());
         let decoder = codec::context::Context::from_parameters(params)
             .and_then(|c| c.decoder().audio())
-            .map_err(|e| OperatorError::Decode { path: path.to_path_buf(), reason: e.to_string() })?;
+            .map_err(|e| OperatorError::Decode {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
         tech.sample_rate = Some(decoder.rate()).filter(|r| *r > 0);
         tech.channels = Some(u32::from(decoder.channels())).filter(|c| *c > 0);
     }
@@ -81,7 +102,8 @@ pub fn probe(path: &Path, kind: MediaKind, limits: ProbeLimits) -> Result<Techni
 fn probe_image(path: &Path, limits: ProbeLimits) -> Result<TechnicalMetadata, OperatorError> {
     let (width, height) = image_dimensions(path, limits)?;
     let input = open_input(path)?;
-    let codec = input.streams().best(media::Type::Video).and_then(|s| codec_name(s.parameters().id()));
+    let codec =
+        input.streams().best(media::Type::Video).and_then(|s| codec_name(s.parameters().id()));
     Ok(TechnicalMetadata {
         container: Some(input.format().name().to_string()),
         width: Some(width),

@@ -32,7 +32,11 @@ pub enum Source {
     Image { orientation: Option<u16> },
 }
 
-pub fn thumbnail(path: &Path, source: Source, limits: ProbeLimits) -> Result<Thumbnail, OperatorError> {
+pub fn thumbnail(
+    path: &Path,
+    source: Source,
+    limits: ProbeLimits,
+) -> Result<Thumbnail, OperatorError> {
     let (picked, turns) = decode_picture(path, source, limits)?;
     let orientation = match source {
         Source::Image { orientation } => orientation.unwrap_or(1),
@@ -44,14 +48,24 @@ pub fn thumbnail(path: &Path, source: Source, limits: ProbeLimits) -> Result<Thu
 
 /// Decodes the picture a thumbnail is taken from: the frame at 10 % of a video, or the image;
 /// with the clockwise quarter turns its stream's display matrix asks for.
-pub(crate) fn decode_picture(path: &Path, source: Source, limits: ProbeLimits) -> Result<(VideoFrame, u8), OperatorError> {
+pub(crate) fn decode_picture(
+    path: &Path,
+    source: Source,
+    limits: ProbeLimits,
+) -> Result<(VideoFrame, u8), OperatorError> {
     if let Source::Image { .. } = source {
         image_dimensions(path, limits)?;
     }
     ffmpeg_init::ensure();
-    let decode_err = |e: ffmpeg_next::Error| OperatorError::Decode { path: path.to_path_buf(), reason: e.to_string() };
+    let decode_err = |e: ffmpeg_next::Error| OperatorError::Decode {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
     let mut input = ffmpeg_init::open_input(path)?;
-    let stream = input.streams().best(media::Type::Video).ok_or_else(|| OperatorError::NoPicture { path: path.to_path_buf() })?;
+    let stream = input
+        .streams()
+        .best(media::Type::Video)
+        .ok_or_else(|| OperatorError::NoPicture { path: path.to_path_buf() })?;
     let index = stream.index();
     let time_base = stream.time_base();
     let turns = crate::transcode::quarter_turns(&stream);
@@ -67,7 +81,10 @@ pub(crate) fn decode_picture(path: &Path, source: Source, limits: ProbeLimits) -
             let at_us = (at * f64::from(ffmpeg_next::ffi::AV_TIME_BASE)) as i64;
             input.seek(at_us, ..at_us).map_err(decode_err)?;
             if time_base.numerator() > 0 {
-                target = Some((at * f64::from(time_base.denominator()) / f64::from(time_base.numerator())) as i64);
+                target = Some(
+                    (at * f64::from(time_base.denominator()) / f64::from(time_base.numerator()))
+                        as i64,
+                );
             }
         }
     }
@@ -117,13 +134,28 @@ fn fit(w: u32, h: u32) -> (u32, u32) {
     (((f64::from(w) * scale).round() as u32).max(1), ((f64::from(h) * scale).round() as u32).max(1))
 }
 
-fn encode_thumbnail(path: &Path, frame: &VideoFrame, orientation: u16) -> Result<Thumbnail, OperatorError> {
-    let enc_err = |e: ffmpeg_next::Error| OperatorError::Encode { path: path.to_path_buf(), reason: e.to_string() };
+fn encode_thumbnail(
+    path: &Path,
+    frame: &VideoFrame,
+    orientation: u16,
+) -> Result<Thumbnail, OperatorError> {
+    let enc_err = |e: ffmpeg_next::Error| OperatorError::Encode {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
     let (w, h) = fit(frame.width(), frame.height());
     let mut rgb = VideoFrame::new(Pixel::RGB24, w, h);
-    scaling::Context::get(frame.format(), frame.width(), frame.height(), Pixel::RGB24, w, h, scaling::Flags::AREA)
-        .and_then(|mut s| s.run(frame, &mut rgb))
-        .map_err(enc_err)?;
+    scaling::Context::get(
+        frame.format(),
+        frame.width(),
+        frame.height(),
+        Pixel::RGB24,
+        w,
+        h,
+        scaling::Flags::AREA,
+    )
+    .and_then(|mut s| s.run(frame, &mut rgb))
+    .map_err(enc_err)?;
     let upright = orient(&rgb, orientation);
     let (ow, oh) = (upright.width(), upright.height());
 
@@ -131,7 +163,8 @@ fn encode_thumbnail(path: &Path, frame: &VideoFrame, orientation: u16) -> Result
         path: path.to_path_buf(),
         reason: "this FFmpeg has no MJPEG encoder".into(),
     })?;
-    let mut enc = codec::context::Context::new_with_codec(codec).encoder().video().map_err(enc_err)?;
+    let mut enc =
+        codec::context::Context::new_with_codec(codec).encoder().video().map_err(enc_err)?;
     enc.set_width(ow);
     enc.set_height(oh);
     enc.set_format(Pixel::YUVJ420P);
@@ -149,7 +182,10 @@ fn encode_thumbnail(path: &Path, frame: &VideoFrame, orientation: u16) -> Result
     enc.receive_packet(&mut packet).map_err(enc_err)?;
     let jpeg = packet.data().map(<[u8]>::to_vec).unwrap_or_default();
     if jpeg.is_empty() {
-        return Err(OperatorError::Encode { path: path.to_path_buf(), reason: "the encoder produced no data".into() });
+        return Err(OperatorError::Encode {
+            path: path.to_path_buf(),
+            reason: "the encoder produced no data".into(),
+        });
     }
     Ok(Thumbnail { jpeg, width: ow, height: oh })
 }

@@ -33,7 +33,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .map_err(|e| ApiError::bad_request(format!("cannot read the request body: {e}")))?;
         match serde_json::from_slice(&bytes) {
             Ok(v) => Ok(ApiJson(v)),
-            Err(e) if e.is_syntax() || e.is_eof() => Err(ApiError::bad_request(format!("malformed JSON: {e}"))),
+            Err(e) if e.is_syntax() || e.is_eof() => {
+                Err(ApiError::bad_request(format!("malformed JSON: {e}")))
+            }
             Err(e) => Err(ApiError::unprocessable(format!("invalid request body: {e}"))),
         }
     }

@@ -16,10 +16,16 @@ pub struct HttpMetrics {
 
 impl HttpMetrics {
     pub fn register(registry: &Registry) -> HttpMetrics {
-        let requests = IntCounterVec::new(Opts::new("acervo_http_requests_total", "HTTP requests"), &["method", "route", "status"])
-            .unwrap_or_else(|e| panic!("invalid metric definition: {e}"));
-        let seconds = HistogramVec::new(HistogramOpts::new("acervo_http_request_seconds", "HTTP request latency"), &["method", "route"])
-            .unwrap_or_else(|e| panic!("invalid metric definition: {e}"));
+        let requests = IntCounterVec::new(
+            Opts::new("acervo_http_requests_total", "HTTP requests"),
+            &["method", "route", "status"],
+        )
+        .unwrap_or_else(|e| panic!("invalid metric definition: {e}"));
+        let seconds = HistogramVec::new(
+            HistogramOpts::new("acervo_http_request_seconds", "HTTP request latency"),
+            &["method", "route"],
+        )
+        .unwrap_or_else(|e| panic!("invalid metric definition: {e}"));
         // A second registration (a second server in one process) keeps the first's metrics.
         let _ = registry.register(Box::new(requests.clone()));
         let _ = registry.register(Box::new(seconds.clone()));
@@ -28,7 +34,11 @@ impl HttpMetrics {
 }
 
 pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
     let method = req.method().as_str().to_string();
     let start = Instant::now();
     let response = next.run(req).await;

@@ -28,15 +28,22 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(routes::ops::openapi))
         .route(
             "/api/v1/assets",
-            get(routes::assets::list).post(routes::assets::create).layer(DefaultBodyLimit::max(upload_limit)),
+            get(routes::assets::list)
+                .post(routes::assets::create)
+                .layer(DefaultBodyLimit::max(upload_limit)),
         )
         .route(
             "/api/v1/assets/{id}",
-            get(routes::assets::get_one).patch(routes::assets::patch).delete(routes::assets::delete),
+            get(routes::assets::get_one)
+                .patch(routes::assets::patch)
+                .delete(routes::assets::delete),
         )
         .route("/api/v1/assets/{id}/download", get(routes::download::master))
         .route("/api/v1/assets/{id}/renditions/{profile}", get(routes::download::rendition))
-        .route("/api/v1/assets/{id}/renditions/{profile}/{*file}", get(routes::download::rendition_file))
+        .route(
+            "/api/v1/assets/{id}/renditions/{profile}/{*file}",
+            get(routes::download::rendition_file),
+        )
         .route("/api/v1/assets/{id}/reprocess", post(routes::assets::reprocess))
         .route("/api/v1/assets/{id}/ondemand", post(routes::assets::ondemand))
         .route("/api/v1/assets/{id}/enrichment", put(routes::enrichment::put))

@@ -67,10 +67,9 @@ pub fn classify(head: &[u8], ext: &str) -> Result<(String, MediaKind), String> {
         return Ok((mime.to_string(), kind_of(mime)));
     }
     match by_name {
-        Some(mime) if kind_of(mime) != MediaKind::Document && looks_like_text(head) => Err(format!(
-            "the file is named .{ext} but its content is text, not {}",
-            kind_of(mime)
-        )),
+        Some(mime) if kind_of(mime) != MediaKind::Document && looks_like_text(head) => {
+            Err(format!("the file is named .{ext} but its content is text, not {}", kind_of(mime)))
+        }
         Some(mime) => Ok((mime.to_string(), kind_of(mime))),
         None if looks_like_text(head) => Ok(("text/plain".into(), MediaKind::Document)),
         None => Ok(("application/octet-stream".into(), MediaKind::Document)),

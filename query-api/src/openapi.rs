@@ -6,7 +6,10 @@ use crate::routes;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Acervo API", description = "Digital asset management: upload, catalog, search, download."),
+    info(
+        title = "Acervo API",
+        description = "Digital asset management: upload, catalog, search, download."
+    ),
     paths(
         routes::ops::healthz,
         routes::ops::metrics,

@@ -23,7 +23,13 @@ fn applied(env: &EventEnvelope, row: Option<&Asset>) -> bool {
     match (&env.event, row) {
         (_, None) => false,
         (Event::AssetIngested { .. }, Some(_)) => true,
-        (Event::MetadataEdited { .. } | Event::EnrichmentImported { .. } | Event::SuggestionsAccepted { .. } | Event::ReprocessRequested { .. }, Some(r)) => r.updated_at.timestamp_micros() >= at,
+        (
+            Event::MetadataEdited { .. }
+            | Event::EnrichmentImported { .. }
+            | Event::SuggestionsAccepted { .. }
+            | Event::ReprocessRequested { .. },
+            Some(r),
+        ) => r.updated_at.timestamp_micros() >= at,
         (Event::OnDemandRequested { .. } | Event::CancelRequested { .. }, Some(_)) => true,
         (Event::AssetDeleted { .. }, Some(r)) => r.status == AssetStatus::Deleted,
     }
@@ -58,7 +64,11 @@ impl PendingWrites {
     pub fn ingest_of(&self, project: &str, sha256: &str) -> Option<AssetId> {
         let map = self.by_asset.lock().unwrap_or_else(|p| p.into_inner());
         map.values().flatten().find_map(|e| match &e.event {
-            Event::AssetIngested { id, project: p, sha256: s, .. } if p == project && s == sha256 => Some(*id),
+            Event::AssetIngested { id, project: p, sha256: s, .. }
+                if p == project && s == sha256 =>
+            {
+                Some(*id)
+            }
             _ => None,
         })
     }

@@ -54,7 +54,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let problem = Problem { kind: "about:blank", title: self.title, status: self.status.as_u16(), detail: &self.detail };
+        let problem = Problem {
+            kind: "about:blank",
+            title: self.title,
+            status: self.status.as_u16(),
+            detail: &self.detail,
+        };
         let mut body = serde_json::to_value(&problem).unwrap_or(Value::Null);
         if let (Some((k, v)), Value::Object(map)) = (self.extra, &mut body) {
             map.insert(k.to_string(), v);

@@ -43,7 +43,21 @@ impl AppState {
         metrics: Arc<Metrics>,
     ) -> AppState {
         let http = Arc::new(HttpMetrics::register(&metrics.registry));
-        AppState { config, catalog, search, log, masters, engine, jobs, metrics, text_model: None, ai_models: Default::default(), http, pending: Arc::new(PendingWrites::default()), admission: Arc::default() }
+        AppState {
+            config,
+            catalog,
+            search,
+            log,
+            masters,
+            engine,
+            jobs,
+            metrics,
+            text_model: None,
+            ai_models: Default::default(),
+            http,
+            pending: Arc::new(PendingWrites::default()),
+            admission: Arc::default(),
+        }
     }
 
     /// The principal a request acts for. Authentication plugs in here; until then every

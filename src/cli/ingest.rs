@@ -43,7 +43,9 @@ fn collect(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     while let Some(p) = stack.pop() {
         let meta = std::fs::metadata(&p).with_context(|| format!("cannot read {}", p.display()))?;
         if meta.is_dir() {
-            for entry in std::fs::read_dir(&p).with_context(|| format!("cannot list {}", p.display()))? {
+            for entry in
+                std::fs::read_dir(&p).with_context(|| format!("cannot list {}", p.display()))?
+            {
                 stack.push(entry?.path());
             }
         } else if meta.is_file() {
@@ -79,7 +81,12 @@ async fn problem(resp: reqwest::Response) -> String {
     format!("{status}: {detail}")
 }
 
-async fn ingest_one(client: &reqwest::Client, args: &IngestArgs, path: &Path, bar: &ProgressBar) -> Outcome {
+async fn ingest_one(
+    client: &reqwest::Client,
+    args: &IngestArgs,
+    path: &Path,
+    bar: &ProgressBar,
+) -> Outcome {
     let name = path.display().to_string();
     let size = match tokio::fs::metadata(path).await {
         Ok(m) => m.len(),
@@ -119,17 +126,26 @@ async fn ingest_one(client: &reqwest::Client, args: &IngestArgs, path: &Path, ba
         chunk
     });
     let filename = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    let part = reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), size).file_name(filename);
+    let part =
+        reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), size)
+            .file_name(filename);
     let form = reqwest::multipart::Form::new()
         .text("project", args.project.clone())
         .text("tags", args.tags.clone())
         .part("file", part);
     match client.post(format!("{base}/api/v1/assets")).multipart(form).send().await {
         Ok(r) if r.status() == reqwest::StatusCode::CREATED => {
-            let id = r.json::<serde_json::Value>().await.ok().and_then(|v| v["id"].as_str().map(str::to_string)).unwrap_or_default();
+            let id = r
+                .json::<serde_json::Value>()
+                .await
+                .ok()
+                .and_then(|v| v["id"].as_str().map(str::to_string))
+                .unwrap_or_default();
             Outcome::Ingested(format!("{name}: asset {id}"))
         }
-        Ok(r) if r.status() == reqwest::StatusCode::CONFLICT => Outcome::Duplicate(format!("{name}: {}", problem(r).await)),
+        Ok(r) if r.status() == reqwest::StatusCode::CONFLICT => {
+            Outcome::Duplicate(format!("{name}: {}", problem(r).await))
+        }
         Ok(r) => Outcome::Failed(format!("{name}: {}", problem(r).await)),
         Err(e) => Outcome::Failed(format!("{name}: upload failed: {e}")),
     }
@@ -144,8 +160,10 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     }
     // Each file is read twice: once to hash it, once to send it.
     let bar = ProgressBar::new(total * 2).with_style(
-        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {pos}/{len} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let client = reqwest::Client::new();
     let args = Arc::new(args);

@@ -29,7 +29,10 @@ pub struct ReindexArgs {
 
 /// A problem-details body's explanation, or the raw body.
 fn problem(body: &str) -> String {
-    serde_json::from_str::<Value>(body).ok().and_then(|v| v["detail"].as_str().map(str::to_string)).unwrap_or_else(|| body.to_string())
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v["detail"].as_str().map(str::to_string))
+        .unwrap_or_else(|| body.to_string())
 }
 
 pub async fn run(args: ReindexArgs) -> anyhow::Result<ExitCode> {
@@ -45,27 +48,56 @@ pub async fn run(args: ReindexArgs) -> anyhow::Result<ExitCode> {
     let body = resp.text().await?;
     anyhow::ensure!(status.is_success(), "{}", problem(&body));
     let answer: Value = serde_json::from_str(&body).context("the server's answer is not JSON")?;
-    let queued: Vec<String> = answer["queued"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect();
-    let models: Vec<String> = answer["models"].as_object().into_iter().flatten().map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default())).collect();
+    let queued: Vec<String> = answer["queued"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    let models: Vec<String> = answer["models"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default()))
+        .collect();
     println!("models: {}", models.join(", "));
-    println!("{} assets queued, {} up to date", queued.len(), answer["up_to_date"].as_u64().unwrap_or(0));
+    println!(
+        "{} assets queued, {} up to date",
+        queued.len(),
+        answer["up_to_date"].as_u64().unwrap_or(0)
+    );
     if args.no_wait || queued.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    let bar = ProgressBar::new(queued.len() as u64)
-        .with_style(ProgressStyle::with_template("{bar:40} {pos}/{len} assets {elapsed} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    let bar = ProgressBar::new(queued.len() as u64).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} assets {elapsed} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     let mut waiting = queued;
     let mut failed = 0;
     while !waiting.is_empty() {
         let mut still = Vec::new();
         for id in waiting {
-            let asset: Value = client.get(format!("{base}/api/v1/assets/{id}")).send().await?.json().await.context("reading an asset")?;
+            let asset: Value = client
+                .get(format!("{base}/api/v1/assets/{id}"))
+                .send()
+                .await?
+                .json()
+                .await
+                .context("reading an asset")?;
             match asset["stages"]["enrich"]["state"].as_str() {
                 Some("done" | "skipped") => bar.inc(1),
                 Some("failed" | "cancelled") => {
                     failed += 1;
                     bar.inc(1);
-                    bar.suspend(|| println!("FAILED {id}: {}", asset["stages"]["enrich"]["reason"].as_str().unwrap_or("no reason given")));
+                    bar.suspend(|| {
+                        println!(
+                            "FAILED {id}: {}",
+                            asset["stages"]["enrich"]["reason"]
+                                .as_str()
+                                .unwrap_or("no reason given")
+                        )
+                    });
                 }
                 _ => still.push(id),
             }

@@ -58,7 +58,11 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
     let vector = match &args.vector {
         Some(v) => Some(
             v.split(',')
-                .map(|x| x.trim().parse::<f32>().map_err(|_| anyhow::anyhow!("--vector: {x:?} is not a number")))
+                .map(|x| {
+                    x.trim()
+                        .parse::<f32>()
+                        .map_err(|_| anyhow::anyhow!("--vector: {x:?} is not a number"))
+                })
                 .collect::<anyhow::Result<Vec<f32>>>()?,
         ),
         None => None,
@@ -70,9 +74,17 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         "prefix": args.prefix, "limit": args.limit, "search_after": args.search_after, "highlight": false,
     });
     let url = format!("{}/api/v1/search", args.server.trim_end_matches('/'));
-    let resp = reqwest::Client::new().post(&url).json(&body).send().await.map_err(|e| anyhow::anyhow!("cannot reach {url}: {e}"))?;
+    let resp = reqwest::Client::new()
+        .post(&url)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot reach {url}: {e}"))?;
     let status = resp.status();
-    let value: Value = resp.json().await.map_err(|e| anyhow::anyhow!("{url} answered {status} without JSON: {e}"))?;
+    let value: Value = resp
+        .json()
+        .await
+        .map_err(|e| anyhow::anyhow!("{url} answered {status} without JSON: {e}"))?;
     if !status.is_success() {
         let detail = value.get("detail").and_then(Value::as_str).unwrap_or("no detail");
         anyhow::bail!("search failed ({status}): {detail}");
@@ -91,18 +103,34 @@ fn print_results(v: &Value) {
     for hit in v.get("hits").and_then(Value::as_array).into_iter().flatten() {
         let a = &hit["asset"];
         let score = hit.get("score").and_then(Value::as_f64).unwrap_or(0.0);
-        println!("{:<36}  {:<8}  {:<10}  {:>8.3}  {}", s(a, "id"), s(a, "kind"), s(a, "status"), score, s(a, "title"));
+        println!(
+            "{:<36}  {:<8}  {:<10}  {:>8.3}  {}",
+            s(a, "id"),
+            s(a, "kind"),
+            s(a, "status"),
+            score,
+            s(a, "title")
+        );
         for m in hit.get("moments").and_then(Value::as_array).into_iter().flatten() {
             let ms = m.get("start_ms").and_then(Value::as_u64).unwrap_or(0);
             let text = s(m, "snippet").replace("<b>", "").replace("</b>", "");
-            println!("{:>40} {:02}:{:02}:{:02}  {}", "@", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, text);
+            println!(
+                "{:>40} {:02}:{:02}:{:02}  {}",
+                "@",
+                ms / 3_600_000,
+                ms / 60_000 % 60,
+                ms / 1000 % 60,
+                text
+            );
         }
     }
-    let total = v.get("total").and_then(Value::as_u64).map(|t| t.to_string()).unwrap_or_else(|| "?".into());
+    let total =
+        v.get("total").and_then(Value::as_u64).map(|t| t.to_string()).unwrap_or_else(|| "?".into());
     println!("{total} matching");
     if let Some(f) = v.get("facets").and_then(Value::as_object) {
         for (name, counts) in f {
-            let list: Vec<String> = counts.as_object().into_iter().flatten().map(|(k, n)| format!("{k}={n}")).collect();
+            let list: Vec<String> =
+                counts.as_object().into_iter().flatten().map(|(k, n)| format!("{k}={n}")).collect();
             if !list.is_empty() {
                 println!("{name}: {}", list.join(" "));
             }

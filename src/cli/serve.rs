@@ -16,7 +16,8 @@ use crate::open;
 pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
     // One server per data directory: a second one would interleave writes to the log.
     let lock_path = cfg.home.join("acervo.lock");
-    let lock = File::create(&lock_path).with_context(|| format!("cannot create {}", lock_path.display()))?;
+    let lock = File::create(&lock_path)
+        .with_context(|| format!("cannot create {}", lock_path.display()))?;
     lock.try_lock()
         .map_err(|_| anyhow::anyhow!("another acervo server is using {}", cfg.home.display()))?;
 
@@ -37,7 +38,9 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
     }
     let log: Arc<dyn EventLog> = open::log(&cfg)?;
     let catalog = open::catalog(&cfg).await?;
-    let search = SearchIndex::open(&cfg.search_dir(), &cfg.search, &catalog).await.context("search index")?;
+    let search = SearchIndex::open(&cfg.search_dir(), &cfg.search, &catalog)
+        .await
+        .context("search index")?;
     let metrics = Arc::new(Metrics::new());
     // The models, loaded once: the enrichment stage runs them; the search API embeds query
     // text with the same sentence model. Without one, the server still runs and that part of
@@ -75,7 +78,10 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
             loop {
                 tick.tick().await;
-                match masters.sweep_older("ondemand", std::time::Duration::from_secs(hours * 3600)).await {
+                match masters
+                    .sweep_older("ondemand", std::time::Duration::from_secs(hours * 3600))
+                    .await
+                {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(removed = n, "removed expired on-demand objects"),
                     Err(e) => tracing::warn!(error = %e, "cannot sweep on-demand objects"),
@@ -83,10 +89,21 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
             }
         })
     };
-    let listener = tokio::net::TcpListener::bind(&cfg.addr).await.with_context(|| format!("cannot listen on {}", cfg.addr))?;
+    let listener = tokio::net::TcpListener::bind(&cfg.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.addr))?;
     let addr = listener.local_addr()?;
     let cfg = Arc::new(cfg);
-    let mut state = AppState::new(Arc::clone(&cfg), catalog, Arc::clone(&search), log, masters, Arc::clone(&engine), jobs, metrics);
+    let mut state = AppState::new(
+        Arc::clone(&cfg),
+        catalog,
+        Arc::clone(&search),
+        log,
+        masters,
+        Arc::clone(&engine),
+        jobs,
+        metrics,
+    );
     state.text_model = text_model.ok();
     state.ai_models = ai_models;
     tracing::info!(%addr, home = %cfg.home.display(), objects = %cfg.objects_url(), "acervo is serving");
@@ -97,7 +114,9 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
         .context("HTTP server")?;
     sweeper.abort();
     tokio::task::spawn_blocking(move || engine.stop()).await?.context("stopping the dataflow")?;
-    tokio::task::spawn_blocking(move || search.close()).await?.context("saving the search index")?;
+    tokio::task::spawn_blocking(move || search.close())
+        .await?
+        .context("saving the search index")?;
     drop(lock);
     Ok(())
 }

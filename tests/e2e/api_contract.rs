@@ -29,11 +29,40 @@ async fn openapi_health_and_metrics() {
             assert!(paths[path][m].is_object(), "the OpenAPI document lacks {m} {path}");
         }
     }
-    assert!(paths["/api/v1/assets"]["post"]["requestBody"]["content"]["multipart/form-data"].is_object());
+    assert!(
+        paths["/api/v1/assets"]["post"]["requestBody"]["content"]["multipart/form-data"]
+            .is_object()
+    );
     // Every search option is documented.
-    let documented: Vec<&str> = paths["/api/v1/search"]["get"]["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
-    for name in ["q", "mode", "vector", "kind", "status", "project", "tags", "labels", "created_from", "created_to", "duration_min", "duration_max", "prefix", "limit", "search_after", "facets", "highlight"] {
-        assert!(documented.contains(&name), "GET /api/v1/search does not document {name}: {documented:?}");
+    let documented: Vec<&str> = paths["/api/v1/search"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "q",
+        "mode",
+        "vector",
+        "kind",
+        "status",
+        "project",
+        "tags",
+        "labels",
+        "created_from",
+        "created_to",
+        "duration_min",
+        "duration_max",
+        "prefix",
+        "limit",
+        "search_after",
+        "facets",
+        "highlight",
+    ] {
+        assert!(
+            documented.contains(&name),
+            "GET /api/v1/search does not document {name}: {documented:?}"
+        );
     }
     assert!(doc["components"]["schemas"]["Asset"].is_object());
 
@@ -45,7 +74,12 @@ async fn openapi_health_and_metrics() {
     make_image(&png, 32, 32).unwrap();
     upload_ok(&c, &server, &png, "Metric", "").await.unwrap();
     let text = c.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    for name in ["acervo_http_requests_total", "acervo_dataflow_committed_offset", "acervo_log_end_offset", "acervo_media_queue_depth"] {
+    for name in [
+        "acervo_http_requests_total",
+        "acervo_dataflow_committed_offset",
+        "acervo_log_end_offset",
+        "acervo_media_queue_depth",
+    ] {
         assert!(text.contains(name), "metrics lack {name}");
     }
     assert!(text.contains("route=\"/api/v1/assets\""), "{text}");

@@ -38,21 +38,32 @@ async fn bad_uploads_are_refused_or_failed_and_the_server_stays_up() {
     // A path in the file name.
     let png = dir.join("ok.png");
     make_image(&png, 64, 48).unwrap();
-    let body = assert_problem(upload_named(&c, &server, &png, "../../etc/passwd.png", "Sneaky", "").await.unwrap(), 400).await;
+    let body = assert_problem(
+        upload_named(&c, &server, &png, "../../etc/passwd.png", "Sneaky", "").await.unwrap(),
+        400,
+    )
+    .await;
     assert!(body["detail"].as_str().unwrap().contains("base name"), "{body}");
 
     // Unknown form fields, no file, not multipart.
-    let form = reqwest::multipart::Form::new()
-        .text("colour", "red")
-        .part("file", reqwest::multipart::Part::bytes(std::fs::read(&png).unwrap()).file_name("a.png"));
-    assert_problem(c.post(server.url("/api/v1/assets")).multipart(form).send().await.unwrap(), 400).await;
+    let form = reqwest::multipart::Form::new().text("colour", "red").part(
+        "file",
+        reqwest::multipart::Part::bytes(std::fs::read(&png).unwrap()).file_name("a.png"),
+    );
+    assert_problem(c.post(server.url("/api/v1/assets")).multipart(form).send().await.unwrap(), 400)
+        .await;
     let form = reqwest::multipart::Form::new().text("title", "no file");
-    assert_problem(c.post(server.url("/api/v1/assets")).multipart(form).send().await.unwrap(), 400).await;
-    assert_problem(c.post(server.url("/api/v1/assets")).body("hello").send().await.unwrap(), 400).await;
+    assert_problem(c.post(server.url("/api/v1/assets")).multipart(form).send().await.unwrap(), 400)
+        .await;
+    assert_problem(c.post(server.url("/api/v1/assets")).body("hello").send().await.unwrap(), 400)
+        .await;
 
     // Nothing refused left a master behind.
     let masters = server.home.join("objects/masters");
-    assert!(!masters.exists() || std::fs::read_dir(&masters).unwrap().next().is_none(), "refused uploads left masters");
+    assert!(
+        !masters.exists() || std::fs::read_dir(&masters).unwrap().next().is_none(),
+        "refused uploads left masters"
+    );
 
     // A truncated MP4 (its index is at the end, as cameras write it) and a decompression bomb
     // are accepted, then fail with a reason.
@@ -69,43 +80,93 @@ async fn bad_uploads_are_refused_or_failed_and_the_server_stays_up() {
     let t_id = upload_ok(&c, &server, &truncated, "Truncated", "").await.unwrap();
     let b_id = upload_ok(&c, &server, &bomb, "Bomb", "").await.unwrap();
     let g_id = upload_ok(&c, &server, &good, "Good", "").await.unwrap();
-    let t = wait_status(&c, &server, &t_id, &["failed", "ready"], Duration::from_secs(60)).await.unwrap();
+    let t = wait_status(&c, &server, &t_id, &["failed", "ready"], Duration::from_secs(60))
+        .await
+        .unwrap();
     assert_eq!(t["status"], "failed", "{t}");
     assert!(!t["status_reason"].as_str().unwrap_or_default().is_empty());
     assert_eq!(t["stages"]["probe"]["state"], "failed");
     assert_eq!(t["stages"]["thumbnail"]["state"], "skipped");
-    let b = wait_status(&c, &server, &b_id, &["failed", "ready"], Duration::from_secs(60)).await.unwrap();
+    let b = wait_status(&c, &server, &b_id, &["failed", "ready"], Duration::from_secs(60))
+        .await
+        .unwrap();
     assert_eq!(b["status"], "failed", "{b}");
     assert!(b["status_reason"].as_str().unwrap().contains("40000x40000"), "{b}");
-    let g = wait_status(&c, &server, &g_id, &["failed", "ready"], Duration::from_secs(60)).await.unwrap();
+    let g = wait_status(&c, &server, &g_id, &["failed", "ready"], Duration::from_secs(60))
+        .await
+        .unwrap();
     assert_eq!(g["status"], "ready", "other assets are unaffected: {g}");
     let (_, job) = get_json(&c, &server.url(&format!("/api/v1/jobs/{b_id}"))).await.unwrap();
     assert_eq!(job["status"], "failed");
     assert!(job["status_reason"].as_str().unwrap().contains("pixels"));
 
     // The same content again in the same project: a conflict naming the existing asset.
-    let body = assert_problem(upload(&c, &server, &good, "Good again", "").await.unwrap(), 409).await;
+    let body =
+        assert_problem(upload(&c, &server, &good, "Good again", "").await.unwrap(), 409).await;
     assert_eq!(body["existing_id"], g_id.as_str());
 
     // JSON bodies: unknown fields, malformed JSON, wrong content type, empty edits.
     let url = server.url(&format!("/api/v1/assets/{g_id}"));
-    let body = assert_problem(c.patch(&url).json(&serde_json::json!({"title": "x", "colour": "red"})).send().await.unwrap(), 422).await;
+    let body = assert_problem(
+        c.patch(&url)
+            .json(&serde_json::json!({"title": "x", "colour": "red"}))
+            .send()
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
     assert!(body["detail"].as_str().unwrap().contains("colour"), "{body}");
-    assert_problem(c.patch(&url).header("content-type", "application/json").body("{\"title\":").send().await.unwrap(), 400).await;
+    assert_problem(
+        c.patch(&url)
+            .header("content-type", "application/json")
+            .body("{\"title\":")
+            .send()
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
     assert_problem(c.patch(&url).body("title=x").send().await.unwrap(), 415).await;
     assert_problem(c.patch(&url).json(&serde_json::json!({})).send().await.unwrap(), 422).await;
-    assert_problem(c.patch(&url).json(&serde_json::json!({"title": "   "})).send().await.unwrap(), 422).await;
-    assert_problem(c.patch(&url).json(&serde_json::json!({"tags": "not-a-list"})).send().await.unwrap(), 422).await;
+    assert_problem(
+        c.patch(&url).json(&serde_json::json!({"title": "   "})).send().await.unwrap(),
+        422,
+    )
+    .await;
+    assert_problem(
+        c.patch(&url).json(&serde_json::json!({"tags": "not-a-list"})).send().await.unwrap(),
+        422,
+    )
+    .await;
 
     // Ids, routes and filters.
     assert_problem(c.get(server.url("/api/v1/assets/not-a-uuid")).send().await.unwrap(), 404).await;
-    assert_problem(c.get(server.url("/api/v1/assets/01930000-0000-7000-8000-000000000000")).send().await.unwrap(), 404).await;
+    assert_problem(
+        c.get(server.url("/api/v1/assets/01930000-0000-7000-8000-000000000000"))
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
     assert_problem(c.get(server.url("/api/v1/nothing-here")).send().await.unwrap(), 404).await;
     assert_problem(c.put(server.url("/api/v1/assets")).send().await.unwrap(), 405).await;
-    assert_problem(c.get(server.url("/api/v1/search?q=x&kind=hologram")).send().await.unwrap(), 400).await;
+    assert_problem(
+        c.get(server.url("/api/v1/search?q=x&kind=hologram")).send().await.unwrap(),
+        400,
+    )
+    .await;
     assert_problem(c.get(server.url("/api/v1/assets?limit=0")).send().await.unwrap(), 400).await;
     assert_problem(c.get(server.url("/api/v1/assets?limit=abc")).send().await.unwrap(), 400).await;
-    assert_problem(c.get(server.url(&format!("/api/v1/assets/{g_id}/renditions/hologram"))).send().await.unwrap(), 404).await;
+    assert_problem(
+        c.get(server.url(&format!("/api/v1/assets/{g_id}/renditions/hologram")))
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
 
     // Still up, still answering.
     let mut server = server;

@@ -19,7 +19,8 @@ async fn ingest_search_sql_and_verify() {
     let home_arg = home.to_str().unwrap();
     let media_arg = media.to_str().unwrap();
 
-    let (code, out, err) = acervo(&["ingest", media_arg, "--server", &server.base, "--tags", "archivo"]).unwrap();
+    let (code, out, err) =
+        acervo(&["ingest", media_arg, "--server", &server.base, "--tags", "archivo"]).unwrap();
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("3 ingested, 1 duplicates skipped, 0 failed"), "{out}");
     let (code, out, _) = acervo(&["ingest", media_arg, "--server", &server.base]).unwrap();
@@ -29,7 +30,13 @@ async fn ingest_search_sql_and_verify() {
     // Wait until the catalog holds all three, then read it from the CLI.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let (_, out, _) = acervo(&["sql", "SELECT count(*) AS n FROM assets WHERE status = 'ready'", "--home", home_arg]).unwrap();
+        let (_, out, _) = acervo(&[
+            "sql",
+            "SELECT count(*) AS n FROM assets WHERE status = 'ready'",
+            "--home",
+            home_arg,
+        ])
+        .unwrap();
         if out.contains("| 3 |") {
             break;
         }
@@ -39,10 +46,17 @@ async fn ingest_search_sql_and_verify() {
     let (code, out, _) = acervo(&["search", "incendio", "--server", &server.base]).unwrap();
     assert_eq!(code, 0);
     assert!(out.contains("incendio") && out.contains("1 matching"), "{out}");
-    let (code, out, _) = acervo(&["search", "archivo", "--kind", "audio", "--server", &server.base]).unwrap();
+    let (code, out, _) =
+        acervo(&["search", "archivo", "--kind", "audio", "--server", &server.base]).unwrap();
     assert_eq!(code, 0);
     assert!(out.contains("entrevista") && out.contains("1 matching"), "{out}");
-    let (code, out, _) = acervo(&["sql", "SELECT kind, count(*) AS n FROM assets GROUP BY kind ORDER BY kind", "--home", home_arg]).unwrap();
+    let (code, out, _) = acervo(&[
+        "sql",
+        "SELECT kind, count(*) AS n FROM assets GROUP BY kind ORDER BY kind",
+        "--home",
+        home_arg,
+    ])
+    .unwrap();
     assert_eq!(code, 0);
     assert!(out.contains("| audio | 1 |") && out.contains("| image | 2 |"), "{out}");
 
@@ -51,7 +65,10 @@ async fn ingest_search_sql_and_verify() {
     assert!(out.contains("verified 3 masters"), "{out}");
 
     // Bit rot in one master is found.
-    let png = walk(&home.join("objects/masters")).into_iter().find(|p| p.extension().is_some_and(|e| e == "png")).unwrap();
+    let png = walk(&home.join("objects/masters"))
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "png"))
+        .unwrap();
     let mut bytes = std::fs::read(&png).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;
@@ -107,7 +124,11 @@ fn configuration_layers_defaults_file_environment_and_flags() {
 
     // A bad value fails the start with one clear line that names the setting.
     let refused = |var: &str, value: &str| -> String {
-        let out = std::process::Command::new(acervo_bin()).args(["config", "--home", home.to_str().unwrap()]).env(var, value).output().unwrap();
+        let out = std::process::Command::new(acervo_bin())
+            .args(["config", "--home", home.to_str().unwrap()])
+            .env(var, value)
+            .output()
+            .unwrap();
         assert!(!out.status.success(), "{var}={value} was accepted");
         let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
         assert_eq!(err.lines().count(), 1, "{err}");

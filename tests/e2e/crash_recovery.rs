@@ -40,13 +40,19 @@ async fn sigkill_during_ingest_loses_and_duplicates_nothing() {
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(PathBuf, Option<String>)>();
     for (i, path) in inputs.iter().enumerate() {
-        let (c, tx, path, url) = (c.clone(), tx.clone(), path.clone(), server.url("/api/v1/assets"));
+        let (c, tx, path, url) =
+            (c.clone(), tx.clone(), path.clone(), server.url("/api/v1/assets"));
         tokio::spawn(async move {
-            let form = reqwest::multipart::Form::new()
-                .text("title", format!("Crash test {i}"))
-                .part("file", reqwest::multipart::Part::bytes(std::fs::read(&path).unwrap()).file_name(path.file_name().unwrap().to_string_lossy().into_owned()));
+            let form =
+                reqwest::multipart::Form::new().text("title", format!("Crash test {i}")).part(
+                    "file",
+                    reqwest::multipart::Part::bytes(std::fs::read(&path).unwrap())
+                        .file_name(path.file_name().unwrap().to_string_lossy().into_owned()),
+                );
             let id = match c.post(url).multipart(form).send().await {
-                Ok(r) if r.status() == 201 => r.json::<Value>().await.ok().and_then(|v| v["id"].as_str().map(str::to_string)),
+                Ok(r) if r.status() == 201 => {
+                    r.json::<Value>().await.ok().and_then(|v| v["id"].as_str().map(str::to_string))
+                }
                 _ => None,
             };
             let _ = tx.send((path, id));
@@ -61,19 +67,23 @@ async fn sigkill_during_ingest_loses_and_duplicates_nothing() {
             server.kill();
         }
     }
-    let acknowledged: HashMap<String, PathBuf> = answers.into_iter().filter_map(|(p, id)| id.map(|id| (id, p))).collect();
+    let acknowledged: HashMap<String, PathBuf> =
+        answers.into_iter().filter_map(|(p, id)| id.map(|id| (id, p))).collect();
     assert!(acknowledged.len() >= 6, "only {} uploads were acknowledged", acknowledged.len());
 
     // Restart with two timely workers: media work is exchanged between them by asset.
     let server = Server::start_with(&home, &[("ACERVO_DATAFLOW__WORKERS", "2")]).unwrap();
     for (id, path) in &acknowledged {
-        let a = wait_status(&c, &server, id, &["ready", "failed"], Duration::from_secs(120)).await.unwrap();
+        let a = wait_status(&c, &server, id, &["ready", "failed"], Duration::from_secs(120))
+            .await
+            .unwrap();
         assert_eq!(a["status"], "ready", "{a}");
         assert_eq!(a["sha256"], sha256_file(path).unwrap(), "{}", path.display());
     }
     // Exactly once each, and no rendition twice.
     let (_, page) = get_json(&c, &server.url("/api/v1/assets?limit=1000")).await.unwrap();
-    let ids: Vec<&str> = page["items"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> =
+        page["items"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
     for id in acknowledged.keys() {
         assert_eq!(ids.iter().filter(|x| *x == id).count(), 1, "asset {id}");
     }

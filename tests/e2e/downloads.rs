@@ -22,7 +22,11 @@ async fn downloads_ranges_and_etags() {
     assert_eq!(resp.headers()["content-type"], "video/mp4");
     let disposition = resp.headers()["content-disposition"].to_str().unwrap().to_string();
     assert!(disposition.starts_with("attachment;"), "{disposition}");
-    assert!(disposition.contains("filename*=UTF-8''Pleno%20del%20Congreso%20%281%C2%AA%20parte%29%2Emp4"), "{disposition}");
+    assert!(
+        disposition
+            .contains("filename*=UTF-8''Pleno%20del%20Congreso%20%281%C2%AA%20parte%29%2Emp4"),
+        "{disposition}"
+    );
     let body = resp.bytes().await.unwrap();
     assert_eq!(body.len(), size);
     assert_eq!(sha256(&body), sha256(&original));
@@ -53,10 +57,17 @@ async fn downloads_ranges_and_etags() {
     let resp = c.get(&url).header("If-None-Match", "\"something-else\"").send().await.unwrap();
     assert_eq!(resp.status(), 200);
     // If-Range with a stale ETag: the whole, current representation.
-    let resp = c.get(&url).header("Range", "bytes=0-9").header("If-Range", "\"stale\"").send().await.unwrap();
+    let resp = c
+        .get(&url)
+        .header("Range", "bytes=0-9")
+        .header("If-Range", "\"stale\"")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.bytes().await.unwrap().len(), size);
-    let resp = c.get(&url).header("Range", "bytes=0-9").header("If-Range", &etag).send().await.unwrap();
+    let resp =
+        c.get(&url).header("Range", "bytes=0-9").header("If-Range", &etag).send().await.unwrap();
     assert_eq!(resp.status(), 206);
 
     // HEAD: headers only.

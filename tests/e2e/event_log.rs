@@ -18,7 +18,11 @@ fn append_n(log: &SegmentLog, from: u64, n: u64) {
 }
 
 fn segment_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "log")).collect();
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
     v.sort();
     v
 }
@@ -57,7 +61,10 @@ fn offsets_reads_and_reopen() {
     let log = SegmentLog::open(dir.path()).unwrap();
     assert_eq!(log.end_offset(), 110, "reopening keeps every record");
     append_n(&log, 110, 5);
-    assert_eq!(log.read(112, 10).unwrap().iter().map(|r| r.offset).collect::<Vec<_>>(), vec![112, 113, 114]);
+    assert_eq!(
+        log.read(112, 10).unwrap().iter().map(|r| r.offset).collect::<Vec<_>>(),
+        vec![112, 113, 114]
+    );
 }
 
 #[test]
@@ -68,7 +75,9 @@ fn segments_roll_and_reads_cross_them() {
     assert!(segment_files(dir.path()).len() > 5, "small segments must have rolled");
     let all = log.read(0, 1000).unwrap();
     assert_eq!(all.len(), 300);
-    assert!(all.iter().enumerate().all(|(i, r)| r.offset == i as u64 && r.payload == payload(i as u64)));
+    assert!(
+        all.iter().enumerate().all(|(i, r)| r.offset == i as u64 && r.payload == payload(i as u64))
+    );
     drop(log);
     let log = SegmentLog::open_with_segment_bytes(dir.path(), 1024).unwrap();
     assert_eq!(log.end_offset(), 300);

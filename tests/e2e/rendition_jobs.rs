@@ -15,7 +15,9 @@ fn keys_by_profile(asset: &Value) -> std::collections::BTreeMap<String, String> 
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["profile"].as_str().unwrap().to_string(), r["key"].as_str().unwrap().to_string()))
+        .map(|r| {
+            (r["profile"].as_str().unwrap().to_string(), r["key"].as_str().unwrap().to_string())
+        })
         .collect()
 }
 
@@ -44,7 +46,10 @@ async fn reprocess(c: &reqwest::Client, server: &Server, id: &str) {
 
 async fn stage(c: &reqwest::Client, server: &Server, id: &str, name: &str) -> Value {
     let (_, job) = get_json(c, &server.url(&format!("/api/v1/jobs/{id}"))).await.unwrap();
-    job["stages"].as_array().and_then(|s| s.iter().find(|s| s["stage"] == name).cloned()).unwrap_or(Value::Null)
+    job["stages"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["stage"] == name).cloned())
+        .unwrap_or(Value::Null)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -74,7 +79,9 @@ async fn a_rerun_reuses_stored_renditions_and_a_changed_profile_makes_new_keys()
     // A new web bitrate: only web (and the HLS ladder it is a rung of) get new keys; the old
     // objects stay where they were.
     server.stop().await;
-    let server = Server::start_with(&home, &[("ACERVO_RENDITIONS__VIDEO__WEB__BITRATE_KBPS", "900")]).unwrap();
+    let server =
+        Server::start_with(&home, &[("ACERVO_RENDITIONS__VIDEO__WEB__BITRATE_KBPS", "900")])
+            .unwrap();
     reprocess(&c, &server, &id).await;
     let changed = wait_status(&c, &server, &id, &["ready", "failed"], READY).await.unwrap();
     assert_eq!(changed["status"], "ready");
@@ -88,10 +95,23 @@ async fn a_rerun_reuses_stored_renditions_and_a_changed_profile_makes_new_keys()
         assert!(home.join("objects").join(key).is_file(), "old object {key} is still there");
     }
     assert_eq!(metric(&c, &server, "acervo_renditions_total{outcome=\"made\"}").await, 2.0);
-    let web = changed["renditions"].as_array().unwrap().iter().find(|r| r["profile"] == "web").unwrap();
+    let web =
+        changed["renditions"].as_array().unwrap().iter().find(|r| r["profile"] == "web").unwrap();
     let file = dir.join("web.mp4");
-    std::fs::write(&file, c.get(server.url(web["url"].as_str().unwrap())).send().await.unwrap().bytes().await.unwrap()).unwrap();
-    let kbps = ffprobe(&file).unwrap()["streams"][0]["bit_rate"].as_str().unwrap().parse::<f64>().unwrap() / 1000.0;
+    std::fs::write(
+        &file,
+        c.get(server.url(web["url"].as_str().unwrap()))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let kbps =
+        ffprobe(&file).unwrap()["streams"][0]["bit_rate"].as_str().unwrap().parse::<f64>().unwrap()
+            / 1000.0;
     assert!(kbps < 1100.0, "the new web rendition follows the new bitrate: {kbps} kb/s");
 }
 
@@ -120,25 +140,40 @@ async fn cancelling_mid_encode_stops_within_a_second_and_leaves_no_partial_objec
     let text = c.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
     let progress: f64 = text
         .lines()
-        .find(|l| l.starts_with("acervo_job_progress_ratio{") && l.contains(&format!("job=\"{id}\"")))
+        .find(|l| {
+            l.starts_with("acervo_job_progress_ratio{") && l.contains(&format!("job=\"{id}\""))
+        })
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
         .unwrap_or_else(|| panic!("no progress metric for {id}"));
     assert!(progress > 0.0 && progress < 1.0, "{progress}");
     let asked = Instant::now();
     let resp = c.delete(server.url(&format!("/api/v1/jobs/{id}"))).send().await.unwrap();
     assert_eq!(resp.status(), 202);
-    let asset = wait_status(&c, &server, &id, &["ready", "failed"], Duration::from_secs(30)).await.unwrap();
+    let asset =
+        wait_status(&c, &server, &id, &["ready", "failed"], Duration::from_secs(30)).await.unwrap();
     let took = asked.elapsed();
     let s = stage(&c, &server, &id, "renditions").await;
     assert_eq!(s["state"], "cancelled", "{asset}");
     // The encode stops within a second; the catalog write after it takes a little longer.
     assert!(took < Duration::from_secs(3), "cancellation took {took:?}");
-    assert_eq!(files_under(&home.join("objects").join("proxies")), Vec::<String>::new(), "no partial rendition");
+    assert_eq!(
+        files_under(&home.join("objects").join("proxies")),
+        Vec::<String>::new(),
+        "no partial rendition"
+    );
     assert_eq!(files_under(&home.join("work")), Vec::<String>::new(), "no leftover work files");
     // The cancellation is in the event log, with who asked for it.
-    let log = std::fs::read_dir(home.join("log")).unwrap().flatten().map(|e| std::fs::read(e.path()).unwrap()).collect::<Vec<_>>().concat();
+    let log = std::fs::read_dir(home.join("log"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read(e.path()).unwrap())
+        .collect::<Vec<_>>()
+        .concat();
     let needle = format!("\"type\":\"cancel_requested\",\"id\":\"{id}\"");
-    assert!(log.windows(needle.len()).any(|w| w == needle.as_bytes()), "no cancel_requested event for {id} in the log");
+    assert!(
+        log.windows(needle.len()).any(|w| w == needle.as_bytes()),
+        "no cancel_requested event for {id} in the log"
+    );
     // Nothing left to cancel.
     let resp = c.delete(server.url(&format!("/api/v1/jobs/{id}"))).send().await.unwrap();
     assert_eq!(resp.status(), 409);
@@ -163,11 +198,21 @@ async fn a_corrupt_master_fails_once_with_a_dead_letter_and_transient_failures_a
     assert_eq!(asset["status"], "failed", "{asset}");
     let reason = asset["status_reason"].as_str().unwrap();
     assert!(reason.contains("no video frame could be decoded"), "{reason}");
-    let (_, letters) = get_json(&c, &server.url(&format!("/api/v1/dead-letters?asset_id={corrupt}"))).await.unwrap();
+    let (_, letters) =
+        get_json(&c, &server.url(&format!("/api/v1/dead-letters?asset_id={corrupt}")))
+            .await
+            .unwrap();
     let letters = letters.as_array().unwrap();
     assert_eq!(letters.len(), 1, "{letters:?}");
-    assert_eq!((letters[0]["attempts"].as_u64(), letters[0]["permanent"].as_bool()), (Some(1), Some(true)));
-    assert_eq!(metric(&c, &server, "acervo_job_retries_total{stage=\"renditions\"}").await, 0.0, "no retry storm");
+    assert_eq!(
+        (letters[0]["attempts"].as_u64(), letters[0]["permanent"].as_bool()),
+        (Some(1), Some(true))
+    );
+    assert_eq!(
+        metric(&c, &server, "acervo_job_retries_total{stage=\"renditions\"}").await,
+        0.0,
+        "no retry storm"
+    );
 
     // The work folder blocked by a file: every attempt fails with an I/O error (transient).
     server.stop().await;
@@ -188,12 +233,18 @@ async fn a_corrupt_master_fails_once_with_a_dead_letter_and_transient_failures_a
     assert_eq!(asset["status"], "failed", "{asset}");
     assert!(asset["status_reason"].as_str().unwrap().contains("after 3 attempts"), "{asset}");
     assert_eq!(metric(&c, &server, "acervo_job_retries_total{stage=\"renditions\"}").await, 2.0);
-    let (_, letters) = get_json(&c, &server.url(&format!("/api/v1/dead-letters?asset_id={good}"))).await.unwrap();
-    assert_eq!((letters[0]["attempts"].as_u64(), letters[0]["permanent"].as_bool()), (Some(3), Some(false)), "{letters}");
+    let (_, letters) =
+        get_json(&c, &server.url(&format!("/api/v1/dead-letters?asset_id={good}"))).await.unwrap();
+    assert_eq!(
+        (letters[0]["attempts"].as_u64(), letters[0]["permanent"].as_bool()),
+        (Some(3), Some(false)),
+        "{letters}"
+    );
 
     // The cause goes away; a reprocess succeeds.
     std::fs::remove_file(&blocked).unwrap();
-    let resp = c.post(server.url(&format!("/api/v1/assets/{good}/reprocess"))).send().await.unwrap();
+    let resp =
+        c.post(server.url(&format!("/api/v1/assets/{good}/reprocess"))).send().await.unwrap();
     assert_eq!(resp.status(), 202);
     let asset = wait_status(&c, &server, &good, &["ready", "failed"], READY).await.unwrap();
     assert_eq!(asset["status"], "ready", "{asset}");
@@ -217,12 +268,25 @@ async fn an_ondemand_clip_is_served_ahead_of_ten_batch_jobs_and_expires() {
     make_wav(&wav).unwrap();
     let audio = upload_ok(&c, &server, &wav, "Audio", "").await.unwrap();
     for (id, body, status) in [
-        (&audio, serde_json::json!({"long_side": 640, "short_side": 360, "bitrate_kbps": 500}), 422),
+        (
+            &audio,
+            serde_json::json!({"long_side": 640, "short_side": 360, "bitrate_kbps": 500}),
+            422,
+        ),
         (&target, serde_json::json!({"long_side": 640, "short_side": 360, "bitrate_kbps": 5}), 422),
-        (&target, serde_json::json!({"long_side": 640, "short_side": 360, "bitrate_kbps": 500, "start_seconds": 4, "end_seconds": 2}), 422),
+        (
+            &target,
+            serde_json::json!({"long_side": 640, "short_side": 360, "bitrate_kbps": 500, "start_seconds": 4, "end_seconds": 2}),
+            422,
+        ),
         (&target, serde_json::json!({"long_side": "wide"}), 422),
     ] {
-        let resp = c.post(server.url(&format!("/api/v1/assets/{id}/ondemand"))).json(&body).send().await.unwrap();
+        let resp = c
+            .post(server.url(&format!("/api/v1/assets/{id}/ondemand")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), status, "{body}");
         assert_eq!(resp.headers()["content-type"], "application/problem+json");
     }
@@ -240,7 +304,12 @@ async fn an_ondemand_clip_is_served_ahead_of_ten_batch_jobs_and_expires() {
         batch.push(upload_ok(&c, &server, f, &format!("Lote {i}"), "").await.unwrap());
     }
     let spec = serde_json::json!({"long_side": 320, "short_side": 180, "bitrate_kbps": 400, "start_seconds": 1.0, "end_seconds": 3.0});
-    let resp = c.post(server.url(&format!("/api/v1/assets/{target}/ondemand"))).json(&spec).send().await.unwrap();
+    let resp = c
+        .post(server.url(&format!("/api/v1/assets/{target}/ondemand")))
+        .json(&spec)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 202);
     let accepted: Value = resp.json().await.unwrap();
     let job_url = accepted["job_url"].as_str().unwrap().to_string();
@@ -268,8 +337,10 @@ async fn an_ondemand_clip_is_served_ahead_of_ten_batch_jobs_and_expires() {
     // The output: under ondemand/, the clip's length and size, with Range; it expires in 2 days.
     let key = job["output_key"].as_str().unwrap();
     assert!(key.starts_with(&format!("ondemand/{target}/")), "{key}");
-    let expires = chrono::DateTime::parse_from_rfc3339(job["expires_at"].as_str().unwrap()).unwrap();
-    let hours = (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_minutes() as f64 / 60.0;
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(job["expires_at"].as_str().unwrap()).unwrap();
+    let hours =
+        (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_minutes() as f64 / 60.0;
     assert!((47.5..=48.0).contains(&hours), "{hours} h");
     let out = dir.join("clip.mp4");
     let resp = c.get(server.url(job["output_url"].as_str().unwrap())).send().await.unwrap();
@@ -277,11 +348,17 @@ async fn an_ondemand_clip_is_served_ahead_of_ten_batch_jobs_and_expires() {
     std::fs::write(&out, resp.bytes().await.unwrap()).unwrap();
     assert_eq!(sha256_file(&out).unwrap(), job["output_sha256"].as_str().unwrap());
     let probe = ffprobe(&out).unwrap();
-    let v = probe["streams"].as_array().unwrap().iter().find(|s| s["codec_type"] == "video").unwrap();
+    let v =
+        probe["streams"].as_array().unwrap().iter().find(|s| s["codec_type"] == "video").unwrap();
     assert_eq!((v["width"].as_u64(), v["height"].as_u64()), (Some(320), Some(180)));
     let duration: f64 = probe["format"]["duration"].as_str().unwrap().parse().unwrap();
     assert!((duration - 2.0).abs() < 0.15, "{duration} s");
-    let resp = c.get(server.url(job["output_url"].as_str().unwrap())).header("Range", "bytes=0-9").send().await.unwrap();
+    let resp = c
+        .get(server.url(job["output_url"].as_str().unwrap()))
+        .header("Range", "bytes=0-9")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 206);
 
     // Every batch job still completes.
@@ -304,7 +381,10 @@ async fn an_ondemand_clip_is_served_ahead_of_ten_batch_jobs_and_expires() {
         if (status == 410 || status == 404) && gone {
             break;
         }
-        assert!(Instant::now() < deadline, "the expired output is still there (status {status}, object removed: {gone})");
+        assert!(
+            Instant::now() < deadline,
+            "the expired output is still there (status {status}, object removed: {gone})"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

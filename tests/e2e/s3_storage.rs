@@ -23,7 +23,9 @@ async fn masters_and_renditions_live_in_s3() {
     let video = upload_ok(&c, &server, &mp4, "Rueda de prensa", "s3").await.unwrap();
     let photo = upload_ok(&c, &server, &jpg, "Rueda de prensa foto", "s3").await.unwrap();
     for id in [&video, &photo] {
-        let a = wait_status(&c, &server, id, &["ready", "failed"], Duration::from_secs(90)).await.unwrap();
+        let a = wait_status(&c, &server, id, &["ready", "failed"], Duration::from_secs(90))
+            .await
+            .unwrap();
         assert_eq!(a["status"], "ready", "{a}");
     }
     let v = get_json(&c, &server.url(&format!("/api/v1/assets/{video}"))).await.unwrap().1;

@@ -14,7 +14,13 @@ use serde_json::{Value, json};
 const DIM: usize = 384;
 const WAIT: Duration = Duration::from_secs(60);
 
-async fn doc(c: &reqwest::Client, server: &Server, title: &str, tags: &str, project: &str) -> String {
+async fn doc(
+    c: &reqwest::Client,
+    server: &Server,
+    title: &str,
+    tags: &str,
+    project: &str,
+) -> String {
     text_asset(c, server, title, tags, project).await.unwrap()
 }
 
@@ -26,7 +32,12 @@ async fn search(c: &reqwest::Client, server: &Server, params: &[(&str, &str)]) -
 }
 
 fn ids(v: &Value) -> HashSet<String> {
-    v["hits"].as_array().unwrap().iter().map(|h| h["asset"]["id"].as_str().unwrap().to_string()).collect()
+    v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["asset"]["id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
@@ -51,7 +62,9 @@ async fn enrich(c: &reqwest::Client, server: &Server, id: &str, body: Value) -> 
 
 async fn problem(resp: reqwest::Response, status: u16) {
     assert_eq!(resp.status().as_u16(), status);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/problem+json"));
+    assert!(
+        resp.headers()["content-type"].to_str().unwrap().starts_with("application/problem+json")
+    );
     let body: Value = resp.json().await.unwrap();
     assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
 }
@@ -68,7 +81,8 @@ async fn search_api_end_to_end() {
     let d = doc(&c, &server, "Truck crash on the highway near the harbour", "traffic", "sur").await;
     let e = doc(&c, &server, "Pleno municipal de marzo", "política", "norte").await;
     let f = doc(&c, &server, "Rueda de prensa de la alcaldesa", "política, prensa", "centro").await;
-    until("all six are searchable", async || search(&c, &server, &[("q", "")]).await["total"] == 6).await;
+    until("all six are searchable", async || search(&c, &server, &[("q", "")]).await["total"] == 6)
+        .await;
 
     // Spanish analysis: accents fold and plurals stem, whichever form is typed.
     for q in ["camión", "camion", "camiones", "CAMIÓN"] {
@@ -81,15 +95,33 @@ async fn search_api_end_to_end() {
     // Title matches outrank tag-only ones; highlights mark the words.
     let r = search(&c, &server, &[("q", "bomberos")]).await;
     assert_eq!(r["hits"][0]["asset"]["id"], cc.as_str());
-    assert!(r["hits"][0]["highlights"]["title"].as_str().unwrap().contains("<b>bomberos</b>"), "{r}");
+    assert!(
+        r["hits"][0]["highlights"]["title"].as_str().unwrap().contains("<b>bomberos</b>"),
+        "{r}"
+    );
     // Phrases, prefixes, exclusions.
-    assert_eq!(ids(&search(&c, &server, &[("q", "\"camión de bomberos\"")]).await), HashSet::from([cc.clone()]));
+    assert_eq!(
+        ids(&search(&c, &server, &[("q", "\"camión de bomberos\"")]).await),
+        HashSet::from([cc.clone()])
+    );
     assert_eq!(ids(&search(&c, &server, &[("q", "\"bomberos de camión\"")]).await), HashSet::new());
-    assert_eq!(ids(&search(&c, &server, &[("q", "cami"), ("prefix", "true")]).await), HashSet::from([a.clone(), b.clone(), cc.clone()]));
-    assert_eq!(ids(&search(&c, &server, &[("q", "camión -bomberos")]).await), HashSet::from([a.clone(), b.clone()]));
+    assert_eq!(
+        ids(&search(&c, &server, &[("q", "cami"), ("prefix", "true")]).await),
+        HashSet::from([a.clone(), b.clone(), cc.clone()])
+    );
+    assert_eq!(
+        ids(&search(&c, &server, &[("q", "camión -bomberos")]).await),
+        HashSet::from([a.clone(), b.clone()])
+    );
     // Exact tag filter: "tráfico" as a tag, not as a word.
-    assert_eq!(ids(&search(&c, &server, &[("q", ""), ("tags", "tráfico")]).await), HashSet::from([a.clone(), b.clone()]));
-    assert_eq!(ids(&search(&c, &server, &[("q", ""), ("tags", "tráfico,carretera")]).await), HashSet::from([a.clone()]));
+    assert_eq!(
+        ids(&search(&c, &server, &[("q", ""), ("tags", "tráfico")]).await),
+        HashSet::from([a.clone(), b.clone()])
+    );
+    assert_eq!(
+        ids(&search(&c, &server, &[("q", ""), ("tags", "tráfico,carretera")]).await),
+        HashSet::from([a.clone()])
+    );
 
     // Filters never leak other projects, and facets count only what the filter lets through.
     let r = search(&c, &server, &[("q", "camión"), ("project", "norte")]).await;
@@ -101,9 +133,18 @@ async fn search_api_end_to_end() {
     let catalog = Catalog::open(server.home.join("catalog"), DIM).await.unwrap();
     let r = search(&c, &server, &[("q", ""), ("project", "norte"), ("facets", "true")]).await;
     for (facet, sql) in [
-        ("kind", "SELECT kind AS v, count(*) AS n FROM assets WHERE project = 'norte' AND status <> 'deleted' GROUP BY kind"),
-        ("status", "SELECT status AS v, count(*) AS n FROM assets WHERE project = 'norte' AND status <> 'deleted' GROUP BY status"),
-        ("tags", "SELECT t AS v, count(*) AS n FROM (SELECT unnest(tags) AS t FROM assets WHERE project = 'norte' AND status <> 'deleted') GROUP BY t"),
+        (
+            "kind",
+            "SELECT kind AS v, count(*) AS n FROM assets WHERE project = 'norte' AND status <> 'deleted' GROUP BY kind",
+        ),
+        (
+            "status",
+            "SELECT status AS v, count(*) AS n FROM assets WHERE project = 'norte' AND status <> 'deleted' GROUP BY status",
+        ),
+        (
+            "tags",
+            "SELECT t AS v, count(*) AS n FROM (SELECT unnest(tags) AS t FROM assets WHERE project = 'norte' AND status <> 'deleted') GROUP BY t",
+        ),
     ] {
         let batches = catalog.sql(sql).await.unwrap();
         let mut want = BTreeMap::new();
@@ -114,7 +155,12 @@ async fn search_api_end_to_end() {
                 want.insert(v, json!(n.value(i)));
             }
         }
-        let got: BTreeMap<String, Value> = r["facets"][facet].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let got: BTreeMap<String, Value> = r["facets"][facet]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         assert_eq!(got, want, "facet {facet}");
     }
 
@@ -138,44 +184,90 @@ async fn search_api_end_to_end() {
     })
     .await;
     let m = &hit["moments"][0];
-    assert_eq!((m["start_ms"].as_u64(), m["end_ms"].as_u64(), m["source"].as_str()), (Some(9000), Some(15000), Some("transcript")), "{hit}");
+    assert_eq!(
+        (m["start_ms"].as_u64(), m["end_ms"].as_u64(), m["source"].as_str()),
+        (Some(9000), Some(15000), Some("transcript")),
+        "{hit}"
+    );
     assert!(m["snippet"].as_str().unwrap().contains("<b>restricciones</b>"), "{hit}");
     let r = search(&c, &server, &[("q", "presupuesto")]).await;
     assert_eq!(r["hits"][0]["moments"][0]["start_ms"], 4000, "{r}");
-    let (_, segs) = get_json(&c, &server.url(&format!("/api/v1/assets/{e}/segments"))).await.unwrap();
-    assert_eq!(segs.as_array().unwrap().iter().map(|s| s["start_ms"].as_u64().unwrap()).collect::<Vec<_>>(), vec![0, 4000, 9000]);
+    let (_, segs) =
+        get_json(&c, &server.url(&format!("/api/v1/assets/{e}/segments"))).await.unwrap();
+    assert_eq!(
+        segs.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["start_ms"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![0, 4000, 9000]
+    );
     // Labels: searchable words, exact filters and a facet.
     let r = search(&c, &server, &[("q", ""), ("labels", "persona")]).await;
     assert_eq!(ids(&r), HashSet::from([e.clone()]));
     assert_eq!(r["facets"]["labels"]["persona"], 1);
 
     // Vectors: nearest first; hybrid fuses the text and vector lists.
-    for (id, v) in [(&a, axis(1, 2, 0.0)), (&b, axis(1, 2, 0.5)), (&cc, axis(2, 3, 0.0)), (&d, axis(3, 4, 0.0)), (&f, axis(7, 8, 0.0))] {
+    for (id, v) in [
+        (&a, axis(1, 2, 0.0)),
+        (&b, axis(1, 2, 0.5)),
+        (&cc, axis(2, 3, 0.0)),
+        (&d, axis(3, 4, 0.0)),
+        (&f, axis(7, 8, 0.0)),
+    ] {
         assert_eq!(enrich(&c, &server, id, json!({"embedding": v})).await.status(), 200);
     }
     let near_d = axis(3, 4, 0.2);
     let body = json!({"mode": "vector", "vector": near_d, "limit": 3});
     let mut r = Value::Null;
     until("vectors are searchable", async || {
-        r = c.post(server.url("/api/v1/search")).json(&body).send().await.unwrap().json().await.unwrap();
-        r["hits"].as_array().is_some_and(|h| h.len() == 3) && r["hits"][0]["asset"]["id"] == d.as_str()
+        r = c
+            .post(server.url("/api/v1/search"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        r["hits"].as_array().is_some_and(|h| h.len() == 3)
+            && r["hits"][0]["asset"]["id"] == d.as_str()
     })
     .await;
     assert!(r["hits"][0]["score"].as_f64().unwrap() > 0.9, "{r}");
     let vector_text = near_d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",");
-    let r = search(&c, &server, &[("mode", "vector"), ("vector", &vector_text), ("project", "norte")]).await;
+    let r =
+        search(&c, &server, &[("mode", "vector"), ("vector", &vector_text), ("project", "norte")])
+            .await;
     assert!(ids(&r).iter().all(|id| [&a, &b, &e].contains(&id)), "vector prefilter leaks: {r}");
-    let r = c.post(server.url("/api/v1/search")).json(&json!({"mode": "hybrid", "q": "camión", "vector": near_d, "limit": 10})).send().await.unwrap().json::<Value>().await.unwrap();
+    let r = c
+        .post(server.url("/api/v1/search"))
+        .json(&json!({"mode": "hybrid", "q": "camión", "vector": near_d, "limit": 10}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
     let got = ids(&r);
-    assert!(got.contains(&d) && got.contains(&a) && got.contains(&cc), "hybrid has both lists: {r}");
+    assert!(
+        got.contains(&d) && got.contains(&a) && got.contains(&cc),
+        "hybrid has both lists: {r}"
+    );
     let top = &r["hits"][0];
-    assert!(top["text_rank"].is_u64() && top["vector_rank"].is_u64(), "the best fused hit is in both lists: {r}");
+    assert!(
+        top["text_rank"].is_u64() && top["vector_rank"].is_u64(),
+        "the best fused hit is in both lists: {r}"
+    );
 
     // search_after: pages cover the result exactly once while new matching assets arrive.
     for i in 0..25 {
         doc(&c, &server, &format!("Archivo histórico número {i}"), "archivo", "archivo").await;
     }
-    until("the archive is searchable", async || search(&c, &server, &[("q", "archivo")]).await["total"] == 25).await;
+    until("the archive is searchable", async || {
+        search(&c, &server, &[("q", "archivo")]).await["total"] == 25
+    })
+    .await;
     let mut seen: Vec<String> = Vec::new();
     let mut after: Option<String> = None;
     let mut total = None;
@@ -203,8 +295,14 @@ async fn search_api_end_to_end() {
     assert_eq!(pages, 4);
 
     // A deleted asset leaves search.
-    assert_eq!(c.delete(server.url(&format!("/api/v1/assets/{b}"))).send().await.unwrap().status(), 200);
-    until("the deleted asset leaves search", async || !ids(&search(&c, &server, &[("q", "camión")]).await).contains(&b)).await;
+    assert_eq!(
+        c.delete(server.url(&format!("/api/v1/assets/{b}"))).send().await.unwrap().status(),
+        200
+    );
+    until("the deleted asset leaves search", async || {
+        !ids(&search(&c, &server, &[("q", "camión")]).await).contains(&b)
+    })
+    .await;
 
     // Bad requests: problem details, never a 500.
     for params in [
@@ -221,14 +319,26 @@ async fn search_api_end_to_end() {
     }
     problem(enrich(&c, &server, &a, json!({"embedding": [1.0, 2.0]})).await, 422).await;
     problem(enrich(&c, &server, &a, json!({})).await, 422).await;
-    problem(enrich(&c, &server, &a, json!({"transcript": [{"start_ms": 10, "end_ms": 5, "text": "x"}]})).await, 422).await;
+    problem(
+        enrich(
+            &c,
+            &server,
+            &a,
+            json!({"transcript": [{"start_ms": 10, "end_ms": 5, "text": "x"}]}),
+        )
+        .await,
+        422,
+    )
+    .await;
     problem(enrich(&c, &server, &b, json!({"labels": ["x"]})).await, 409).await;
 }
 
 fn arrow_strings(col: &arrow::array::ArrayRef) -> Vec<String> {
     use arrow::array::AsArray;
     match col.data_type() {
-        arrow::datatypes::DataType::Utf8View => col.as_string_view().iter().map(|s| s.unwrap_or_default().to_string()).collect(),
+        arrow::datatypes::DataType::Utf8View => {
+            col.as_string_view().iter().map(|s| s.unwrap_or_default().to_string()).collect()
+        }
         _ => col.as_string::<i32>().iter().map(|s| s.unwrap_or_default().to_string()).collect(),
     }
 }
@@ -245,12 +355,23 @@ async fn search_survives_a_sigkill() {
     let b = doc(&c, &server, "Riada en la costa", "clima", "sur").await;
     let body = json!({"embedding": axis(10, 11, 0.0), "transcript": [{"start_ms": 2000, "end_ms": 5000, "text": "el agua llega al pueblo"}]});
     assert_eq!(enrich(&c, &server, &a, body).await.status(), 200);
-    assert_eq!(enrich(&c, &server, &b, json!({"embedding": axis(20, 21, 0.0)})).await.status(), 200);
+    assert_eq!(
+        enrich(&c, &server, &b, json!({"embedding": axis(20, 21, 0.0)})).await.status(),
+        200
+    );
     let query = json!({"mode": "vector", "vector": axis(10, 11, 0.1), "limit": 1});
     let query_b = json!({"mode": "vector", "vector": axis(20, 21, 0.1), "limit": 1});
     for (q, id) in [(&query, &a), (&query_b, &b)] {
         until("the vector is searchable", async || {
-            let r: Value = c.post(server.url("/api/v1/search")).json(q).send().await.unwrap().json().await.unwrap();
+            let r: Value = c
+                .post(server.url("/api/v1/search"))
+                .json(q)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
             r["hits"][0]["asset"]["id"] == id.as_str()
         })
         .await;
@@ -259,9 +380,25 @@ async fn search_survives_a_sigkill() {
 
     // What was searchable before the kill is searchable as soon as the server is back.
     let server = Server::start(&home).unwrap();
-    let r: Value = c.post(server.url("/api/v1/search")).json(&query).send().await.unwrap().json().await.unwrap();
+    let r: Value = c
+        .post(server.url("/api/v1/search"))
+        .json(&query)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(r["hits"][0]["asset"]["id"], a.as_str(), "{r}");
-    let r: Value = c.post(server.url("/api/v1/search")).json(&query_b).send().await.unwrap().json().await.unwrap();
+    let r: Value = c
+        .post(server.url("/api/v1/search"))
+        .json(&query_b)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(r["hits"][0]["asset"]["id"], b.as_str(), "{r}");
     let r = search(&c, &server, &[("q", "pueblo")]).await;
     assert_eq!(r["hits"][0]["asset"]["id"], a.as_str(), "{r}");

@@ -5,8 +5,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use acervo_catalog::{AcervoConfig, Asset, AssetId, AssetStatus, EmbeddingRow, MediaKind, Principal, Stages};
-use acervo_lakehouse::search::{Mode, SearchFilter, SearchRequest, TEXT_FIELDS, analyze, bm25_length, normalise};
+use acervo_catalog::{
+    AcervoConfig, Asset, AssetId, AssetStatus, EmbeddingRow, MediaKind, Principal, Stages,
+};
+use acervo_lakehouse::search::{
+    Mode, SearchFilter, SearchRequest, TEXT_FIELDS, analyze, bm25_length, normalise,
+};
 use acervo_lakehouse::{Catalog, SearchIndex};
 use chrono::Utc;
 
@@ -37,15 +41,80 @@ impl Rng {
 }
 
 const ES: &[&str] = &[
-    "camión", "camiones", "incendio", "incendios", "alcaldesa", "pleno", "ayuntamiento", "presupuesto", "vecinos", "huelga",
-    "sanidad", "hospital", "elecciones", "partido", "fútbol", "estadio", "entrevista", "sequía", "embalse", "lluvia",
-    "carretera", "accidente", "tráfico", "mercado", "precios", "vivienda", "alquiler", "universidad", "estudiantes", "museo",
-    "exposición", "festival", "música", "tribunal", "sentencia", "investigación", "policía", "bomberos", "puerto", "pesca",
+    "camión",
+    "camiones",
+    "incendio",
+    "incendios",
+    "alcaldesa",
+    "pleno",
+    "ayuntamiento",
+    "presupuesto",
+    "vecinos",
+    "huelga",
+    "sanidad",
+    "hospital",
+    "elecciones",
+    "partido",
+    "fútbol",
+    "estadio",
+    "entrevista",
+    "sequía",
+    "embalse",
+    "lluvia",
+    "carretera",
+    "accidente",
+    "tráfico",
+    "mercado",
+    "precios",
+    "vivienda",
+    "alquiler",
+    "universidad",
+    "estudiantes",
+    "museo",
+    "exposición",
+    "festival",
+    "música",
+    "tribunal",
+    "sentencia",
+    "investigación",
+    "policía",
+    "bomberos",
+    "puerto",
+    "pesca",
 ];
 const EN: &[&str] = &[
-    "truck", "trucks", "wildfire", "mayor", "council", "budget", "residents", "strike", "hospital", "elections", "football",
-    "stadium", "interview", "drought", "reservoir", "road", "crash", "traffic", "market", "prices", "housing", "university",
-    "students", "museum", "festival", "music", "court", "ruling", "police", "firefighters", "harbour", "fishing",
+    "truck",
+    "trucks",
+    "wildfire",
+    "mayor",
+    "council",
+    "budget",
+    "residents",
+    "strike",
+    "hospital",
+    "elections",
+    "football",
+    "stadium",
+    "interview",
+    "drought",
+    "reservoir",
+    "road",
+    "crash",
+    "traffic",
+    "market",
+    "prices",
+    "housing",
+    "university",
+    "students",
+    "museum",
+    "festival",
+    "music",
+    "court",
+    "ruling",
+    "police",
+    "firefighters",
+    "harbour",
+    "fishing",
 ];
 const GLUE_ES: &[&str] = &["el", "la", "de", "en", "los", "por", "con", "del", "las", "una"];
 const GLUE_EN: &[&str] = &["the", "of", "in", "and", "with", "for", "on", "at", "a", "to"];
@@ -53,7 +122,15 @@ const GLUE_EN: &[&str] = &["the", "of", "in", "and", "with", "for", "on", "at", 
 fn sentence(rng: &mut Rng, english: bool, n: usize) -> String {
     let (words, glue) = if english { (EN, GLUE_EN) } else { (ES, GLUE_ES) };
     (0..n)
-        .map(|i| if i % 2 == 1 { glue[rng.below(glue.len())] } else { words[rng.skewed(words.len())] })
+        .map(
+            |i| {
+                if i % 2 == 1 {
+                    glue[rng.below(glue.len())]
+                } else {
+                    words[rng.skewed(words.len())]
+                }
+            },
+        )
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -113,7 +190,11 @@ fn bm25(tf: f64, dl: f64, avgdl: f64, df: f64, n: f64) -> f64 {
 
 /// The search index over the catalog in `dir` (built from its tables on first open).
 /// `parallel_from_docs` 1: every search splits the segments over the cores.
-async fn open(dir: &std::path::Path, dim: usize, exact_below: usize) -> std::sync::Arc<SearchIndex> {
+async fn open(
+    dir: &std::path::Path,
+    dim: usize,
+    exact_below: usize,
+) -> std::sync::Arc<SearchIndex> {
     let mut cfg = AcervoConfig::defaults();
     cfg.search.embedding_dim = dim;
     cfg.search.exact_below = exact_below;
@@ -140,8 +221,20 @@ async fn text_results_and_scores_agree_with_brute_force_bm25() {
         .iter()
         .map(|a| {
             let lang = index.language_of(a);
-            let mut doc = Doc { id: a.id, lang, kind: a.kind, project: a.project.clone(), tags: a.tags.clone(), tf: HashMap::new(), len: 0.0 };
-            for (base, text) in [("title", a.title.clone()), ("description", a.description.clone()), ("tags", a.tags.join("\n"))] {
+            let mut doc = Doc {
+                id: a.id,
+                lang,
+                kind: a.kind,
+                project: a.project.clone(),
+                tags: a.tags.clone(),
+                tf: HashMap::new(),
+                len: 0.0,
+            };
+            for (base, text) in [
+                ("title", a.title.clone()),
+                ("description", a.description.clone()),
+                ("tags", a.tags.join("\n")),
+            ] {
                 for t in analyze(lang, &text) {
                     *doc.tf.entry(t).or_default() += weight[base];
                     doc.len += weight[base];
@@ -150,7 +243,10 @@ async fn text_results_and_scores_agree_with_brute_force_bm25() {
             doc
         })
         .collect();
-    assert!(docs.iter().any(|d| d.lang.code() == "en") && docs.iter().any(|d| d.lang.code() == "es"), "the corpus has both languages");
+    assert!(
+        docs.iter().any(|d| d.lang.code() == "en") && docs.iter().any(|d| d.lang.code() == "es"),
+        "the corpus has both languages"
+    );
     let n = docs.len() as f64;
     let mut total_tokens: HashMap<&str, f64> = HashMap::new();
     let mut df: HashMap<(&str, String), f64> = HashMap::new();
@@ -162,7 +258,9 @@ async fn text_results_and_scores_agree_with_brute_force_bm25() {
     }
     let oracle = |q: &str, kind: Option<MediaKind>, tag: Option<&str>| -> Vec<(f64, AssetId)> {
         let mut out = Vec::new();
-        'doc: for d in docs.iter().filter(|d| kind.is_none_or(|k| d.kind == k) && tag.is_none_or(|t| d.tags.iter().any(|x| x == t))) {
+        'doc: for d in docs.iter().filter(|d| {
+            kind.is_none_or(|k| d.kind == k) && tag.is_none_or(|t| d.tags.iter().any(|x| x == t))
+        }) {
             let mut score = 0.0;
             for word in q.split_whitespace() {
                 let term = analyze(d.lang, word).pop().unwrap();
@@ -182,7 +280,8 @@ async fn text_results_and_scores_agree_with_brute_force_bm25() {
     for i in 0..60 {
         let list = if i % 3 == 0 { EN } else { ES };
         let words = 1 + i % 3;
-        queries.push((0..words).map(|_| list[rng.skewed(list.len())]).collect::<Vec<_>>().join(" "));
+        queries
+            .push((0..words).map(|_| list[rng.skewed(list.len())]).collect::<Vec<_>>().join(" "));
     }
     let mut checked = 0;
     // Without facets the top 10 comes from the pruned pass alone; with them a second pass
@@ -194,30 +293,69 @@ async fn text_results_and_scores_agree_with_brute_force_bm25() {
             *tag_counts.entry(t.as_str()).or_default() += 1;
         }
     }
-    let common_tag = tag_counts.iter().max_by_key(|(t, n)| (**n, *t)).map(|(t, _)| t.to_string()).unwrap();
+    let common_tag =
+        tag_counts.iter().max_by_key(|(t, n)| (**n, *t)).map(|(t, _)| t.to_string()).unwrap();
     for q in &queries {
-        for (facets, kind, tag) in [(false, None, None), (true, None, None), (true, Some(MediaKind::Video), None), (true, Some(MediaKind::Audio), Some(common_tag.as_str()))] {
+        for (facets, kind, tag) in [
+            (false, None, None),
+            (true, None, None),
+            (true, Some(MediaKind::Video), None),
+            (true, Some(MediaKind::Audio), Some(common_tag.as_str())),
+        ] {
             let expected = oracle(q, kind, tag);
-            let filter = SearchFilter { kind, tags: tag.map(|t| vec![t.to_string()]).unwrap_or_default(), ..Default::default() };
-            let req = SearchRequest { q: q.clone(), limit: 10, facets, highlight: false, filter, ..Default::default() };
+            let filter = SearchFilter {
+                kind,
+                tags: tag.map(|t| vec![t.to_string()]).unwrap_or_default(),
+                ..Default::default()
+            };
+            let req = SearchRequest {
+                q: q.clone(),
+                limit: 10,
+                facets,
+                highlight: false,
+                filter,
+                ..Default::default()
+            };
             let got = index.search(&req, &principal).unwrap();
             if facets {
-                assert_eq!(got.total, Some(expected.len() as u64), "query {q:?} kind {kind:?}: match count");
+                assert_eq!(
+                    got.total,
+                    Some(expected.len() as u64),
+                    "query {q:?} kind {kind:?}: match count"
+                );
                 // Facets are counted over every match (whichever side drives the pass).
-                let mut by_project: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+                let mut by_project: std::collections::BTreeMap<String, u64> =
+                    std::collections::BTreeMap::new();
                 for (_, id) in &expected {
                     let d = docs.iter().find(|d| d.id == *id).unwrap();
                     *by_project.entry(d.project.clone()).or_default() += 1;
                 }
-                assert_eq!(got.facets.as_ref().map(|f| f.project.clone()), Some(by_project), "query {q:?} kind {kind:?}: project facet");
+                assert_eq!(
+                    got.facets.as_ref().map(|f| f.project.clone()),
+                    Some(by_project),
+                    "query {q:?} kind {kind:?}: project facet"
+                );
             }
             assert_eq!(got.hits.len(), expected.len().min(10), "query {q:?} kind {kind:?}");
             for (rank, hit) in got.hits.iter().enumerate() {
                 let want = expected.iter().find(|(_, id)| *id == hit.asset.id).map(|e| e.0);
-                let want = want.unwrap_or_else(|| panic!("query {q:?} kind {kind:?}: {} is not a match for the oracle", hit.asset.id));
-                assert!((f64::from(hit.score) - want).abs() <= 1e-3 * want.max(1.0), "query {q:?} rank {rank}: score {} vs oracle {want}", hit.score);
+                let want = want.unwrap_or_else(|| {
+                    panic!(
+                        "query {q:?} kind {kind:?}: {} is not a match for the oracle",
+                        hit.asset.id
+                    )
+                });
+                assert!(
+                    (f64::from(hit.score) - want).abs() <= 1e-3 * want.max(1.0),
+                    "query {q:?} rank {rank}: score {} vs oracle {want}",
+                    hit.score
+                );
                 // The oracle's score at this rank equals ours: same ranking up to exact ties.
-                assert!((expected[rank].0 - f64::from(hit.score)).abs() <= 1e-3 * want.max(1.0), "query {q:?} rank {rank}: oracle ranks {:?} here", expected[rank]);
+                assert!(
+                    (expected[rank].0 - f64::from(hit.score)).abs() <= 1e-3 * want.max(1.0),
+                    "query {q:?} rank {rank}: oracle ranks {:?} here",
+                    expected[rank]
+                );
             }
             checked += usize::from(!expected.is_empty() && kind.is_none() && !facets);
         }
@@ -248,7 +386,14 @@ async fn vector_search_agrees_with_brute_force_knn() {
     let rows: Vec<EmbeddingRow> = assets
         .iter()
         .enumerate()
-        .map(|(i, a)| EmbeddingRow { asset_id: a.id, ord: i as u32, vkey: i as u64, at_ms: None, vector: near(&mut rng, &centroids[i % centroids.len()]), model: None })
+        .map(|(i, a)| EmbeddingRow {
+            asset_id: a.id,
+            ord: i as u32,
+            vkey: i as u64,
+            at_ms: None,
+            vector: near(&mut rng, &centroids[i % centroids.len()]),
+            model: None,
+        })
         .collect();
     {
         let catalog = Catalog::open(dir.path().join("catalog"), DIM).await.unwrap();
@@ -262,9 +407,14 @@ async fn vector_search_agrees_with_brute_force_knn() {
     assert_eq!(index.vectors().tail_len(), 0, "every vector is in the graph");
 
     let principal = Principal::local_admin();
-    let project_of: HashMap<AssetId, &str> = assets.iter().map(|a| (a.id, a.project.as_str())).collect();
+    let project_of: HashMap<AssetId, &str> =
+        assets.iter().map(|a| (a.id, a.project.as_str())).collect();
     let exact = |q: &[f32], keep: &dyn Fn(AssetId) -> bool| -> Vec<AssetId> {
-        let mut s: Vec<(f32, AssetId)> = rows.iter().filter(|r| keep(r.asset_id)).map(|r| (r.vector.iter().zip(q).map(|(a, b)| a * b).sum(), r.asset_id)).collect();
+        let mut s: Vec<(f32, AssetId)> = rows
+            .iter()
+            .filter(|r| keep(r.asset_id))
+            .map(|r| (r.vector.iter().zip(q).map(|(a, b)| a * b).sum(), r.asset_id))
+            .collect();
         s.sort_by(|a, b| b.0.total_cmp(&a.0));
         s.into_iter().take(10).map(|x| x.1).collect()
     };
@@ -272,7 +422,18 @@ async fn vector_search_agrees_with_brute_force_knn() {
     for i in 0..queries {
         let q = near(&mut rng, &centroids[(i * 7) % centroids.len()]);
         let truth: HashSet<AssetId> = exact(&q, &|_| true).into_iter().collect();
-        let got = index.search(&SearchRequest { mode: Mode::Vector, vector: Some(q.clone()), limit: 10, facets: false, ..Default::default() }, &principal).unwrap();
+        let got = index
+            .search(
+                &SearchRequest {
+                    mode: Mode::Vector,
+                    vector: Some(q.clone()),
+                    limit: 10,
+                    facets: false,
+                    ..Default::default()
+                },
+                &principal,
+            )
+            .unwrap();
         assert_eq!(got.hits.len(), 10);
         assert!(got.hits.windows(2).all(|w| w[0].score >= w[1].score), "best first");
         recall += got.hits.iter().filter(|h| truth.contains(&h.asset.id)).count() as f64 / 10.0;
@@ -280,10 +441,29 @@ async fn vector_search_agrees_with_brute_force_knn() {
         // A narrow prefilter (one project of three and one kind of three: a ninth, so answered
         // by the int8 scan and exact re-ranking, not the graph) gives the exact answer, and
         // never leaks other projects.
-        let filter = SearchFilter { project: Some("p1".into()), kind: Some(MediaKind::Audio), ..Default::default() };
-        let keep = |id: AssetId| project_of[&id] == "p1" && assets.iter().find(|a| a.id == id).is_some_and(|a| a.kind == MediaKind::Audio);
+        let filter = SearchFilter {
+            project: Some("p1".into()),
+            kind: Some(MediaKind::Audio),
+            ..Default::default()
+        };
+        let keep = |id: AssetId| {
+            project_of[&id] == "p1"
+                && assets.iter().find(|a| a.id == id).is_some_and(|a| a.kind == MediaKind::Audio)
+        };
         let want = exact(&q, &keep);
-        let got = index.search(&SearchRequest { mode: Mode::Vector, vector: Some(q), filter, limit: 10, facets: false, ..Default::default() }, &principal).unwrap();
+        let got = index
+            .search(
+                &SearchRequest {
+                    mode: Mode::Vector,
+                    vector: Some(q),
+                    filter,
+                    limit: 10,
+                    facets: false,
+                    ..Default::default()
+                },
+                &principal,
+            )
+            .unwrap();
         let got_ids: Vec<AssetId> = got.hits.iter().map(|h| h.asset.id).collect();
         assert_eq!(got_ids, want, "filtered kNN is exact");
     }
@@ -293,9 +473,36 @@ async fn vector_search_agrees_with_brute_force_knn() {
     // Hybrid (segments searched on both cores): the hit the vector list ranks first is the
     // vector-only search's first hit, and the text list takes part.
     let q = near(&mut rng, &centroids[3]);
-    let alone = index.search(&SearchRequest { mode: Mode::Vector, vector: Some(q.clone()), limit: 10, facets: false, ..Default::default() }, &principal).unwrap();
-    let hybrid = index.search(&SearchRequest { mode: Mode::Hybrid, q: "festival".into(), vector: Some(q), limit: 100, facets: true, ..Default::default() }, &principal).unwrap();
-    let first = hybrid.hits.iter().find(|h| h.vector_rank == Some(1)).expect("the vector list's first hit is in the fused page");
+    let alone = index
+        .search(
+            &SearchRequest {
+                mode: Mode::Vector,
+                vector: Some(q.clone()),
+                limit: 10,
+                facets: false,
+                ..Default::default()
+            },
+            &principal,
+        )
+        .unwrap();
+    let hybrid = index
+        .search(
+            &SearchRequest {
+                mode: Mode::Hybrid,
+                q: "festival".into(),
+                vector: Some(q),
+                limit: 100,
+                facets: true,
+                ..Default::default()
+            },
+            &principal,
+        )
+        .unwrap();
+    let first = hybrid
+        .hits
+        .iter()
+        .find(|h| h.vector_rank == Some(1))
+        .expect("the vector list's first hit is in the fused page");
     assert_eq!(first.asset.id, alone.hits[0].asset.id);
     assert!(hybrid.hits.iter().any(|h| h.text_rank.is_some()), "the text list takes part");
     index.close().unwrap();

@@ -3,7 +3,9 @@
 //! transcripts for a fifth of the assets, and 512-d embeddings drawn around topic centroids
 //! (real embeddings cluster by topic; uniform noise would make every index look bad).
 
-use acervo_catalog::{Asset, AssetId, AssetStatus, MediaKind, SegmentRow, Stages, TechnicalMetadata};
+use acervo_catalog::{
+    Asset, AssetId, AssetStatus, MediaKind, SegmentRow, Stages, TechnicalMetadata,
+};
 use chrono::{DateTime, Duration, Utc};
 
 /// A small, fast, seedable generator (SplitMix64), so every run builds the same corpus.
@@ -81,7 +83,10 @@ renewable solar wind climate temperature heat cold snow storm flood river sea mo
 recycling water city neighbourhood residents street square fair tradition parade women equality young elderly \
 pensions immigration border refugees war peace army security terrorism europe london interview press conference";
 
-const SYLLABLES: [&str; 24] = ["ta", "ro", "me", "li", "san", "cor", "ve", "lu", "mar", "ti", "no", "bel", "ca", "do", "ra", "pe", "gal", "vi", "so", "ten", "mo", "ri", "ba", "zu"];
+const SYLLABLES: [&str; 24] = [
+    "ta", "ro", "me", "li", "san", "cor", "ve", "lu", "mar", "ti", "no", "bel", "ca", "do", "ra",
+    "pe", "gal", "vi", "so", "ten", "mo", "ri", "ba", "zu",
+];
 
 pub struct Vocab {
     pub es: Vec<String>,
@@ -113,7 +118,14 @@ pub fn vocab(size: usize) -> Vocab {
         en.push(tail(""));
     }
     let tags: Vec<String> = es.iter().take(300).chain(en.iter().take(200)).cloned().collect();
-    Vocab { zipf: Zipf::new(size, 1.0), tag_zipf: Zipf::new(tags.len(), 1.1), project_zipf: Zipf::new(PROJECTS, 0.8), es, en, tags }
+    Vocab {
+        zipf: Zipf::new(size, 1.0),
+        tag_zipf: Zipf::new(tags.len(), 1.1),
+        project_zipf: Zipf::new(PROJECTS, 0.8),
+        es,
+        en,
+        tags,
+    }
 }
 
 pub const PROJECTS: usize = 20;
@@ -149,7 +161,8 @@ pub fn asset(v: &Vocab, rng: &mut Rng, i: u64, epoch: DateTime<Utc>) -> Generate
     let ntags = 2 + rng.below(4);
     let tags = Asset::clean_tags((0..ntags).map(|_| v.tags[v.tag_zipf.sample(rng)].as_str()));
     let created_at = epoch + Duration::seconds((rng.unit() * 5.0 * 365.0 * 86400.0) as i64);
-    let duration = matches!(kind, MediaKind::Video | MediaKind::Audio).then(|| 10.0 + rng.unit() * 3600.0);
+    let duration =
+        matches!(kind, MediaKind::Video | MediaKind::Audio).then(|| 10.0 + rng.unit() * 3600.0);
     let id = AssetId(uuid::Uuid::from_u64_pair(created_at.timestamp_millis() as u64, i));
     let transcribed = matches!(kind, MediaKind::Video | MediaKind::Audio) && rng.below(5) < 2;
     let mut segments = Vec::new();
@@ -158,7 +171,13 @@ pub fn asset(v: &Vocab, rng: &mut Rng, i: u64, epoch: DateTime<Utc>) -> Generate
         let span = (duration.unwrap_or(60.0) * 1000.0) as u64 / n;
         for s in 0..n {
             let len = 10 + rng.below(10);
-            segments.push(SegmentRow { asset_id: id, start_ms: s * span, end_ms: (s + 1) * span, text: words(v, rng, english, len), model: None });
+            segments.push(SegmentRow {
+                asset_id: id,
+                start_ms: s * span,
+                end_ms: (s + 1) * span,
+                text: words(v, rng, english, len),
+                model: None,
+            });
         }
     }
     let transcript_text = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join("\n");
@@ -184,7 +203,8 @@ pub fn asset(v: &Vocab, rng: &mut Rng, i: u64, epoch: DateTime<Utc>) -> Generate
         updated_at: created_at,
         deleted_at: None,
         retention_until: None,
-        technical: duration.map(|d| TechnicalMetadata { duration_seconds: Some(d), ..Default::default() }),
+        technical: duration
+            .map(|d| TechnicalMetadata { duration_seconds: Some(d), ..Default::default() }),
         stages: Stages::new(),
         labels: Vec::new(),
         ocr_text: String::new(),

@@ -47,7 +47,11 @@ fn args() -> anyhow::Result<Args> {
     let a: Vec<String> = std::env::args().collect();
     let flag = |name: &str| a.iter().position(|x| x == name).and_then(|i| a.get(i + 1)).cloned();
     Ok(Args {
-        n: a.get(1).filter(|x| !x.starts_with("--")).map(|x| x.parse()).transpose()?.unwrap_or(1_000_000),
+        n: a.get(1)
+            .filter(|x| !x.starts_with("--"))
+            .map(|x| x.parse())
+            .transpose()?
+            .unwrap_or(1_000_000),
         dir: flag("--dir").map(PathBuf::from),
         queries: flag("--queries").map(|q| q.parse()).transpose()?.unwrap_or(1000),
         peers: a.iter().any(|x| x == "--peers"),
@@ -77,7 +81,6 @@ fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-
 /// The query workload, shared with the peers.
 #[derive(serde::Serialize)]
 struct Query {
@@ -97,7 +100,10 @@ fn queries(v: &Vocab, n: usize) -> Vec<Query> {
             let english = rng.unit() < 0.3;
             let list = if english { &v.en } else { &v.es };
             let words = 1 + rng.below(3);
-            let text = (0..words).map(|_| list[head.sample(&mut rng)].clone()).collect::<Vec<_>>().join(" ");
+            let text = (0..words)
+                .map(|_| list[head.sample(&mut rng)].clone())
+                .collect::<Vec<_>>()
+                .join(" ");
             let project = format!("proyecto-{:02}", rng.below(5));
             let vector = corpus::near(&cents[rng.below(cents.len())], &mut rng, SPREAD);
             Query { lang: if english { "en" } else { "es" }, text, kind: "video", project, vector }
@@ -108,7 +114,11 @@ fn queries(v: &Vocab, n: usize) -> Vec<Query> {
 async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
     let n = args.n;
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-    println!("bench-search: {n} assets, {DIM}-d embeddings, {} queries per workload, {cores} cores, data in {}", args.queries, home.display());
+    println!(
+        "bench-search: {n} assets, {DIM}-d embeddings, {} queries per workload, {cores} cores, data in {}",
+        args.queries,
+        home.display()
+    );
     let mut cfg = AcervoConfig::defaults();
     if let Some(ef) = args.ef {
         cfg.search.hnsw_expansion_search = ef;
@@ -126,7 +136,10 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
     if args.reuse && args.rebuild {
         let t = Instant::now();
         search.rebuild_text(&catalog).await?;
-        println!("text index rebuild:         {:>8.1} s (from the Lance tables, on an open index)", t.elapsed().as_secs_f64());
+        println!(
+            "text index rebuild:         {:>8.1} s (from the Lance tables, on an open index)",
+            t.elapsed().as_secs_f64()
+        );
     }
 
     // 2. Bulk load, as an import job through the catalog writer: each batch is written to the
@@ -136,7 +149,10 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
     let mut corpus_out = match &export {
         Some(d) => {
             std::fs::create_dir_all(d)?;
-            Some((std::io::BufWriter::new(std::fs::File::create(d.join("corpus.tsv"))?), std::io::BufWriter::new(std::fs::File::create(d.join("vectors.f32"))?)))
+            Some((
+                std::io::BufWriter::new(std::fs::File::create(d.join("corpus.tsv"))?),
+                std::io::BufWriter::new(std::fs::File::create(d.join("vectors.f32"))?),
+            ))
         }
         None => None,
     };
@@ -168,13 +184,33 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
             if let Some((tsv, vecs)) = corpus_out.as_mut() {
                 let lang = "-";
                 let clean = |s: &str| s.replace(['\t', '\n'], " ");
-                writeln!(tsv, "{}\t{lang}\t{}\t{}\t{}\t{}\t{}\t{}", g.asset.id, clean(&g.asset.title), clean(&g.asset.description), g.asset.tags.join(" "), g.asset.kind.as_str(), g.asset.project, g.asset.status.as_str())?;
+                writeln!(
+                    tsv,
+                    "{}\t{lang}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    g.asset.id,
+                    clean(&g.asset.title),
+                    clean(&g.asset.description),
+                    g.asset.tags.join(" "),
+                    g.asset.kind.as_str(),
+                    g.asset.project,
+                    g.asset.status.as_str()
+                )?;
                 for x in &v {
                     vecs.write_all(&x.to_le_bytes())?;
                 }
             }
             let (ord, keys) = search.vectors().assign(g.asset.id, 1);
-            vectors.push((g.asset.id, vec![EmbeddingRow { asset_id: g.asset.id, ord, vkey: keys[0], at_ms: None, vector: v, model: None }]));
+            vectors.push((
+                g.asset.id,
+                vec![EmbeddingRow {
+                    asset_id: g.asset.id,
+                    ord,
+                    vkey: keys[0],
+                    at_ms: None,
+                    vector: v,
+                    model: None,
+                }],
+            ));
             if !g.segments.is_empty() {
                 segments.push((g.asset.id, g.segments));
             }
@@ -185,7 +221,11 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
         segs_total += seg_rows.len();
         catalog.append_assets(&assets).await?;
         catalog.append_segments(&seg_rows).await?;
-        catalog.append_embeddings(&vectors.iter().flat_map(|(_, rows)| rows.iter().cloned()).collect::<Vec<_>>()).await?;
+        catalog
+            .append_embeddings(
+                &vectors.iter().flat_map(|(_, rows)| rows.iter().cloned()).collect::<Vec<_>>(),
+            )
+            .await?;
         loaded += assets.len() as u64;
         if to_index.send(IndexBatch { assets, segments, vectors }).is_err() {
             break; // the indexer stopped: its error is reported below
@@ -195,16 +235,29 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
     drop(corpus_out);
     drop(to_index);
     let load_time = started.elapsed();
-    let index_busy = indexer.join().map_err(|_| anyhow::anyhow!("the indexer thread panicked"))??;
+    let index_busy =
+        indexer.join().map_err(|_| anyhow::anyhow!("the indexer thread panicked"))??;
     let principal = Principal::local_admin();
     if !args.reuse {
-        let probe = SearchRequest { q: format!("\"{last_title}\""), limit: 5, facets: false, ..Default::default() };
+        let probe = SearchRequest {
+            q: format!("\"{last_title}\""),
+            limit: 5,
+            facets: false,
+            ..Default::default()
+        };
         let found = search.search(&probe, &principal)?;
-        anyhow::ensure!(found.hits.iter().any(|h| h.asset.title == last_title), "the last asset is not searchable");
+        anyhow::ensure!(
+            found.hits.iter().any(|h| h.asset.title == last_title),
+            "the last asset is not searchable"
+        );
     }
     let searchable = started.elapsed();
     if !args.reuse {
-        eprintln!("  … searchable {:.1} s after the load ({:.1} s after the start)", (searchable - load_time).as_secs_f64(), searchable.as_secs_f64());
+        eprintln!(
+            "  … searchable {:.1} s after the load ({:.1} s after the start)",
+            (searchable - load_time).as_secs_f64(),
+            searchable.as_secs_f64()
+        );
     }
 
     // 3. The HNSW graph over every vector (the background merger would do this over time).
@@ -220,30 +273,104 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
     }
 
     // 4. Recall@10 of the vector index against brute force (excluding deleted assets, as search does).
-    let (recall, recall_filtered) = vector_recall(&catalog, &search, &qs[..qs.len().min(200)]).await?;
+    let (recall, recall_filtered) =
+        vector_recall(&catalog, &search, &qs[..qs.len().min(200)]).await?;
 
     println!();
-    println!("index open:                 {:>8.1} s (vectors loaded, saved graph attached; text rebuilt only on a new layout)", open_time.as_secs_f64());
+    println!(
+        "index open:                 {:>8.1} s (vectors loaded, saved graph attached; text rebuilt only on a new layout)",
+        open_time.as_secs_f64()
+    );
     if !args.reuse {
-        println!("bulk load into Lance:       {:>8.1} s ({n} assets, {segs_total} transcript segments, {n} vectors; indexed alongside)", load_time.as_secs_f64());
-        println!("searchable after the load:  {:>8.1} s (the index's last batch committed; {:.1} s indexing in all)", (searchable - load_time).as_secs_f64(), index_busy.as_secs_f64());
-        println!("searchable after start:     {:>8.1} s (load + index; vectors by flat scan until the graph is built)", searchable.as_secs_f64());
+        println!(
+            "bulk load into Lance:       {:>8.1} s ({n} assets, {segs_total} transcript segments, {n} vectors; indexed alongside)",
+            load_time.as_secs_f64()
+        );
+        println!(
+            "searchable after the load:  {:>8.1} s (the index's last batch committed; {:.1} s indexing in all)",
+            (searchable - load_time).as_secs_f64(),
+            index_busy.as_secs_f64()
+        );
+        println!(
+            "searchable after start:     {:>8.1} s (load + index; vectors by flat scan until the graph is built)",
+            searchable.as_secs_f64()
+        );
     }
-    println!("HNSW graph build:           {:>8.1} s (after the load: {tail_at_load} of {graphed} vectors not yet in the graph, M={}, efConstruction={})", graph_time.as_secs_f64(), cfg.search.hnsw_connectivity, cfg.search.hnsw_expansion_add);
-    println!("vector recall@10:           {:>8.3} (efSearch={}, 200 queries vs brute force)", recall, cfg.search.hnsw_expansion_search);
-    println!("filtered recall@10:         {:>8.3} (kind + project filter: sign-bit, int8, exact scan stages)", recall_filtered);
-    println!("index size on disk:         {:>8.0} MiB search index + {:.0} MiB Lance tables", search.disk_bytes() as f64 / 1048576.0, acervo_lakehouse::dir_bytes(&home.join("catalog")) as f64 / 1048576.0);
+    println!(
+        "HNSW graph build:           {:>8.1} s (after the load: {tail_at_load} of {graphed} vectors not yet in the graph, M={}, efConstruction={})",
+        graph_time.as_secs_f64(),
+        cfg.search.hnsw_connectivity,
+        cfg.search.hnsw_expansion_add
+    );
+    println!(
+        "vector recall@10:           {:>8.3} (efSearch={}, 200 queries vs brute force)",
+        recall, cfg.search.hnsw_expansion_search
+    );
+    println!(
+        "filtered recall@10:         {:>8.3} (kind + project filter: sign-bit, int8, exact scan stages)",
+        recall_filtered
+    );
+    println!(
+        "index size on disk:         {:>8.0} MiB search index + {:.0} MiB Lance tables",
+        search.disk_bytes() as f64 / 1048576.0,
+        acervo_lakehouse::dir_bytes(&home.join("catalog")) as f64 / 1048576.0
+    );
 
     // 5. Latency and throughput per workload.
     println!();
-    println!("{:<16} {:>8} {:>9} {:>9} {:>9} {:>9} {:>10}", "workload", "clients", "p50 ms", "p95 ms", "p99 ms", "QPS", "avg hits");
-    let filter = |q: &Query| SearchFilter { kind: Some(MediaKind::Video), project: Some(q.project.clone()), ..Default::default() };
+    println!(
+        "{:<16} {:>8} {:>9} {:>9} {:>9} {:>9} {:>10}",
+        "workload", "clients", "p50 ms", "p95 ms", "p99 ms", "QPS", "avg hits"
+    );
+    let filter = |q: &Query| SearchFilter {
+        kind: Some(MediaKind::Video),
+        project: Some(q.project.clone()),
+        ..Default::default()
+    };
     type Make = Box<dyn Fn(&Query) -> SearchRequest + Send + Sync>;
     let workloads: Vec<(&str, Make)> = vec![
-        ("text", Box::new(|q: &Query| SearchRequest { q: q.text.clone(), limit: 10, facets: false, highlight: false, ..Default::default() })),
-        ("text+filter", Box::new(move |q: &Query| SearchRequest { q: q.text.clone(), filter: filter(q), limit: 10, facets: false, highlight: false, ..Default::default() })),
-        ("text+facets", Box::new(|q: &Query| SearchRequest { q: q.text.clone(), limit: 10, facets: true, highlight: false, ..Default::default() })),
-        ("vector", Box::new(|q: &Query| SearchRequest { mode: Mode::Vector, vector: Some(q.vector.clone()), limit: 10, facets: false, highlight: false, ..Default::default() })),
+        (
+            "text",
+            Box::new(|q: &Query| SearchRequest {
+                q: q.text.clone(),
+                limit: 10,
+                facets: false,
+                highlight: false,
+                ..Default::default()
+            }),
+        ),
+        (
+            "text+filter",
+            Box::new(move |q: &Query| SearchRequest {
+                q: q.text.clone(),
+                filter: filter(q),
+                limit: 10,
+                facets: false,
+                highlight: false,
+                ..Default::default()
+            }),
+        ),
+        (
+            "text+facets",
+            Box::new(|q: &Query| SearchRequest {
+                q: q.text.clone(),
+                limit: 10,
+                facets: true,
+                highlight: false,
+                ..Default::default()
+            }),
+        ),
+        (
+            "vector",
+            Box::new(|q: &Query| SearchRequest {
+                mode: Mode::Vector,
+                vector: Some(q.vector.clone()),
+                limit: 10,
+                facets: false,
+                highlight: false,
+                ..Default::default()
+            }),
+        ),
         (
             "hybrid",
             Box::new(move |q: &Query| SearchRequest {
@@ -258,7 +385,9 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
             }),
         ),
     ];
-    for (name, make) in workloads.iter().filter(|(name, _)| args.only.as_deref().is_none_or(|o| o == *name)) {
+    for (name, make) in
+        workloads.iter().filter(|(name, _)| args.only.as_deref().is_none_or(|o| o == *name))
+    {
         let reqs: Vec<SearchRequest> = qs.iter().map(make).collect();
         for clients in [1usize, 8] {
             let (lat, wall, hits) = measure(&search, &principal, &reqs, clients)?;
@@ -296,7 +425,16 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
         let wall = start.elapsed();
         lat.sort();
         let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1e3;
-        println!("{:<16} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.0} {:>10.1}", "vector-index", 1, pct(0.50), pct(0.95), pct(0.99), lat.len() as f64 / wall.as_secs_f64(), 10.0);
+        println!(
+            "{:<16} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.0} {:>10.1}",
+            "vector-index",
+            1,
+            pct(0.50),
+            pct(0.95),
+            pct(0.99),
+            lat.len() as f64 / wall.as_secs_f64(),
+            10.0
+        );
     }
     println!();
     println!("peak RSS:                   {:>8.0} MiB", peak_rss_mib());
@@ -306,14 +444,24 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
         println!();
         println!("peers on the same corpus and queries (benchmarks/peers/search_peers.py):");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/search_peers.py");
-        let status = std::process::Command::new("python3").arg(script).arg(&d).arg(n.to_string()).status().context("running the peers")?;
+        let status = std::process::Command::new("python3")
+            .arg(script)
+            .arg(&d)
+            .arg(n.to_string())
+            .status()
+            .context("running the peers")?;
         anyhow::ensure!(status.success(), "the peers script failed");
     }
     Ok(())
 }
 
 /// Runs every request once, spread over `clients` threads; latencies sorted.
-fn measure(search: &Arc<SearchIndex>, principal: &Principal, reqs: &[SearchRequest], clients: usize) -> anyhow::Result<(Vec<Duration>, Duration, usize)> {
+fn measure(
+    search: &Arc<SearchIndex>,
+    principal: &Principal,
+    reqs: &[SearchRequest],
+    clients: usize,
+) -> anyhow::Result<(Vec<Duration>, Duration, usize)> {
     // Warm-up: the first touches of the mmap'd index are page faults, not search.
     for r in reqs.iter().take(50) {
         search.search(r, principal)?;
@@ -336,7 +484,10 @@ fn measure(search: &Arc<SearchIndex>, principal: &Principal, reqs: &[SearchReque
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("client thread panicked")))).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("client thread panicked"))))
+            .collect()
     });
     let wall = start.elapsed();
     let mut all = Vec::new();
@@ -358,20 +509,39 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
             acc[i] += x[i] * y[i];
         }
     }
-    acc.iter().sum::<f32>() + a.chunks_exact(8).remainder().iter().zip(b.chunks_exact(8).remainder()).map(|(x, y)| x * y).sum::<f32>()
+    acc.iter().sum::<f32>()
+        + a.chunks_exact(8)
+            .remainder()
+            .iter()
+            .zip(b.chunks_exact(8).remainder())
+            .map(|(x, y)| x * y)
+            .sum::<f32>()
 }
 
 /// Mean recall@10 of `mode=vector` against an exact scan of the embeddings table: without a
 /// filter (the HNSW graph) and with the workloads' filter (kind and project: the filtered scan).
-async fn vector_recall(catalog: &Catalog, search: &Arc<SearchIndex>, qs: &[Query]) -> anyhow::Result<(f64, f64)> {
+async fn vector_recall(
+    catalog: &Catalog,
+    search: &Arc<SearchIndex>,
+    qs: &[Query],
+) -> anyhow::Result<(f64, f64)> {
     use futures::TryStreamExt;
     // Deleted assets are not searchable; the oracle leaves them out too.
-    let rows = catalog.sql("SELECT id, kind, project FROM assets WHERE status <> 'deleted'").await?;
-    let mut meta: std::collections::HashMap<String, (String, String)> = std::collections::HashMap::new();
+    let rows =
+        catalog.sql("SELECT id, kind, project FROM assets WHERE status <> 'deleted'").await?;
+    let mut meta: std::collections::HashMap<String, (String, String)> =
+        std::collections::HashMap::new();
     for b in &rows {
-        let (ids, kinds, projects) = (arrow::array::AsArray::as_string::<i32>(b.column(0)), arrow::array::AsArray::as_string::<i32>(b.column(1)), arrow::array::AsArray::as_string::<i32>(b.column(2)));
+        let (ids, kinds, projects) = (
+            arrow::array::AsArray::as_string::<i32>(b.column(0)),
+            arrow::array::AsArray::as_string::<i32>(b.column(1)),
+            arrow::array::AsArray::as_string::<i32>(b.column(2)),
+        );
         for i in 0..b.num_rows() {
-            meta.insert(ids.value(i).to_string(), (kinds.value(i).to_string(), projects.value(i).to_string()));
+            meta.insert(
+                ids.value(i).to_string(),
+                (kinds.value(i).to_string(), projects.value(i).to_string()),
+            );
         }
     }
     let mut vecs: Vec<(acervo_catalog::AssetId, Vec<f32>, bool, String)> = Vec::new();
@@ -417,7 +587,9 @@ async fn vector_recall(catalog: &Catalog, search: &Arc<SearchIndex>, qs: &[Query
                 })
             })
             .collect();
-        hs.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("recall thread panicked")))).collect()
+        hs.into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("recall thread panicked"))))
+            .collect()
     });
     let (mut total, mut total_filtered) = (0.0, 0.0);
     for s in sums {

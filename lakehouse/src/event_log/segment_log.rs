@@ -71,7 +71,11 @@ fn read_record(reader: &mut impl Read, expected_offset: u64) -> std::io::Result<
     while filled < HEADER_LEN {
         let n = reader.read(&mut header[filled..])?;
         if n == 0 {
-            return Ok(Next::End(if filled == 0 { "end of file".into() } else { "torn header".into() }));
+            return Ok(Next::End(if filled == 0 {
+                "end of file".into()
+            } else {
+                "torn header".into()
+            }));
         }
         filled += n;
     }
@@ -100,7 +104,10 @@ impl SegmentLog {
         Self::open_with_segment_bytes(dir, DEFAULT_SEGMENT_BYTES)
     }
 
-    pub fn open_with_segment_bytes(dir: impl Into<PathBuf>, segment_bytes: u64) -> Result<SegmentLog, LogError> {
+    pub fn open_with_segment_bytes(
+        dir: impl Into<PathBuf>,
+        segment_bytes: u64,
+    ) -> Result<SegmentLog, LogError> {
         let dir = dir.into();
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         let mut bases: Vec<u64> = fs::read_dir(&dir)
@@ -163,7 +170,12 @@ impl SegmentLog {
 
     fn roll(&self, w: &mut Writer) -> Result<(), LogError> {
         let path = segment_path(&self.dir, w.next);
-        let file = OpenOptions::new().read(true).write(true).create_new(true).open(&path).map_err(io_err(&path))?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
         sync_dir(&self.dir)?;
         self.segments.write().unwrap_or_else(|p| p.into_inner()).push(w.next);
         *w = Writer { file, path, len: 0, next: w.next };
@@ -182,7 +194,12 @@ impl SegmentLog {
         };
         let path = segment_path(&self.dir, base);
         let file = File::open(&path).map_err(io_err(&path))?;
-        let mut cursor = Cursor { reader: BufReader::with_capacity(1 << 20, file), path, position: 0, next: base };
+        let mut cursor = Cursor {
+            reader: BufReader::with_capacity(1 << 20, file),
+            path,
+            position: 0,
+            next: base,
+        };
         while cursor.next < from {
             match read_record(&mut cursor.reader, cursor.next).map_err(io_err(&cursor.path))? {
                 Next::Record(_, n) => {
@@ -190,7 +207,11 @@ impl SegmentLog {
                     cursor.next += 1;
                 }
                 Next::End(reason) => {
-                    return Err(LogError::Corrupt { path: cursor.path, position: cursor.position, reason });
+                    return Err(LogError::Corrupt {
+                        path: cursor.path,
+                        position: cursor.position,
+                        reason,
+                    });
                 }
             }
         }
@@ -226,7 +247,8 @@ impl EventLog for SegmentLog {
             self.end.store(w.next, Ordering::Release);
             first
         };
-        let listeners: Vec<AppendListener> = self.listeners.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let listeners: Vec<AppendListener> =
+            self.listeners.lock().unwrap_or_else(|p| p.into_inner()).clone();
         for l in listeners {
             l();
         }
@@ -257,13 +279,26 @@ impl EventLog for SegmentLog {
                 }
                 Next::End(reason) => {
                     // A sealed segment ends exactly where the next one begins.
-                    let has_next = self.segments.read().unwrap_or_else(|p| p.into_inner()).contains(&cursor.next);
+                    let has_next = self
+                        .segments
+                        .read()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .contains(&cursor.next);
                     if reason == "end of file" && has_next {
                         let path = segment_path(&self.dir, cursor.next);
                         let file = File::open(&path).map_err(io_err(&path))?;
-                        cursor = Cursor { reader: BufReader::with_capacity(1 << 20, file), path, position: 0, next: cursor.next };
+                        cursor = Cursor {
+                            reader: BufReader::with_capacity(1 << 20, file),
+                            path,
+                            position: 0,
+                            next: cursor.next,
+                        };
                     } else {
-                        return Err(LogError::Corrupt { path: cursor.path, position: cursor.position, reason });
+                        return Err(LogError::Corrupt {
+                            path: cursor.path,
+                            position: cursor.position,
+                            reason,
+                        });
                     }
                 }
             }

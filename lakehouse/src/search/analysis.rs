@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use frostem::Algorithm;
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
-    TokenizerManager,
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, Token,
+    TokenFilter, TokenStream, Tokenizer, TokenizerManager,
 };
 use whatlang::{Detector, Lang as WLang};
 
@@ -110,7 +110,11 @@ struct MemoStemTokenizer<T> {
 
 impl<T: Clone> Clone for MemoStemTokenizer<T> {
     fn clone(&self) -> Self {
-        MemoStemTokenizer { algorithm: self.algorithm, inner: self.inner.clone(), memo: HashMap::new() }
+        MemoStemTokenizer {
+            algorithm: self.algorithm,
+            inner: self.inner.clone(),
+            memo: HashMap::new(),
+        }
     }
 }
 
@@ -118,7 +122,11 @@ impl<T: Tokenizer> Tokenizer for MemoStemTokenizer<T> {
     type TokenStream<'a> = MemoStemStream<'a, T::TokenStream<'a>>;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
-        MemoStemStream { tail: self.inner.token_stream(text), stemmer: frostem::Stemmer::new(self.algorithm), memo: &mut self.memo }
+        MemoStemStream {
+            tail: self.inner.token_stream(text),
+            stemmer: frostem::Stemmer::new(self.algorithm),
+            memo: &mut self.memo,
+        }
     }
 }
 

@@ -13,8 +13,8 @@ use uuid::Uuid;
 use super::SearchError;
 use super::facets::{FACET_FIELDS, FacetCache};
 use super::filters::FilterCache;
-use super::request::{Cursor, FACET_TOP, Facets};
 use super::idset::OrdSet;
+use super::request::{Cursor, FACET_TOP, Facets};
 
 /// A candidate in the top-k heap. Ordered so the heap's top is the worst kept candidate.
 #[derive(Clone, Copy, Debug)]
@@ -79,17 +79,37 @@ pub struct Want<'a> {
 /// a second, unscored pass over every match for the exact total and facet counts (cheaper
 /// than scoring every match). With `skip_deleted`, soft-deleted documents are dropped here
 /// rather than by the query, and so is the filter, so a bare text query stays prunable.
-pub fn collect(searcher: &Searcher, caches: (&FacetCache, &FilterCache), weights: &[Box<dyn Weight>], want: Want<'_>) -> Result<Collected, SearchError> {
-    let segments: Vec<(usize, &SegmentReader)> = searcher.segment_readers().iter().enumerate().collect();
+pub fn collect(
+    searcher: &Searcher,
+    caches: (&FacetCache, &FilterCache),
+    weights: &[Box<dyn Weight>],
+    want: Want<'_>,
+) -> Result<Collected, SearchError> {
+    let segments: Vec<(usize, &SegmentReader)> =
+        searcher.segment_readers().iter().enumerate().collect();
     let docs: u64 = segments.iter().map(|(_, s)| u64::from(s.max_doc())).sum();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     // Big indexes: segments are split over the cores (a search is mostly CPU over mmap'd
     // postings); small ones stay on the caller's thread, where a spawn would cost more.
-    let parts: Vec<Result<Partial, SearchError>> = if want.parallel_from_docs > 0 && docs >= want.parallel_from_docs && cores > 1 && segments.len() > 1 {
+    let parts: Vec<Result<Partial, SearchError>> = if want.parallel_from_docs > 0
+        && docs >= want.parallel_from_docs
+        && cores > 1
+        && segments.len() > 1
+    {
         let per = segments.len().div_ceil(cores);
         std::thread::scope(|s| {
-            let handles: Vec<_> = segments.chunks(per).map(|part| s.spawn(move || collect_segments(part, caches, weights, want))).collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(SearchError::Index("a search thread panicked".into())))).collect()
+            let handles: Vec<_> = segments
+                .chunks(per)
+                .map(|part| s.spawn(move || collect_segments(part, caches, weights, want)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(SearchError::Index("a search thread panicked".into()))
+                    })
+                })
+                .collect()
         })
     } else {
         vec![collect_segments(&segments, caches, weights, want)]
@@ -133,9 +153,12 @@ struct Partial {
 
 impl Partial {
     fn new(k: usize) -> Partial {
-        Partial { heap: BinaryHeap::with_capacity(k + 1), total: 0, facet_maps: vec![HashMap::new(); FACET_FIELDS.len()] }
+        Partial {
+            heap: BinaryHeap::with_capacity(k + 1),
+            total: 0,
+            facet_maps: vec![HashMap::new(); FACET_FIELDS.len()],
+        }
     }
-
 }
 
 /// Keeps `r` if it is among the best `k` of `heap` (whose top is the worst kept).
@@ -148,7 +171,12 @@ fn keep_best(heap: &mut BinaryHeap<Ranked>, r: Ranked, k: usize) {
     }
 }
 
-fn collect_segments(segments: &[(usize, &SegmentReader)], caches: (&FacetCache, &FilterCache), weights: &[Box<dyn Weight>], want: Want<'_>) -> Result<Partial, SearchError> {
+fn collect_segments(
+    segments: &[(usize, &SegmentReader)],
+    caches: (&FacetCache, &FilterCache),
+    weights: &[Box<dyn Weight>],
+    want: Want<'_>,
+) -> Result<Partial, SearchError> {
     let Want { k, after, exhaustive, skip_deleted, filter, .. } = want;
     let (facet_cache, filter_cache) = caches;
     let mut out = Partial::new(k);
@@ -178,17 +206,31 @@ fn collect_segments(segments: &[(usize, &SegmentReader)], caches: (&FacetCache, 
         if k > 0 {
             for weight in weights {
                 let heap = &mut out.heap;
-                let threshold = heap.peek().filter(|_| heap.len() == k).map_or(f32::MIN, |w| w.score.next_down());
+                let threshold = heap
+                    .peek()
+                    .filter(|_| heap.len() == k)
+                    .map_or(f32::MIN, |w| w.score.next_down());
                 weight
                     .for_each_pruning(threshold, seg, &mut |doc, score| {
-                        if alive.is_none_or(|a| a.is_alive(doc)) && !excluded(doc) && !(heap.len() == k && heap.peek().is_some_and(|w| score < w.score)) {
+                        if alive.is_none_or(|a| a.is_alive(doc))
+                            && !excluded(doc)
+                            && !(heap.len() == k && heap.peek().is_some_and(|w| score < w.score))
+                        {
                             let id = id_of(&hi, &lo, doc);
                             if after.is_none_or(|c| c.precedes(score, id)) {
-                                keep_best(heap, Ranked { score, id, doc: DocAddress::new(seg_ord as u32, doc) }, k);
+                                keep_best(
+                                    heap,
+                                    Ranked { score, id, doc: DocAddress::new(seg_ord as u32, doc) },
+                                    k,
+                                );
                             }
                         }
                         // Ties with the worst kept score may still win on id: prune strictly below.
-                        if heap.len() == k { heap.peek().map_or(f32::MIN, |w| w.score.next_down()) } else { f32::MIN }
+                        if heap.len() == k {
+                            heap.peek().map_or(f32::MIN, |w| w.score.next_down())
+                        } else {
+                            f32::MIN
+                        }
                     })
                     .map_err(|e| SearchError::Index(e.to_string()))?;
             }
@@ -204,8 +246,12 @@ fn collect_segments(segments: &[(usize, &SegmentReader)], caches: (&FacetCache, 
                 // only to drop most of them.
                 let driver = match &bits {
                     Some(b) => {
-                        let scorer = weight.scorer(seg, 1.0).map_err(|e| SearchError::Index(e.to_string()))?;
-                        ((b.len() as u64).saturating_mul(FILTER_DRIVES_BELOW) < u64::from(scorer.size_hint())).then_some((b, scorer))
+                        let scorer = weight
+                            .scorer(seg, 1.0)
+                            .map_err(|e| SearchError::Index(e.to_string()))?;
+                        ((b.len() as u64).saturating_mul(FILTER_DRIVES_BELOW)
+                            < u64::from(scorer.size_hint()))
+                        .then_some((b, scorer))
                     }
                     None => None,
                 };

@@ -16,10 +16,13 @@ use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
 use super::SearchError;
 use super::analysis::Lang;
 use super::collect::{Ranked, Want, collect, ords};
+use super::idset::OrdSet;
 use super::index::{SearchIndex, Snapshot};
 use super::query::{explicit_filter_query, filter_query, text_queries};
-use super::request::{AssetSummary, Cursor, Highlights, Mode, Moment, MomentSource, SearchHit, SearchRequest, SearchResponse};
-use super::idset::OrdSet;
+use super::request::{
+    AssetSummary, Cursor, Highlights, Mode, Moment, MomentSource, SearchHit, SearchRequest,
+    SearchResponse,
+};
 use super::vectors::VectorHit;
 
 /// Reciprocal rank fusion constant (Cormack et al.): damps the weight of the very first ranks.
@@ -47,10 +50,17 @@ fn idx_err(e: tantivy::TantivyError) -> SearchError {
 }
 
 impl SearchIndex {
-    pub fn search(&self, req: &SearchRequest, principal: &Principal) -> Result<SearchResponse, SearchError> {
+    pub fn search(
+        &self,
+        req: &SearchRequest,
+        principal: &Principal,
+    ) -> Result<SearchResponse, SearchError> {
         let started = Instant::now();
         if req.limit == 0 || req.limit > 1000 {
-            return Err(SearchError::BadRequest(format!("limit {} is out of range 1..=1000", req.limit)));
+            return Err(SearchError::BadRequest(format!(
+                "limit {} is out of range 1..=1000",
+                req.limit
+            )));
         }
         let snap = self.snapshot_for(req.search_after.map(|c| c.generation));
         let tokenizers = self.assets.index.tokenizers();
@@ -59,10 +69,17 @@ impl SearchIndex {
         let after = req.search_after.as_ref();
         let want = req.limit + 1;
         let weights = |qs: &[Box<dyn Query>]| -> Result<Vec<Box<dyn Weight>>, SearchError> {
-            qs.iter().map(|q| q.weight(EnableScoring::enabled_from_searcher(&snap.assets)).map_err(idx_err)).collect()
+            qs.iter()
+                .map(|q| {
+                    q.weight(EnableScoring::enabled_from_searcher(&snap.assets)).map_err(idx_err)
+                })
+                .collect()
         };
-        let text_only = |t: &[(Lang, Box<dyn Query>)]| t.iter().map(|(_, q)| q.box_clone()).collect::<Vec<_>>();
-        let unscored = |q: &dyn Query| q.weight(EnableScoring::disabled_from_searcher(&snap.assets)).map_err(idx_err);
+        let text_only =
+            |t: &[(Lang, Box<dyn Query>)]| t.iter().map(|(_, q)| q.box_clone()).collect::<Vec<_>>();
+        let unscored = |q: &dyn Query| {
+            q.weight(EnableScoring::disabled_from_searcher(&snap.assets)).map_err(idx_err)
+        };
         let caches = (&self.facet_cache, &self.filter_cache);
         let scope = format!("{:?}|{:?}", req.filter, principal.projects);
 
@@ -77,26 +94,75 @@ impl SearchIndex {
                 let c = match (text.as_deref(), explicit_weight.as_deref()) {
                     (Some(t), f) => {
                         let filter = f.map(|w| (key.as_str(), w));
-                        collect(&snap.assets, caches, &weights(&text_only(t))?, Want { k: want, after, exhaustive: req.facets, skip_deleted, filter, parallel_from_docs: self.parallel_from_docs })?
+                        collect(
+                            &snap.assets,
+                            caches,
+                            &weights(&text_only(t))?,
+                            Want {
+                                k: want,
+                                after,
+                                exhaustive: req.facets,
+                                skip_deleted,
+                                filter,
+                                parallel_from_docs: self.parallel_from_docs,
+                            },
+                        )?
                     }
                     (None, _) => {
-                        let q: Box<dyn Query> = explicit.unwrap_or_else(|| Box::new(tantivy::query::AllQuery));
-                        collect(&snap.assets, caches, &weights(&[q])?, Want { k: want, after, exhaustive: req.facets, skip_deleted, filter: None, parallel_from_docs: self.parallel_from_docs })?
+                        let q: Box<dyn Query> =
+                            explicit.unwrap_or_else(|| Box::new(tantivy::query::AllQuery));
+                        collect(
+                            &snap.assets,
+                            caches,
+                            &weights(&[q])?,
+                            Want {
+                                k: want,
+                                after,
+                                exhaustive: req.facets,
+                                skip_deleted,
+                                filter: None,
+                                parallel_from_docs: self.parallel_from_docs,
+                            },
+                        )?
                     }
                 };
                 let ranked = c.top.iter().map(scored_text).collect::<Vec<_>>();
                 (ranked, c.total, c.facets)
             }
             Mode::Vector => {
-                let vector = req.vector.as_deref().ok_or_else(|| SearchError::BadRequest("mode=vector needs a vector".into()))?;
+                let vector = req
+                    .vector
+                    .as_deref()
+                    .ok_or_else(|| SearchError::BadRequest("mode=vector needs a vector".into()))?;
                 let allowed = self.allowed_ords(&snap, filter.as_ref(), &req.filter, principal)?;
                 let hits = self.vector_after(&snap, vector, want, &allowed, after)?;
-                let facets = if req.facets { collect(&snap.assets, caches, &weights(&[filter.box_clone()])?, Want { exhaustive: true, parallel_from_docs: self.parallel_from_docs, ..Want::default() })?.facets } else { None };
-                let ranked = hits.iter().enumerate().map(|(i, h)| scored_vector(h, i, h.similarity)).collect();
+                let facets = if req.facets {
+                    collect(
+                        &snap.assets,
+                        caches,
+                        &weights(&[filter.box_clone()])?,
+                        Want {
+                            exhaustive: true,
+                            parallel_from_docs: self.parallel_from_docs,
+                            ..Want::default()
+                        },
+                    )?
+                    .facets
+                } else {
+                    None
+                };
+                let ranked = hits
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| scored_vector(h, i, h.similarity))
+                    .collect();
                 (ranked, Some(allowed.len() as u64), facets)
             }
             Mode::Hybrid => {
-                let vector = req.vector.as_deref().ok_or_else(|| SearchError::BadRequest("mode=hybrid needs a vector".into()))?;
+                let vector = req
+                    .vector
+                    .as_deref()
+                    .ok_or_else(|| SearchError::BadRequest("mode=hybrid needs a vector".into()))?;
                 let window = RANK_WINDOW.max(want);
                 // The text list and the facets come from one collection: text, filtered by the
                 // filter's cached bitset.
@@ -104,14 +170,39 @@ impl SearchIndex {
                     Some(t) => {
                         let fw = unscored(filter.as_ref())?;
                         let key = format!("full|{scope}");
-                        let c = collect(&snap.assets, caches, &weights(&text_only(t))?, Want { k: window, exhaustive: req.facets, filter: Some((key.as_str(), fw.as_ref())), parallel_from_docs: self.parallel_from_docs, ..Want::default() })?;
+                        let c = collect(
+                            &snap.assets,
+                            caches,
+                            &weights(&text_only(t))?,
+                            Want {
+                                k: window,
+                                exhaustive: req.facets,
+                                filter: Some((key.as_str(), fw.as_ref())),
+                                parallel_from_docs: self.parallel_from_docs,
+                                ..Want::default()
+                            },
+                        )?;
                         (c.top, c.facets)
                     }
-                    None if req.facets => (Vec::new(), collect(&snap.assets, caches, &weights(&[filter.box_clone()])?, Want { exhaustive: true, parallel_from_docs: self.parallel_from_docs, ..Want::default() })?.facets),
+                    None if req.facets => (
+                        Vec::new(),
+                        collect(
+                            &snap.assets,
+                            caches,
+                            &weights(&[filter.box_clone()])?,
+                            Want {
+                                exhaustive: true,
+                                parallel_from_docs: self.parallel_from_docs,
+                                ..Want::default()
+                            },
+                        )?
+                        .facets,
+                    ),
                     None => (Vec::new(), None),
                 };
                 let allowed = self.allowed_ords(&snap, filter.as_ref(), &req.filter, principal)?;
-                let vector_list = self.vectors().search(vector, window, &allowed, snap.key_limit)?;
+                let vector_list =
+                    self.vectors().search(vector, window, &allowed, snap.key_limit)?;
                 let mut fused = fuse(&text_list, &vector_list);
                 let total = fused.len() as u64;
                 fused.retain(|s| after.is_none_or(|c| c.precedes(s.score, s.id)));
@@ -123,21 +214,39 @@ impl SearchIndex {
         let more = ranked.len() > req.limit;
         let page = &ranked[..ranked.len().min(req.limit)];
         let next = if more {
-            page.last().map(|last| Cursor { generation: snap.generation, score: last.score, id: last.id }.encode())
+            page.last().map(|last| {
+                Cursor { generation: snap.generation, score: last.score, id: last.id }.encode()
+            })
         } else {
             None
         };
         let hits = self.build_hits(&snap, page, text.as_deref(), req)?;
-        Ok(SearchResponse { total, hits, facets, next, took_ms: started.elapsed().as_secs_f64() * 1000.0 })
+        Ok(SearchResponse {
+            total,
+            hits,
+            facets,
+            next,
+            took_ms: started.elapsed().as_secs_f64() * 1000.0,
+        })
     }
 
     /// Vector hits after the cursor: asks the index for more until a page fits.
-    fn vector_after(&self, snap: &Snapshot, vector: &[f32], want: usize, allowed: &OrdSet, after: Option<&Cursor>) -> Result<Vec<VectorHit>, SearchError> {
+    fn vector_after(
+        &self,
+        snap: &Snapshot,
+        vector: &[f32],
+        want: usize,
+        allowed: &OrdSet,
+        after: Option<&Cursor>,
+    ) -> Result<Vec<VectorHit>, SearchError> {
         let mut n = want;
         loop {
             let hits = self.vectors().search(vector, n, allowed, snap.key_limit)?;
             let exhausted = hits.len() < n;
-            let kept: Vec<VectorHit> = hits.into_iter().filter(|h| after.is_none_or(|c| c.precedes(h.similarity, h.asset))).collect();
+            let kept: Vec<VectorHit> = hits
+                .into_iter()
+                .filter(|h| after.is_none_or(|c| c.precedes(h.similarity, h.asset)))
+                .collect();
             if kept.len() >= want || exhausted || n >= 10_000 {
                 return Ok(kept.into_iter().take(want).collect());
             }
@@ -146,7 +255,13 @@ impl SearchIndex {
     }
 
     /// The asset ords a filter lets through, cached per snapshot and filter.
-    fn allowed_ords(&self, snap: &Snapshot, filter: &dyn Query, f: &super::request::SearchFilter, principal: &Principal) -> Result<Arc<OrdSet>, SearchError> {
+    fn allowed_ords(
+        &self,
+        snap: &Snapshot,
+        filter: &dyn Query,
+        f: &super::request::SearchFilter,
+        principal: &Principal,
+    ) -> Result<Arc<OrdSet>, SearchError> {
         let key = format!("{f:?}|{:?}", principal.projects);
         {
             let cache = self.ord_cache.lock().unwrap_or_else(|p| p.into_inner());
@@ -156,7 +271,8 @@ impl SearchIndex {
                 return Ok(set.clone());
             }
         }
-        let weight = filter.weight(EnableScoring::disabled_from_searcher(&snap.assets)).map_err(idx_err)?;
+        let weight =
+            filter.weight(EnableScoring::disabled_from_searcher(&snap.assets)).map_err(idx_err)?;
         let set = Arc::new(ords(&snap.assets, weight.as_ref())?);
         let mut cache = self.ord_cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.0 != snap.generation {
@@ -168,17 +284,30 @@ impl SearchIndex {
         Ok(set)
     }
 
-    fn build_hits(&self, snap: &Snapshot, page: &[Scored], text: Option<&[(Lang, Box<dyn Query>)]>, req: &SearchRequest) -> Result<Vec<SearchHit>, SearchError> {
+    fn build_hits(
+        &self,
+        snap: &Snapshot,
+        page: &[Scored],
+        text: Option<&[(Lang, Box<dyn Query>)]>,
+        req: &SearchRequest,
+    ) -> Result<Vec<SearchHit>, SearchError> {
         let mut summaries = Vec::with_capacity(page.len());
         for s in page {
             match self.summary(&snap.assets, s.id, s.doc)? {
                 Some(sum) => summaries.push((s, sum)),
-                None => tracing::warn!(asset = %s.id, "search hit without a document in the snapshot; skipped"),
+                None => {
+                    tracing::warn!(asset = %s.id, "search hit without a document in the snapshot; skipped")
+                }
             }
         }
         let mut moments: HashMap<AssetId, Vec<Moment>> = HashMap::new();
         if !req.q.trim().is_empty() && !summaries.is_empty() {
-            moments = self.transcript_moments(snap, &req.q, req.prefix, summaries.iter().map(|(s, _)| s.id))?;
+            moments = self.transcript_moments(
+                snap,
+                &req.q,
+                req.prefix,
+                summaries.iter().map(|(s, _)| s.id),
+            )?;
         }
         // One generator per language: title and description share the language's field.
         let mut gens: HashMap<Lang, SnippetGenerator> = HashMap::new();
@@ -189,14 +318,32 @@ impl SearchIndex {
                 && let Some(q) = text
             {
                 let lang = Lang::parse(&asset.language).unwrap_or(self.default_lang);
-                highlights.title = self.highlight(&mut gens, &snap.assets, q, lang, &asset.title)?;
-                highlights.description = self.highlight(&mut gens, &snap.assets, q, lang, &asset.description)?;
+                highlights.title =
+                    self.highlight(&mut gens, &snap.assets, q, lang, &asset.title)?;
+                highlights.description =
+                    self.highlight(&mut gens, &snap.assets, q, lang, &asset.description)?;
             }
             let mut m = moments.remove(&s.id).unwrap_or_default();
             if let Some(at) = s.frame_ms {
-                m.insert(0, Moment { start_ms: at, end_ms: None, snippet: String::new(), source: MomentSource::Frame, score: s.score });
+                m.insert(
+                    0,
+                    Moment {
+                        start_ms: at,
+                        end_ms: None,
+                        snippet: String::new(),
+                        source: MomentSource::Frame,
+                        score: s.score,
+                    },
+                );
             }
-            hits.push(SearchHit { asset, score: s.score, text_rank: s.text_rank, vector_rank: s.vector_rank, highlights, moments: m });
+            hits.push(SearchHit {
+                asset,
+                score: s.score,
+                text_rank: s.text_rank,
+                vector_rank: s.vector_rank,
+                highlights,
+                moments: m,
+            });
         }
         Ok(hits)
     }
@@ -223,7 +370,12 @@ impl SearchIndex {
         Ok((!snippet.highlighted().is_empty()).then(|| snippet.to_html()))
     }
 
-    fn summary(&self, searcher: &Searcher, id: AssetId, doc: Option<DocAddress>) -> Result<Option<AssetSummary>, SearchError> {
+    fn summary(
+        &self,
+        searcher: &Searcher,
+        id: AssetId,
+        doc: Option<DocAddress>,
+    ) -> Result<Option<AssetSummary>, SearchError> {
         let addr = match doc {
             Some(a) => a,
             None => match doc_for_id(searcher, self.fields.id, &id.to_string())? {
@@ -232,31 +384,65 @@ impl SearchIndex {
             },
         };
         let doc: TantivyDocument = searcher.doc(addr).map_err(idx_err)?;
-        let bytes = doc.get_first(self.fields.summary).and_then(|v| v.as_bytes()).ok_or_else(|| SearchError::Index(format!("document of {id} has no summary")))?;
-        serde_json::from_slice(bytes).map(Some).map_err(|e| SearchError::Index(format!("summary of {id}: {e}")))
+        let bytes = doc
+            .get_first(self.fields.summary)
+            .and_then(|v| v.as_bytes())
+            .ok_or_else(|| SearchError::Index(format!("document of {id} has no summary")))?;
+        serde_json::from_slice(bytes)
+            .map(Some)
+            .map_err(|e| SearchError::Index(format!("summary of {id}: {e}")))
     }
 
     /// The best transcript segments of each asset in `ids` for the query text.
-    fn transcript_moments(&self, snap: &Snapshot, q: &str, prefix: bool, ids: impl Iterator<Item = AssetId>) -> Result<HashMap<AssetId, Vec<Moment>>, SearchError> {
+    fn transcript_moments(
+        &self,
+        snap: &Snapshot,
+        q: &str,
+        prefix: bool,
+        ids: impl Iterator<Item = AssetId>,
+    ) -> Result<HashMap<AssetId, Vec<Moment>>, SearchError> {
         let f = &self.seg_fields;
-        let Some(per_lang) = text_queries(&f.text, self.assets.index.tokenizers(), q, prefix) else { return Ok(HashMap::new()) };
+        let Some(per_lang) = text_queries(&f.text, self.assets.index.tokenizers(), q, prefix)
+        else {
+            return Ok(HashMap::new());
+        };
         // Few candidate segments (those of the page's assets): one query over both languages.
-        let text: Box<dyn Query> = Box::new(BooleanQuery::new(per_lang.into_iter().map(|(_, q)| (Occur::Should, q)).collect()));
+        let text: Box<dyn Query> = Box::new(BooleanQuery::new(
+            per_lang.into_iter().map(|(_, q)| (Occur::Should, q)).collect(),
+        ));
         let ids: Vec<AssetId> = ids.collect();
         let any_id: Vec<(Occur, Box<dyn Query>)> = ids
             .iter()
             .map(|id| {
                 let t = Term::from_field_text(f.asset_id, &id.to_string());
-                (Occur::Should, Box::new(TermQuery::new(t, IndexRecordOption::Basic)) as Box<dyn Query>)
+                (
+                    Occur::Should,
+                    Box::new(TermQuery::new(t, IndexRecordOption::Basic)) as Box<dyn Query>,
+                )
             })
             .collect();
-        let query = BooleanQuery::new(vec![(Occur::Must, text.box_clone()), (Occur::Must, Box::new(BooleanQuery::new(any_id)))]);
-        let top = snap.segments.search(&query, &TopDocs::with_limit(ids.len() * MOMENTS_PER_ASSET * 4).order_by_score()).map_err(idx_err)?;
+        let query = BooleanQuery::new(vec![
+            (Occur::Must, text.box_clone()),
+            (Occur::Must, Box::new(BooleanQuery::new(any_id))),
+        ]);
+        let top = snap
+            .segments
+            .search(
+                &query,
+                &TopDocs::with_limit(ids.len() * MOMENTS_PER_ASSET * 4).order_by_score(),
+            )
+            .map_err(idx_err)?;
         let mut gens: BTreeMap<usize, SnippetGenerator> = BTreeMap::new();
         let mut out: HashMap<AssetId, Vec<Moment>> = HashMap::new();
         for (score, addr) in top {
             let doc: TantivyDocument = snap.segments.doc(addr).map_err(idx_err)?;
-            let Some(asset) = doc.get_first(f.asset_id).and_then(|v| v.as_str()).and_then(|s| s.parse::<AssetId>().ok()) else { continue };
+            let Some(asset) = doc
+                .get_first(f.asset_id)
+                .and_then(|v| v.as_str())
+                .and_then(|s| s.parse::<AssetId>().ok())
+            else {
+                continue;
+            };
             let list = out.entry(asset).or_default();
             if list.len() >= MOMENTS_PER_ASSET {
                 continue;
@@ -267,7 +453,8 @@ impl SearchIndex {
             for (i, (_, field)) in f.text.iter().enumerate() {
                 if let Some(t) = doc.get_first(*field).and_then(|v| v.as_str()) {
                     if let std::collections::btree_map::Entry::Vacant(e) = gens.entry(i) {
-                        let mut sg = SnippetGenerator::create(&snap.segments, &text, *field).map_err(idx_err)?;
+                        let mut sg = SnippetGenerator::create(&snap.segments, &text, *field)
+                            .map_err(idx_err)?;
                         sg.set_max_num_chars(SNIPPET_CHARS);
                         e.insert(sg);
                     }
@@ -275,7 +462,13 @@ impl SearchIndex {
                     snippet = if s.is_empty() { html_escape(t) } else { s.to_html() };
                 }
             }
-            list.push(Moment { start_ms, end_ms, snippet, source: MomentSource::Transcript, score });
+            list.push(Moment {
+                start_ms,
+                end_ms,
+                snippet,
+                source: MomentSource::Transcript,
+                score,
+            });
         }
         Ok(out)
     }
@@ -286,12 +479,21 @@ fn html_escape(s: &str) -> String {
 }
 
 /// The live document holding `id`, if any.
-pub(crate) fn doc_for_id(searcher: &Searcher, field: tantivy::schema::Field, id: &str) -> Result<Option<DocAddress>, SearchError> {
+pub(crate) fn doc_for_id(
+    searcher: &Searcher,
+    field: tantivy::schema::Field,
+    id: &str,
+) -> Result<Option<DocAddress>, SearchError> {
     use tantivy::DocSet;
     let term = Term::from_field_text(field, id);
     for (seg_ord, seg) in searcher.segment_readers().iter().enumerate() {
         let inv = seg.inverted_index(field).map_err(idx_err)?;
-        let Some(mut postings) = inv.read_postings(&term, IndexRecordOption::Basic).map_err(|e| SearchError::Index(e.to_string()))? else { continue };
+        let Some(mut postings) = inv
+            .read_postings(&term, IndexRecordOption::Basic)
+            .map_err(|e| SearchError::Index(e.to_string()))?
+        else {
+            continue;
+        };
         let alive = seg.alive_bitset();
         let mut doc = postings.doc();
         while doc != tantivy::TERMINATED {
@@ -305,23 +507,51 @@ pub(crate) fn doc_for_id(searcher: &Searcher, field: tantivy::schema::Field, id:
 }
 
 fn scored_text(r: &Ranked) -> Scored {
-    Scored { id: r.id, score: r.score, text_rank: None, vector_rank: None, frame_ms: None, doc: Some(r.doc) }
+    Scored {
+        id: r.id,
+        score: r.score,
+        text_rank: None,
+        vector_rank: None,
+        frame_ms: None,
+        doc: Some(r.doc),
+    }
 }
 
 fn scored_vector(h: &VectorHit, rank: usize, score: f32) -> Scored {
-    Scored { id: h.asset, score, text_rank: None, vector_rank: Some(rank + 1), frame_ms: h.at_ms, doc: None }
+    Scored {
+        id: h.asset,
+        score,
+        text_rank: None,
+        vector_rank: Some(rank + 1),
+        frame_ms: h.at_ms,
+        doc: None,
+    }
 }
 
 /// Reciprocal rank fusion: each list adds 1 / (k + rank); best fused score first, then newest.
 fn fuse(text: &[Ranked], vector: &[VectorHit]) -> Vec<Scored> {
     let mut by_id: HashMap<AssetId, Scored> = HashMap::new();
     for (i, r) in text.iter().enumerate() {
-        let e = by_id.entry(r.id).or_insert(Scored { id: r.id, score: 0.0, text_rank: None, vector_rank: None, frame_ms: None, doc: Some(r.doc) });
+        let e = by_id.entry(r.id).or_insert(Scored {
+            id: r.id,
+            score: 0.0,
+            text_rank: None,
+            vector_rank: None,
+            frame_ms: None,
+            doc: Some(r.doc),
+        });
         e.score += 1.0 / (RRF_K + (i + 1) as f32);
         e.text_rank = Some(i + 1);
     }
     for (i, h) in vector.iter().enumerate() {
-        let e = by_id.entry(h.asset).or_insert(Scored { id: h.asset, score: 0.0, text_rank: None, vector_rank: None, frame_ms: None, doc: None });
+        let e = by_id.entry(h.asset).or_insert(Scored {
+            id: h.asset,
+            score: 0.0,
+            text_rank: None,
+            vector_rank: None,
+            frame_ms: None,
+            doc: None,
+        });
         e.score += 1.0 / (RRF_K + (i + 1) as f32);
         e.vector_rank = Some(i + 1);
         e.frame_ms = h.at_ms;

@@ -69,7 +69,9 @@ impl SegmentFacets {
                     }
                     Ords::Multi { offsets, ords }
                 }
-                _ => Ords::Single((0..max_doc).map(|doc| col.first(doc).map_or(0, |o| o as u32 + 1)).collect()),
+                _ => Ords::Single(
+                    (0..max_doc).map(|doc| col.first(doc).map_or(0, |o| o as u32 + 1)).collect(),
+                ),
             };
             columns.push(Some(FacetColumn { values: dictionary_values(&column)?, ords }));
         }
@@ -98,7 +100,11 @@ impl SegmentFacets {
                 }
                 Ords::Multi { offsets, ords } => {
                     for &d in docs {
-                        let (Some(&a), Some(&b)) = (offsets.get(d as usize), offsets.get(d as usize + 1)) else { continue };
+                        let (Some(&a), Some(&b)) =
+                            (offsets.get(d as usize), offsets.get(d as usize + 1))
+                        else {
+                            continue;
+                        };
                         for &o in ords.get(a as usize..b as usize).unwrap_or_default() {
                             if let Some(c) = counts.get_mut(o as usize) {
                                 *c += 1;

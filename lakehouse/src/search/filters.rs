@@ -7,9 +7,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use tantivy::SegmentReader;
 use tantivy::index::SegmentId;
 use tantivy::query::Weight;
-use tantivy::SegmentReader;
 
 use super::SearchError;
 use super::idset::OrdSet;
@@ -28,7 +28,12 @@ pub struct FilterCache {
 impl FilterCache {
     /// The bits of `key` (a canonical description of the filter) for `seg`, from `weight`
     /// (the filter's query) when not cached yet.
-    pub fn get(&self, seg: &SegmentReader, key: &str, weight: &dyn Weight) -> Result<Arc<OrdSet>, SearchError> {
+    pub fn get(
+        &self,
+        seg: &SegmentReader,
+        key: &str,
+        weight: &dyn Weight,
+    ) -> Result<Arc<OrdSet>, SearchError> {
         let id = seg.segment_id();
         if let Some((map, _)) = self.segments.lock().unwrap_or_else(|p| p.into_inner()).get(&id)
             && let Some(bits) = map.get(key)

@@ -19,9 +19,9 @@ use super::SearchError;
 use super::analysis::{self, Lang};
 use super::facets::FacetCache;
 use super::filters::FilterCache;
+use super::idset::OrdSet;
 use super::request::AssetSummary;
 use super::schema::{AssetFields, SegmentFields, TEXT_FIELDS};
-use super::idset::OrdSet;
 use super::vectors::{HnswParams, VectorStore};
 use crate::tables::{Catalog, batch_to_assets, batch_to_embeddings, batch_to_segments};
 
@@ -63,30 +63,50 @@ fn tantivy_err(what: &'static str) -> impl FnOnce(tantivy::TantivyError) -> Sear
 }
 
 impl TextIndex {
-    fn open(dir: &Path, schema: tantivy::schema::Schema, heap: usize) -> Result<(TextIndex, bool), SearchError> {
-        std::fs::create_dir_all(dir).map_err(|source| SearchError::Io { path: dir.to_path_buf(), source })?;
+    fn open(
+        dir: &Path,
+        schema: tantivy::schema::Schema,
+        heap: usize,
+    ) -> Result<(TextIndex, bool), SearchError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|source| SearchError::Io { path: dir.to_path_buf(), source })?;
         let marker = dir.join("LAYOUT");
         let layout_ok = std::fs::read_to_string(&marker).is_ok_and(|v| v.trim() == LAYOUT_VERSION);
         if !layout_ok {
             // Another layout (or none): start empty; the caller rebuilds from the tables.
-            std::fs::remove_dir_all(dir).map_err(|source| SearchError::Io { path: dir.to_path_buf(), source })?;
-            std::fs::create_dir_all(dir).map_err(|source| SearchError::Io { path: dir.to_path_buf(), source })?;
+            std::fs::remove_dir_all(dir)
+                .map_err(|source| SearchError::Io { path: dir.to_path_buf(), source })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|source| SearchError::Io { path: dir.to_path_buf(), source })?;
         }
-        let mmap = MmapDirectory::open(dir).map_err(|e| SearchError::Index(format!("opening {}: {e}", dir.display())))?;
-        let index = Index::open_or_create(mmap, schema).map_err(tantivy_err("opening the text index"))?;
+        let mmap = MmapDirectory::open(dir)
+            .map_err(|e| SearchError::Index(format!("opening {}: {e}", dir.display())))?;
+        let index =
+            Index::open_or_create(mmap, schema).map_err(tantivy_err("opening the text index"))?;
         analysis::register(index.tokenizers());
         // Indexing threads (each gets heap / threads); rebuilds use them all.
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
-        let writer = index.writer_with_num_threads(threads, heap).map_err(tantivy_err("opening the index writer"))?;
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(tantivy_err("opening a reader"))?;
+        let writer = index
+            .writer_with_num_threads(threads, heap)
+            .map_err(tantivy_err("opening the index writer"))?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(tantivy_err("opening a reader"))?;
         if !layout_ok {
-            std::fs::write(&marker, LAYOUT_VERSION).map_err(|source| SearchError::Io { path: marker.clone(), source })?;
+            std::fs::write(&marker, LAYOUT_VERSION)
+                .map_err(|source| SearchError::Io { path: marker.clone(), source })?;
         }
         Ok((TextIndex { index, writer: Mutex::new(writer), reader }, !layout_ok))
     }
 
     fn commit(&self) -> Result<(), SearchError> {
-        self.writer.lock().unwrap_or_else(|p| p.into_inner()).commit().map_err(tantivy_err("committing the text index"))?;
+        self.writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .commit()
+            .map_err(tantivy_err("committing the text index"))?;
         self.reader.reload().map_err(tantivy_err("reloading the text index"))
     }
 }
@@ -112,21 +132,34 @@ pub struct SearchIndex {
 impl SearchIndex {
     /// Opens the index under `dir`, loads the vectors from the catalog, and rebuilds the text
     /// indexes from the catalog when they are new or of another layout.
-    pub async fn open(dir: &Path, config: &SearchConfig, catalog: &Catalog) -> Result<Arc<SearchIndex>, SearchError> {
+    pub async fn open(
+        dir: &Path,
+        config: &SearchConfig,
+        catalog: &Catalog,
+    ) -> Result<Arc<SearchIndex>, SearchError> {
         let heap = config.writer_heap_mb.max(16) * 1024 * 1024;
         let fields = AssetFields::build();
         let seg_fields = SegmentFields::build();
         let (assets, fresh_a) = TextIndex::open(&dir.join("assets"), fields.schema.clone(), heap)?;
-        let (segments, fresh_s) = TextIndex::open(&dir.join("segments"), seg_fields.schema.clone(), heap.min(64 * 1024 * 1024))?;
+        let (segments, fresh_s) = TextIndex::open(
+            &dir.join("segments"),
+            seg_fields.schema.clone(),
+            heap.min(64 * 1024 * 1024),
+        )?;
         let params = HnswParams {
             connectivity: config.hnsw_connectivity,
             expansion_add: config.hnsw_expansion_add,
             expansion_search: config.hnsw_expansion_search,
             exact_below: config.exact_below,
         };
-        let vectors = Arc::new(VectorStore::new(&dir.join("vectors"), catalog.embedding_dim(), params)?);
-        let default_lang = Lang::parse(&config.default_language)
-            .ok_or_else(|| SearchError::BadRequest(format!("search.default_language {:?}: use es or en", config.default_language)))?;
+        let vectors =
+            Arc::new(VectorStore::new(&dir.join("vectors"), catalog.embedding_dim(), params)?);
+        let default_lang = Lang::parse(&config.default_language).ok_or_else(|| {
+            SearchError::BadRequest(format!(
+                "search.default_language {:?}: use es or en",
+                config.default_language
+            ))
+        })?;
         let index = Arc::new(SearchIndex {
             fields,
             seg_fields,
@@ -149,7 +182,8 @@ impl SearchIndex {
             index.rebuild_text(catalog).await?;
         }
         index.snapshot();
-        *index.merger.lock().unwrap_or_else(|p| p.into_inner()) = Some(index.vectors.spawn_merger());
+        *index.merger.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(index.vectors.spawn_merger());
         Ok(index)
     }
 
@@ -180,7 +214,11 @@ impl SearchIndex {
     pub async fn rebuild_text(&self, catalog: &Catalog) -> Result<u64, SearchError> {
         let started = Instant::now();
         for t in [&self.assets, &self.segments] {
-            t.writer.lock().unwrap_or_else(|p| p.into_inner()).delete_all_documents().map_err(tantivy_err("clearing"))?;
+            t.writer
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .delete_all_documents()
+                .map_err(tantivy_err("clearing"))?;
         }
         let mut langs: HashMap<AssetId, Lang> = HashMap::new();
         let mut n = 0u64;
@@ -196,19 +234,29 @@ impl SearchIndex {
             let writer = self.segments.writer.lock().unwrap_or_else(|p| p.into_inner());
             for r in &rows {
                 let lang = langs.get(&r.asset_id).copied().unwrap_or(self.default_lang);
-                writer.add_document(self.segment_doc(r, lang)).map_err(tantivy_err("indexing a segment"))?;
+                writer
+                    .add_document(self.segment_doc(r, lang))
+                    .map_err(tantivy_err("indexing a segment"))?;
             }
         }
         self.assets.commit()?;
         self.segments.commit()?;
-        tracing::info!(assets = n, seconds = started.elapsed().as_secs_f64(), "text index rebuilt from the catalog");
+        tracing::info!(
+            assets = n,
+            seconds = started.elapsed().as_secs_f64(),
+            "text index rebuilt from the catalog"
+        );
         Ok(n)
     }
 
     /// Adds the documents of `assets`, built on every core (language detection and analysis
     /// dominate indexing); with `replace`, each asset's earlier document is deleted first.
     /// Returns each asset's language. `assets` holds one row per asset.
-    fn add_assets(&self, assets: &[Asset], replace: bool) -> Result<Vec<(AssetId, Lang)>, SearchError> {
+    fn add_assets(
+        &self,
+        assets: &[Asset],
+        replace: bool,
+    ) -> Result<Vec<(AssetId, Lang)>, SearchError> {
         let writer = self.assets.writer.lock().unwrap_or_else(|p| p.into_inner());
         let writer: &IndexWriter = &writer;
         if replace {
@@ -227,14 +275,23 @@ impl SearchIndex {
                         let mut out = Vec::with_capacity(part.len());
                         for a in part {
                             let lang = self.language_of(a);
-                            writer.add_document(self.asset_doc(a, lang)?).map_err(tantivy_err("indexing an asset"))?;
+                            writer
+                                .add_document(self.asset_doc(a, lang)?)
+                                .map_err(tantivy_err("indexing an asset"))?;
                             out.push((a.id, lang));
                         }
                         Ok(out)
                     })
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(SearchError::Index("an indexing thread panicked".into())))).collect()
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(SearchError::Index("an indexing thread panicked".into()))
+                    })
+                })
+                .collect()
         });
         let mut langs = Vec::with_capacity(assets.len());
         for part in parts {
@@ -275,7 +332,8 @@ impl SearchIndex {
             duration_seconds: a.technical.as_ref().and_then(|t| t.duration_seconds),
             language: lang.code().into(),
         };
-        let json = serde_json::to_vec(&summary).map_err(|e| SearchError::Index(format!("encoding a summary: {e}")))?;
+        let json = serde_json::to_vec(&summary)
+            .map_err(|e| SearchError::Index(format!("encoding a summary: {e}")))?;
         d.add_bytes(f.summary, &json);
         d.add_text(f.kind, a.kind.as_str());
         d.add_text(f.status, a.status.as_str());
@@ -329,15 +387,21 @@ impl SearchIndex {
         for (asset, rows) in batch.vectors {
             self.vectors.replace(asset, rows)?;
         }
-        let langs: HashMap<AssetId, Lang> = self.add_assets(&batch.assets, true)?.into_iter().collect();
+        let langs: HashMap<AssetId, Lang> =
+            self.add_assets(&batch.assets, true)?.into_iter().collect();
         let seg_changed = !batch.segments.is_empty();
         if seg_changed {
             let writer = self.segments.writer.lock().unwrap_or_else(|p| p.into_inner());
             for (asset, rows) in &batch.segments {
-                writer.delete_term(Term::from_field_text(self.seg_fields.asset_id, &asset.to_string()));
+                writer.delete_term(Term::from_field_text(
+                    self.seg_fields.asset_id,
+                    &asset.to_string(),
+                ));
                 let lang = langs.get(asset).copied().unwrap_or(self.default_lang);
                 for r in rows {
-                    writer.add_document(self.segment_doc(r, lang)).map_err(tantivy_err("indexing a segment"))?;
+                    writer
+                        .add_document(self.segment_doc(r, lang))
+                        .map_err(tantivy_err("indexing a segment"))?;
                 }
             }
         }
@@ -362,11 +426,16 @@ impl SearchIndex {
         };
         let mut snaps = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
         snaps.push_back(snap.clone());
-        while snaps.len() > MAX_SNAPSHOTS || snaps.front().is_some_and(|s| s.taken.elapsed() > SNAPSHOT_TTL && snaps.len() > 1) {
+        while snaps.len() > MAX_SNAPSHOTS
+            || snaps.front().is_some_and(|s| s.taken.elapsed() > SNAPSHOT_TTL && snaps.len() > 1)
+        {
             snaps.pop_front();
         }
         // Facet columns of segments no kept snapshot reads (merged away) are dropped.
-        let live: Vec<tantivy::index::SegmentId> = snaps.iter().flat_map(|s| s.assets.segment_readers().iter().map(|r| r.segment_id())).collect();
+        let live: Vec<tantivy::index::SegmentId> = snaps
+            .iter()
+            .flat_map(|s| s.assets.segment_readers().iter().map(|r| r.segment_id()))
+            .collect();
         self.facet_cache.retain(&live);
         self.filter_cache.retain(&live);
         snap

@@ -21,13 +21,13 @@ pub mod sql;
 mod vectors;
 
 pub use analysis::{Lang, analyze, detect};
+pub use idset::OrdSet;
 pub use index::{IndexBatch, SearchIndex, Snapshot};
 pub use request::{
-    AssetSummary, Cursor, FACET_TOP, Facets, Highlights, Mode, Moment, MomentSource, SearchFilter, SearchHit, SearchRequest,
-    SearchResponse,
+    AssetSummary, Cursor, FACET_TOP, Facets, Highlights, Mode, Moment, MomentSource, SearchFilter,
+    SearchHit, SearchRequest, SearchResponse,
 };
 pub use schema::{TEXT_FIELDS, bm25_length};
-pub use idset::OrdSet;
 pub use vectors::{VectorHit, normalise};
 
 use std::path::PathBuf;

@@ -6,7 +6,10 @@ use std::ops::Bound;
 
 use acervo_catalog::{AssetStatus, Principal};
 use tantivy::Term;
-use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery, TermQuery};
+use tantivy::query::{
+    AllQuery, BooleanQuery, ConstScoreQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery,
+    RegexQuery, TermQuery,
+};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TokenizerManager;
 
@@ -109,23 +112,40 @@ fn escape_regex(s: &str) -> String {
 /// language only, so the per-language results are disjoint and their union is the answer:
 /// run one after the other into the same top-k. Words become a plain intersection of term
 /// queries, which tantivy scores with block-max pruning.
-pub fn text_queries(fields: &[(Lang, Field)], tokenizers: &TokenizerManager, q: &str, last_is_prefix: bool) -> Option<Vec<(Lang, Box<dyn Query>)>> {
+pub fn text_queries(
+    fields: &[(Lang, Field)],
+    tokenizers: &TokenizerManager,
+    q: &str,
+    last_is_prefix: bool,
+) -> Option<Vec<(Lang, Box<dyn Query>)>> {
     let groups = parse(q, last_is_prefix);
-    let out: Vec<(Lang, Box<dyn Query>)> =
-        fields.iter().filter_map(|(lang, field)| lang_query(*lang, *field, tokenizers, &groups).map(|q| (*lang, q))).collect();
+    let out: Vec<(Lang, Box<dyn Query>)> = fields
+        .iter()
+        .filter_map(|(lang, field)| {
+            lang_query(*lang, *field, tokenizers, &groups).map(|q| (*lang, q))
+        })
+        .collect();
     (!out.is_empty()).then_some(out)
 }
 
-fn lang_query(lang: Lang, field: Field, tokenizers: &TokenizerManager, groups: &[Vec<Clause>]) -> Option<Box<dyn Query>> {
+fn lang_query(
+    lang: Lang,
+    field: Field,
+    tokenizers: &TokenizerManager,
+    groups: &[Vec<Clause>],
+) -> Option<Box<dyn Query>> {
     let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let mut positive = 0;
     for group in groups {
         let negated = group.iter().any(|c| c.negated);
-        let mut alternatives: Vec<Box<dyn Query>> = group.iter().filter_map(|c| clause_query(lang, field, tokenizers, c)).collect();
+        let mut alternatives: Vec<Box<dyn Query>> =
+            group.iter().filter_map(|c| clause_query(lang, field, tokenizers, c)).collect();
         let q: Box<dyn Query> = match alternatives.len() {
             0 => continue, // punctuation only
             1 => alternatives.pop()?,
-            _ => Box::new(BooleanQuery::new(alternatives.into_iter().map(|q| (Occur::Should, q)).collect())),
+            _ => Box::new(BooleanQuery::new(
+                alternatives.into_iter().map(|q| (Occur::Should, q)).collect(),
+            )),
         };
         if negated {
             must.push((Occur::MustNot, q));
@@ -144,7 +164,12 @@ fn lang_query(lang: Lang, field: Field, tokenizers: &TokenizerManager, groups: &
 }
 
 /// One clause over one language's field.
-fn clause_query(lang: Lang, field: Field, tokenizers: &TokenizerManager, clause: &Clause) -> Option<Box<dyn Query>> {
+fn clause_query(
+    lang: Lang,
+    field: Field,
+    tokenizers: &TokenizerManager,
+    clause: &Clause,
+) -> Option<Box<dyn Query>> {
     let field_terms = terms(tokenizers, lang.analyzer(), &clause.text);
     match clause.kind {
         ClauseKind::Prefix => {
@@ -160,7 +185,9 @@ fn clause_query(lang: Lang, field: Field, tokenizers: &TokenizerManager, clause:
             prefixes.dedup();
             let alts: Vec<(Occur, Box<dyn Query>)> = prefixes
                 .iter()
-                .filter_map(|p| RegexQuery::from_pattern(&format!("{}.*", escape_regex(p)), field).ok())
+                .filter_map(|p| {
+                    RegexQuery::from_pattern(&format!("{}.*", escape_regex(p)), field).ok()
+                })
                 .map(|r| (Occur::Should, Box::new(r) as Box<dyn Query>))
                 .collect();
             (!alts.is_empty()).then(|| Box::new(BooleanQuery::new(alts)) as Box<dyn Query>)
@@ -172,8 +199,13 @@ fn clause_query(lang: Lang, field: Field, tokenizers: &TokenizerManager, clause:
 fn phrase(field: Field, terms: &[String]) -> Option<Box<dyn Query>> {
     match terms {
         [] => None,
-        [one] => Some(Box::new(TermQuery::new(Term::from_field_text(field, one), IndexRecordOption::WithFreqs))),
-        many => Some(Box::new(PhraseQuery::new(many.iter().map(|t| Term::from_field_text(field, t)).collect()))),
+        [one] => Some(Box::new(TermQuery::new(
+            Term::from_field_text(field, one),
+            IndexRecordOption::WithFreqs,
+        ))),
+        many => Some(Box::new(PhraseQuery::new(
+            many.iter().map(|t| Term::from_field_text(field, t)).collect(),
+        ))),
     }
 }
 
@@ -182,17 +214,28 @@ fn term(field: Field, value: &str) -> Box<dyn Query> {
 }
 
 /// The filter and the principal's project scope as one query that adds nothing to scores.
-pub fn filter_query(fields: &AssetFields, f: &SearchFilter, principal: &Principal) -> Box<dyn Query> {
+pub fn filter_query(
+    fields: &AssetFields,
+    f: &SearchFilter,
+    principal: &Principal,
+) -> Box<dyn Query> {
     explicit_filter_query(fields, f, principal, true).unwrap_or_else(|| Box::new(AllQuery))
 }
 
 /// Like `filter_query`; without `exclude_deleted` the implicit "not deleted" is left to the
 /// caller (a post-filter keeps the text query prunable). `None`: nothing to filter.
-pub fn explicit_filter_query(fields: &AssetFields, f: &SearchFilter, principal: &Principal, exclude_deleted: bool) -> Option<Box<dyn Query>> {
+pub fn explicit_filter_query(
+    fields: &AssetFields,
+    f: &SearchFilter,
+    principal: &Principal,
+    exclude_deleted: bool,
+) -> Option<Box<dyn Query>> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(AllQuery))];
     match f.status {
         Some(s) => clauses.push((Occur::Must, term(fields.status, s.as_str()))),
-        None if exclude_deleted => clauses.push((Occur::MustNot, term(fields.status, AssetStatus::Deleted.as_str()))),
+        None if exclude_deleted => {
+            clauses.push((Occur::MustNot, term(fields.status, AssetStatus::Deleted.as_str())))
+        }
         None => {}
     }
     if let Some(k) = f.kind {
@@ -208,7 +251,9 @@ pub fn explicit_filter_query(fields: &AssetFields, f: &SearchFilter, principal: 
         clauses.push((Occur::Must, term(fields.label, l)));
     }
     if f.created_from.is_some() || f.created_to.is_some() {
-        let at = |t: chrono::DateTime<chrono::Utc>| Term::from_field_i64(fields.created_ms, t.timestamp_millis());
+        let at = |t: chrono::DateTime<chrono::Utc>| {
+            Term::from_field_i64(fields.created_ms, t.timestamp_millis())
+        };
         let lo = f.created_from.map_or(Bound::Unbounded, |t| Bound::Included(at(t)));
         let hi = f.created_to.map_or(Bound::Unbounded, |t| Bound::Excluded(at(t)));
         clauses.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
@@ -223,7 +268,8 @@ pub fn explicit_filter_query(fields: &AssetFields, f: &SearchFilter, principal: 
         if projects.is_empty() {
             return Some(Box::new(EmptyQuery));
         }
-        let any: Vec<(Occur, Box<dyn Query>)> = projects.iter().map(|p| (Occur::Should, term(fields.project, p))).collect();
+        let any: Vec<(Occur, Box<dyn Query>)> =
+            projects.iter().map(|p| (Occur::Should, term(fields.project, p))).collect();
         clauses.push((Occur::Must, Box::new(BooleanQuery::new(any))));
     }
     if clauses.len() == 1 {

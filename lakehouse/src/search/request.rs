@@ -31,7 +31,9 @@ impl std::str::FromStr for Mode {
             "text" => Ok(Mode::Text),
             "vector" => Ok(Mode::Vector),
             "hybrid" => Ok(Mode::Hybrid),
-            other => Err(SearchError::BadRequest(format!("unknown mode {other:?}: use text, vector or hybrid"))),
+            other => Err(SearchError::BadRequest(format!(
+                "unknown mode {other:?}: use text, vector or hybrid"
+            ))),
         }
     }
 }
@@ -98,7 +100,9 @@ impl Cursor {
     }
 
     pub fn decode(s: &str) -> Result<Cursor, SearchError> {
-        let bad = || SearchError::BadRequest("search_after is not a cursor this server handed out".into());
+        let bad = || {
+            SearchError::BadRequest("search_after is not a cursor this server handed out".into())
+        };
         let bytes = URL_SAFE_NO_PAD.decode(s.trim()).map_err(|_| bad())?;
         serde_json::from_slice(&bytes).map_err(|_| bad())
     }

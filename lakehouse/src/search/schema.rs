@@ -3,7 +3,8 @@
 //! one per transcript segment (for "jump to the moment").
 
 use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, SchemaBuilder, TextFieldIndexing, TextOptions,
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, SchemaBuilder,
+    TextFieldIndexing, TextOptions,
 };
 
 use super::analysis::Lang;
@@ -15,12 +16,15 @@ use super::analysis::Lang;
 /// several words a plain intersection of term postings, which tantivy scores with block-max
 /// pruning; a union over per-field postings per word cannot be pruned and was 2x slower than
 /// tantivy itself at a million assets (benchmarks/search).
-pub const TEXT_FIELDS: [(&str, u32); 6] = [("title", 3), ("description", 2), ("tags", 2), ("transcript", 1), ("ocr", 1), ("labels", 1)];
+pub const TEXT_FIELDS: [(&str, u32); 6] =
+    [("title", 3), ("description", 2), ("tags", 2), ("transcript", 1), ("ocr", 1), ("labels", 1)];
 
 /// The length BM25 sees for a field of `tokens` weighted tokens: tantivy stores lengths in
 /// one byte, exactly up to 40 and coarser above.
 pub fn bm25_length(tokens: u32) -> u32 {
-    tantivy::fieldnorm::FieldNormReader::id_to_fieldnorm(tantivy::fieldnorm::FieldNormReader::fieldnorm_to_id(tokens))
+    tantivy::fieldnorm::FieldNormReader::id_to_fieldnorm(
+        tantivy::fieldnorm::FieldNormReader::fieldnorm_to_id(tokens),
+    )
 }
 
 /// A text field indexed with `analyzer`: positions kept for phrase queries.
@@ -71,7 +75,12 @@ impl AssetFields {
         let created_ms = b.add_i64_field("created_ms", INDEXED | FAST);
         let duration_ms = b.add_u64_field("duration_ms", INDEXED | FAST);
         let vord = b.add_u64_field("vord", FAST);
-        let text_fields = Lang::ALL.iter().map(|l| (*l, b.add_text_field(&field_name("text", *l), text(l.weighted_analyzer(), false)))).collect();
+        let text_fields = Lang::ALL
+            .iter()
+            .map(|l| {
+                (*l, b.add_text_field(&field_name("text", *l), text(l.weighted_analyzer(), false)))
+            })
+            .collect();
         AssetFields {
             schema: b.build(),
             id,
@@ -111,7 +120,10 @@ impl SegmentFields {
         let asset_id = b.add_text_field("asset_id", STRING | STORED);
         let start_ms = b.add_u64_field("start_ms", STORED | FAST);
         let end_ms = b.add_u64_field("end_ms", STORED);
-        let text_fields = Lang::ALL.iter().map(|l| (*l, b.add_text_field(&field_name("text", *l), text(l.analyzer(), true)))).collect();
+        let text_fields = Lang::ALL
+            .iter()
+            .map(|l| (*l, b.add_text_field(&field_name("text", *l), text(l.analyzer(), true))))
+            .collect();
         SegmentFields { schema: b.build(), asset_id, start_ms, end_ms, text: text_fields }
     }
 }

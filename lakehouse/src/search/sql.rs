@@ -7,7 +7,9 @@
 use std::sync::Arc;
 
 use acervo_catalog::Principal;
-use arrow::array::{ArrayRef, Float32Array, RecordBatch, StringArray, TimestampMillisecondArray, UInt32Array};
+use arrow::array::{
+    ArrayRef, Float32Array, RecordBatch, StringArray, TimestampMillisecondArray, UInt32Array,
+};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{DataFusionError, ScalarValue, plan_err};
@@ -15,8 +17,8 @@ use datafusion::datasource::MemTable;
 use datafusion::execution::context::SessionContext;
 use datafusion::logical_expr::Expr;
 
-use super::index::SearchIndex;
 use super::SearchError;
+use super::index::SearchIndex;
 use super::request::{Mode, SearchHit, SearchRequest};
 
 /// The name SQL calls it by.
@@ -35,7 +37,11 @@ pub fn schema() -> SchemaRef {
         Field::new("kind", DataType::Utf8, false),
         Field::new("status", DataType::Utf8, false),
         Field::new("project", DataType::Utf8, false),
-        Field::new("created_at", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), false),
+        Field::new(
+            "created_at",
+            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            false,
+        ),
     ]))
 }
 
@@ -66,7 +72,11 @@ fn literal(e: &Expr) -> Option<&ScalarValue> {
 fn arguments(exprs: &[Expr]) -> Result<(String, usize), DataFusionError> {
     let usage = "search(query text [, limit integer])";
     let q = match exprs.first().and_then(literal) {
-        Some(ScalarValue::Utf8(Some(q)) | ScalarValue::LargeUtf8(Some(q)) | ScalarValue::Utf8View(Some(q))) => q.clone(),
+        Some(
+            ScalarValue::Utf8(Some(q))
+            | ScalarValue::LargeUtf8(Some(q))
+            | ScalarValue::Utf8View(Some(q)),
+        ) => q.clone(),
         _ => return plan_err!("{usage}: the first argument must be a text literal"),
     };
     let limit = match exprs.get(1) {
@@ -88,9 +98,19 @@ fn arguments(exprs: &[Expr]) -> Result<(String, usize), DataFusionError> {
 }
 
 impl TableFunctionImpl for SearchFunction {
-    fn call_with_args(&self, args: TableFunctionArgs) -> datafusion::common::Result<Arc<dyn TableProvider>> {
+    fn call_with_args(
+        &self,
+        args: TableFunctionArgs,
+    ) -> datafusion::common::Result<Arc<dyn TableProvider>> {
         let (q, limit) = arguments(args.exprs())?;
-        let req = SearchRequest { q, mode: Mode::Text, limit, facets: false, highlight: false, ..Default::default() };
+        let req = SearchRequest {
+            q,
+            mode: Mode::Text,
+            limit,
+            facets: false,
+            highlight: false,
+            ..Default::default()
+        };
         // Top-k text search takes milliseconds: answering at planning time keeps the
         // result consistent with one index snapshot for the whole statement.
         // A bad query is the caller's mistake (a planning error); a failing index is not.
@@ -99,7 +119,9 @@ impl TableFunctionImpl for SearchFunction {
             other => DataFusionError::External(Box::new(other)),
         })?;
         let hits = &found.hits;
-        let text = |f: fn(&SearchHit) -> &str| -> ArrayRef { Arc::new(StringArray::from_iter_values(hits.iter().map(f))) };
+        let text = |f: fn(&SearchHit) -> &str| -> ArrayRef {
+            Arc::new(StringArray::from_iter_values(hits.iter().map(f)))
+        };
         let columns: Vec<ArrayRef> = vec![
             Arc::new(StringArray::from_iter_values(hits.iter().map(|h| h.asset.id.to_string()))),
             Arc::new(UInt32Array::from_iter_values(1..=hits.len() as u32)),
@@ -108,7 +130,12 @@ impl TableFunctionImpl for SearchFunction {
             text(|h| h.asset.kind.as_str()),
             text(|h| h.asset.status.as_str()),
             text(|h| &h.asset.project),
-            Arc::new(TimestampMillisecondArray::from_iter_values(hits.iter().map(|h| h.asset.created_at.timestamp_millis())).with_timezone("UTC")),
+            Arc::new(
+                TimestampMillisecondArray::from_iter_values(
+                    hits.iter().map(|h| h.asset.created_at.timestamp_millis()),
+                )
+                .with_timezone("UTC"),
+            ),
         ];
         let schema = schema();
         let batch = RecordBatch::try_new(schema.clone(), columns)?;

@@ -51,7 +51,12 @@ const KEYS_PREFETCH: usize = 8;
 /// The `keep` keys of `keys` with the highest `score(data(key))` (all of them when fewer).
 /// The data of a filtered set lies scattered over the store: without asking for the next
 /// vectors' data early, every one waits out a memory round trip (2.5x slower, measured).
-fn top_by<'a, T: 'a>(keys: &[u64], keep: usize, data: impl Fn(u64) -> &'a [T], score: impl Fn(&[T]) -> i32) -> Vec<u64> {
+fn top_by<'a, T: 'a>(
+    keys: &[u64],
+    keep: usize,
+    data: impl Fn(u64) -> &'a [T],
+    score: impl Fn(&[T]) -> i32,
+) -> Vec<u64> {
     if keys.len() <= keep {
         return keys.to_vec();
     }
@@ -184,9 +189,13 @@ const GRAPH_THREADS: usize = 64;
 
 impl VectorStore {
     pub fn new(dir: &Path, dim: usize, params: HnswParams) -> Result<VectorStore, SearchError> {
-        std::fs::create_dir_all(dir).map_err(|source| SearchError::Io { path: dir.to_path_buf(), source })?;
-        let graph = Index::new(&index_options(dim, &params)).map_err(usearch_err("creating the HNSW index"))?;
-        graph.reserve_capacity_and_threads(1024, GRAPH_THREADS).map_err(usearch_err("reserving"))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|source| SearchError::Io { path: dir.to_path_buf(), source })?;
+        let graph = Index::new(&index_options(dim, &params))
+            .map_err(usearch_err("creating the HNSW index"))?;
+        graph
+            .reserve_capacity_and_threads(1024, GRAPH_THREADS)
+            .map_err(usearch_err("reserving"))?;
         Ok(VectorStore {
             dim,
             params,
@@ -217,7 +226,10 @@ impl VectorStore {
 
     /// Reuses the saved graph for the keys it holds; every other loaded vector goes to the tail.
     pub fn attach_graph(&self) -> Result<(), SearchError> {
-        let fresh = || Index::new(&index_options(self.dim, &self.params)).map_err(usearch_err("creating the HNSW index"));
+        let fresh = || {
+            Index::new(&index_options(self.dim, &self.params))
+                .map_err(usearch_err("creating the HNSW index"))
+        };
         let mut graph = fresh()?;
         if self.path.exists() {
             match graph.load(&self.path.to_string_lossy()) {
@@ -336,7 +348,9 @@ impl VectorStore {
                 .tail
                 .iter()
                 .take(max)
-                .map(|&k| (k, inner.vectors[k as usize * self.dim..(k as usize + 1) * self.dim].to_vec()))
+                .map(|&k| {
+                    (k, inner.vectors[k as usize * self.dim..(k as usize + 1) * self.dim].to_vec())
+                })
                 .collect()
         };
         if batch.is_empty() {
@@ -346,7 +360,9 @@ impl VectorStore {
             let graph = self.graph.write().unwrap_or_else(|p| p.into_inner());
             let need = graph.size() + batch.len();
             if need > graph.capacity() {
-                graph.reserve_capacity_and_threads(need.max(graph.capacity() * 2), GRAPH_THREADS).map_err(usearch_err("reserving"))?;
+                graph
+                    .reserve_capacity_and_threads(need.max(graph.capacity() * 2), GRAPH_THREADS)
+                    .map_err(usearch_err("reserving"))?;
             }
         }
         let graph = self.graph.read().unwrap_or_else(|p| p.into_inner());
@@ -381,7 +397,8 @@ impl VectorStore {
         let mut inner = self.write();
         inner.tail.retain(|k| !moved.contains(k));
         // A vector replaced while it was being added is dead: take it back out.
-        let dead: Vec<u64> = moved.iter().copied().filter(|k| !inner.keys[*k as usize].alive).collect();
+        let dead: Vec<u64> =
+            moved.iter().copied().filter(|k| !inner.keys[*k as usize].alive).collect();
         drop(inner);
         let graph = self.graph.read().unwrap_or_else(|p| p.into_inner());
         for k in dead {
@@ -397,8 +414,13 @@ impl VectorStore {
             return Ok(());
         }
         let tmp = self.path.with_extension("usearch.tmp");
-        self.graph.read().unwrap_or_else(|p| p.into_inner()).save(&tmp.to_string_lossy()).map_err(usearch_err("saving the HNSW graph"))?;
-        std::fs::rename(&tmp, &self.path).map_err(|source| SearchError::Io { path: self.path.clone(), source })
+        self.graph
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .save(&tmp.to_string_lossy())
+            .map_err(usearch_err("saving the HNSW graph"))?;
+        std::fs::rename(&tmp, &self.path)
+            .map_err(|source| SearchError::Io { path: self.path.clone(), source })
     }
 
     /// Runs the background merger until `shutdown`: tail vectors enter the graph in batches,
@@ -418,7 +440,10 @@ impl VectorStore {
                             let (lock, cv) = &*store.wake;
                             let mut woken = lock.lock().unwrap_or_else(|p| p.into_inner());
                             if !*woken {
-                                woken = cv.wait_timeout(woken, std::time::Duration::from_secs(1)).unwrap_or_else(|p| p.into_inner()).0;
+                                woken = cv
+                                    .wait_timeout(woken, std::time::Duration::from_secs(1))
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .0;
                             }
                             *woken = false;
                         }
@@ -441,15 +466,26 @@ impl VectorStore {
     /// The `k` nearest assets to `query` (normalised here) among `allowed` ords, with keys
     /// below `key_limit`. Exact when the filter is narrow; graph + tail otherwise, re-ranked
     /// with the exact vectors.
-    pub fn search(&self, query: &[f32], k: usize, allowed: &OrdSet, key_limit: u64) -> Result<Vec<VectorHit>, SearchError> {
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        allowed: &OrdSet,
+        key_limit: u64,
+    ) -> Result<Vec<VectorHit>, SearchError> {
         if query.len() != self.dim {
-            return Err(SearchError::BadRequest(format!("query vector has {} dimensions; this catalog uses {}", query.len(), self.dim)));
+            return Err(SearchError::BadRequest(format!(
+                "query vector has {} dimensions; this catalog uses {}",
+                query.len(),
+                self.dim
+            )));
         }
         let mut q = query.to_vec();
         normalise(&mut q);
         let inner = self.read();
         let admit = |key: u64| -> bool {
-            key < key_limit && inner.keys.get(key as usize).is_some_and(|i| i.alive && allowed.contains(i.ord))
+            key < key_limit
+                && inner.keys.get(key as usize).is_some_and(|i| i.alive && allowed.contains(i.ord))
         };
         let mut candidates: Vec<u64> = Vec::new();
         let live = inner.ord_keys.len().max(1);
@@ -462,7 +498,9 @@ impl VectorStore {
             let ords: Vec<u32> = allowed.iter().collect();
             let mut keys: Vec<u64> = Vec::with_capacity(ords.len());
             for (i, &ord) in ords.iter().enumerate() {
-                if let Some(ahead) = ords.get(i + KEYS_PREFETCH).and_then(|&o| inner.ord_keys.get(o as usize)) {
+                if let Some(ahead) =
+                    ords.get(i + KEYS_PREFETCH).and_then(|&o| inner.ord_keys.get(o as usize))
+                {
                     prefetch(std::slice::from_ref(ahead));
                 }
                 if let Some(list) = inner.ord_keys.get(ord as usize) {
@@ -473,14 +511,20 @@ impl VectorStore {
             let words = self.dim.div_ceil(64);
             let mut qbits = vec![0u64; words];
             sign_bits(&q, &mut qbits);
-            let by_bits = top_by(&keys, (k * 20).max(SCAN_BITS_CANDIDATES), |key| {
-                &inner.bits[key as usize * words..(key as usize + 1) * words]
-            }, |code| -(hamming(&qbits, code) as i32));
+            let by_bits = top_by(
+                &keys,
+                (k * 20).max(SCAN_BITS_CANDIDATES),
+                |key| &inner.bits[key as usize * words..(key as usize + 1) * words],
+                |code| -(hamming(&qbits, code) as i32),
+            );
             let mut qc = vec![0i8; self.dim];
             encode(&q, code_scale(self.dim), &mut qc);
-            let by_codes = top_by(&by_bits, (k * 4).max(SCAN_CANDIDATES), |key| {
-                &inner.codes[key as usize * self.dim..(key as usize + 1) * self.dim]
-            }, |code| dot_i8(&qc, code));
+            let by_codes = top_by(
+                &by_bits,
+                (k * 4).max(SCAN_CANDIDATES),
+                |key| &inner.codes[key as usize * self.dim..(key as usize + 1) * self.dim],
+                |code| dot_i8(&qc, code),
+            );
             candidates.extend(by_codes);
         } else {
             // Frames share an asset: ask for more vectors than assets wanted.
@@ -494,11 +538,15 @@ impl VectorStore {
                 let mut found: Vec<u64> = Vec::new();
                 if share >= BROAD_FILTER {
                     let more = ((want as f64 / share) * 1.1).ceil() as usize + 8;
-                    let hits = graph.search(&q, more).map_err(usearch_err("searching the HNSW graph"))?;
+                    let hits =
+                        graph.search(&q, more).map_err(usearch_err("searching the HNSW graph"))?;
                     found = hits.keys.into_iter().filter(|k| admit(*k)).collect();
                 }
                 if found.len() < want.min(graph.size()) {
-                    found = graph.filtered_search(&q, want, admit).map_err(usearch_err("searching the HNSW graph"))?.keys;
+                    found = graph
+                        .filtered_search(&q, want, admit)
+                        .map_err(usearch_err("searching the HNSW graph"))?
+                        .keys;
                 }
                 candidates.extend(found);
             }
@@ -518,9 +566,16 @@ impl VectorStore {
         }
         let mut hits: Vec<VectorHit> = best
             .into_iter()
-            .map(|(ord, (similarity, at_ms))| VectorHit { asset: inner.ord_asset[ord as usize], ord, similarity, at_ms })
+            .map(|(ord, (similarity, at_ms))| VectorHit {
+                asset: inner.ord_asset[ord as usize],
+                ord,
+                similarity,
+                at_ms,
+            })
             .collect();
-        hits.sort_by(|a, b| b.similarity.total_cmp(&a.similarity).then_with(|| b.asset.cmp(&a.asset)));
+        hits.sort_by(|a, b| {
+            b.similarity.total_cmp(&a.similarity).then_with(|| b.asset.cmp(&a.asset))
+        });
         hits.truncate(k);
         Ok(hits)
     }

@@ -10,8 +10,8 @@ use arrow_array::types::{
     Float64Type, TimestampMicrosecondType, UInt16Type, UInt32Type, UInt64Type,
 };
 use arrow_array::{
-    Array, ArrayRef, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray, UInt16Array, UInt32Array,
-    UInt64Array,
+    Array, ArrayRef, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    UInt16Array, UInt32Array, UInt64Array,
 };
 use arrow_schema::ArrowError;
 use chrono::{DateTime, Utc};
@@ -27,7 +27,12 @@ pub enum RowError {
 }
 
 fn ts(values: impl Iterator<Item = Option<DateTime<Utc>>>) -> ArrayRef {
-    Arc::new(TimestampMicrosecondArray::from(values.map(|v| v.map(|t| t.timestamp_micros())).collect::<Vec<_>>()).with_timezone("UTC"))
+    Arc::new(
+        TimestampMicrosecondArray::from(
+            values.map(|v| v.map(|t| t.timestamp_micros())).collect::<Vec<_>>(),
+        )
+        .with_timezone("UTC"),
+    )
 }
 
 fn exif(a: &Asset) -> Option<&ImageExif> {
@@ -53,7 +58,11 @@ pub(super) fn string_lists<'a>(lists: impl Iterator<Item = &'a Vec<String>>) -> 
     Arc::new(b.finish())
 }
 
-pub(super) fn list_at(list: &arrow_array::ListArray, i: usize, column: &'static str) -> Result<Vec<String>, RowError> {
+pub(super) fn list_at(
+    list: &arrow_array::ListArray,
+    i: usize,
+    column: &'static str,
+) -> Result<Vec<String>, RowError> {
     let values = list.value(i);
     let values = values.as_string_opt::<i32>().ok_or(RowError::MissingColumn(column))?;
     Ok(values.iter().flatten().map(str::to_string).collect())
@@ -64,7 +73,9 @@ pub fn assets_to_batch(assets: &[Asset]) -> Result<RecordBatch, RowError> {
         assets.iter().map(|a| a.technical.as_ref().and_then(f)).collect()
     };
     let tech_u32 = |f: &dyn Fn(&TechnicalMetadata) -> Option<u32>| -> ArrayRef {
-        Arc::new(UInt32Array::from(assets.iter().map(|a| a.technical.as_ref().and_then(f)).collect::<Vec<_>>()))
+        Arc::new(UInt32Array::from(
+            assets.iter().map(|a| a.technical.as_ref().and_then(f)).collect::<Vec<_>>(),
+        ))
     };
     let tech_str = |f: &dyn Fn(&TechnicalMetadata) -> Option<&str>| -> ArrayRef {
         opt_strings(assets.iter().map(|a| a.technical.as_ref().and_then(f)))
@@ -76,10 +87,15 @@ pub fn assets_to_batch(assets: &[Asset]) -> Result<RecordBatch, RowError> {
         .iter()
         .map(|a| serde_json::to_string(&a.stages).unwrap_or_else(|_| "{}".into()))
         .collect();
-    let ai: Vec<Option<String>> = assets.iter().map(|a| (!a.ai.is_empty()).then(|| serde_json::to_string(&a.ai).unwrap_or_default())).collect();
+    let ai: Vec<Option<String>> = assets
+        .iter()
+        .map(|a| (!a.ai.is_empty()).then(|| serde_json::to_string(&a.ai).unwrap_or_default()))
+        .collect();
 
     let columns: Vec<ArrayRef> = vec![
-        strings(assets.iter().map(|a| a.id.to_string()).collect::<Vec<_>>().iter().map(String::as_str)),
+        strings(
+            assets.iter().map(|a| a.id.to_string()).collect::<Vec<_>>().iter().map(String::as_str),
+        ),
         strings(assets.iter().map(|a| a.title.as_str())),
         strings(assets.iter().map(|a| a.description.as_str())),
         tags,
@@ -104,7 +120,9 @@ pub fn assets_to_batch(assets: &[Asset]) -> Result<RecordBatch, RowError> {
         Arc::new(Float64Array::from(tech(&|t| t.fps))),
         tech_str(&|t| t.video_codec.as_deref()),
         tech_str(&|t| t.audio_codec.as_deref()),
-        Arc::new(UInt64Array::from(assets.iter().map(|a| a.technical.as_ref().and_then(|t| t.bitrate)).collect::<Vec<_>>())),
+        Arc::new(UInt64Array::from(
+            assets.iter().map(|a| a.technical.as_ref().and_then(|t| t.bitrate)).collect::<Vec<_>>(),
+        )),
         tech_u32(&|t| t.sample_rate),
         tech_u32(&|t| t.channels),
         opt_strings(assets.iter().map(|a| exif(a).and_then(|e| e.camera_make.as_deref()))),
@@ -115,9 +133,15 @@ pub fn assets_to_batch(assets: &[Asset]) -> Result<RecordBatch, RowError> {
                 .map(|a| exif(a).and_then(|e| e.taken_at).map(|t| t.and_utc().timestamp_micros()))
                 .collect::<Vec<_>>(),
         )),
-        Arc::new(Float64Array::from(assets.iter().map(|a| exif(a).and_then(|e| e.gps_latitude)).collect::<Vec<_>>())),
-        Arc::new(Float64Array::from(assets.iter().map(|a| exif(a).and_then(|e| e.gps_longitude)).collect::<Vec<_>>())),
-        Arc::new(UInt16Array::from(assets.iter().map(|a| exif(a).and_then(|e| e.orientation)).collect::<Vec<_>>())),
+        Arc::new(Float64Array::from(
+            assets.iter().map(|a| exif(a).and_then(|e| e.gps_latitude)).collect::<Vec<_>>(),
+        )),
+        Arc::new(Float64Array::from(
+            assets.iter().map(|a| exif(a).and_then(|e| e.gps_longitude)).collect::<Vec<_>>(),
+        )),
+        Arc::new(UInt16Array::from(
+            assets.iter().map(|a| exif(a).and_then(|e| e.orientation)).collect::<Vec<_>>(),
+        )),
         strings(stages.iter().map(String::as_str)),
         labels,
         strings(assets.iter().map(|a| a.ocr_text.as_str())),
@@ -150,7 +174,9 @@ impl<'a> Columns<'a> {
         self.col(name)?.as_primitive_opt::<UInt16Type>().ok_or(RowError::MissingColumn(name))
     }
     fn ts(&self, name: &'static str) -> Result<&'a TimestampMicrosecondArray, RowError> {
-        self.col(name)?.as_primitive_opt::<TimestampMicrosecondType>().ok_or(RowError::MissingColumn(name))
+        self.col(name)?
+            .as_primitive_opt::<TimestampMicrosecondType>()
+            .ok_or(RowError::MissingColumn(name))
     }
 }
 
@@ -164,8 +190,14 @@ fn utc(micros: i64) -> DateTime<Utc> {
 
 pub fn batch_to_assets(batch: &RecordBatch) -> Result<Vec<Asset>, RowError> {
     let c = Columns(batch);
-    let (id, title, description, kind, mime, sha256) =
-        (c.str("id")?, c.str("title")?, c.str("description")?, c.str("kind")?, c.str("mime")?, c.str("sha256")?);
+    let (id, title, description, kind, mime, sha256) = (
+        c.str("id")?,
+        c.str("title")?,
+        c.str("description")?,
+        c.str("kind")?,
+        c.str("mime")?,
+        c.str("sha256")?,
+    );
     let (master_key, original_filename, project, owner, status, status_reason) = (
         c.str("master_key")?,
         c.str("original_filename")?,
@@ -180,10 +212,20 @@ pub fn batch_to_assets(batch: &RecordBatch) -> Result<Vec<Asset>, RowError> {
     let size = c.u64("size")?;
     let (created_at, updated_at, deleted_at, retention_until) =
         (c.ts("created_at")?, c.ts("updated_at")?, c.ts("deleted_at")?, c.ts("retention_until")?);
-    let (container, duration, width, height, fps) =
-        (c.str("container")?, c.f64("duration_seconds")?, c.u32("width")?, c.u32("height")?, c.f64("fps")?);
-    let (vcodec, acodec, bitrate, sample_rate, channels) =
-        (c.str("video_codec")?, c.str("audio_codec")?, c.u64("bitrate")?, c.u32("sample_rate")?, c.u32("channels")?);
+    let (container, duration, width, height, fps) = (
+        c.str("container")?,
+        c.f64("duration_seconds")?,
+        c.u32("width")?,
+        c.u32("height")?,
+        c.f64("fps")?,
+    );
+    let (vcodec, acodec, bitrate, sample_rate, channels) = (
+        c.str("video_codec")?,
+        c.str("audio_codec")?,
+        c.u64("bitrate")?,
+        c.u32("sample_rate")?,
+        c.u32("channels")?,
+    );
     let (make, model, taken, lat, lon, orientation) = (
         c.str("exif_camera_make")?,
         c.str("exif_camera_model")?,
@@ -196,7 +238,11 @@ pub fn batch_to_assets(batch: &RecordBatch) -> Result<Vec<Asset>, RowError> {
     // Tables written before the column existed have none: no suggestion details.
     let ai = c.str("ai").ok();
 
-    let bad = |row: usize, column: &'static str, reason: String| RowError::BadValue { row, column, reason };
+    let bad = |row: usize, column: &'static str, reason: String| RowError::BadValue {
+        row,
+        column,
+        reason,
+    };
     let s = |a: &StringArray, i: usize| a.value(i).to_string();
     let mut out = Vec::with_capacity(batch.num_rows());
     for i in 0..batch.num_rows() {
@@ -224,13 +270,16 @@ pub fn batch_to_assets(batch: &RecordBatch) -> Result<Vec<Asset>, RowError> {
             channels: opt(channels, i, |a, i| a.value(i)),
             exif: has_exif.then_some(exif),
         };
-        let stages: Stages = serde_json::from_str(stages.value(i)).map_err(|e| bad(i, "stages", e.to_string()))?;
+        let stages: Stages =
+            serde_json::from_str(stages.value(i)).map_err(|e| bad(i, "stages", e.to_string()))?;
         out.push(Asset {
             id: id.value(i).parse::<AssetId>().map_err(|e| bad(i, "id", e.to_string()))?,
             title: s(title, i),
             description: s(description, i),
             tags: list_at(tags, i, "tags")?,
-            kind: kind.value(i).parse().map_err(|e: acervo_catalog::media_kind::UnknownMediaKind| bad(i, "kind", e.to_string()))?,
+            kind: kind.value(i).parse().map_err(
+                |e: acervo_catalog::media_kind::UnknownMediaKind| bad(i, "kind", e.to_string()),
+            )?,
             mime: s(mime, i),
             size: size.value(i),
             sha256: s(sha256, i),
@@ -238,7 +287,9 @@ pub fn batch_to_assets(batch: &RecordBatch) -> Result<Vec<Asset>, RowError> {
             original_filename: s(original_filename, i),
             project: s(project, i),
             owner: s(owner, i),
-            status: status.value(i).parse().map_err(|e: acervo_catalog::status::UnknownStatus| bad(i, "status", e.to_string()))?,
+            status: status.value(i).parse().map_err(
+                |e: acervo_catalog::status::UnknownStatus| bad(i, "status", e.to_string()),
+            )?,
             status_reason: opt(status_reason, i, s),
             created_at: utc(created_at.value(i)),
             updated_at: utc(updated_at.value(i)),
@@ -250,7 +301,9 @@ pub fn batch_to_assets(batch: &RecordBatch) -> Result<Vec<Asset>, RowError> {
             ocr_text: s(ocr_text, i),
             transcript_text: s(transcript_text, i),
             ai: match ai.and_then(|a| opt(a, i, s)) {
-                Some(json) => serde_json::from_str(&json).map_err(|e| bad(i, "ai", e.to_string()))?,
+                Some(json) => {
+                    serde_json::from_str(&json).map_err(|e| bad(i, "ai", e.to_string()))?
+                }
                 None => AiInfo::default(),
             },
         });
@@ -276,15 +329,16 @@ pub fn renditions_to_batch(rs: &[Rendition]) -> Result<RecordBatch, RowError> {
 
 pub fn batch_to_renditions(batch: &RecordBatch) -> Result<Vec<Rendition>, RowError> {
     let c = Columns(batch);
-    let (asset_id, profile, key, mime, sha256) = (c.str("asset_id")?, c.str("profile")?, c.str("key")?, c.str("mime")?, c.str("sha256")?);
-    let (width, height, size, created_at) = (c.u32("width")?, c.u32("height")?, c.u64("size")?, c.ts("created_at")?);
+    let (asset_id, profile, key, mime, sha256) =
+        (c.str("asset_id")?, c.str("profile")?, c.str("key")?, c.str("mime")?, c.str("sha256")?);
+    let (width, height, size, created_at) =
+        (c.u32("width")?, c.u32("height")?, c.u64("size")?, c.ts("created_at")?);
     (0..batch.num_rows())
         .map(|i| {
             Ok(Rendition {
-                asset_id: asset_id
-                    .value(i)
-                    .parse()
-                    .map_err(|e: uuid::Error| RowError::BadValue { row: i, column: "asset_id", reason: e.to_string() })?,
+                asset_id: asset_id.value(i).parse().map_err(|e: uuid::Error| {
+                    RowError::BadValue { row: i, column: "asset_id", reason: e.to_string() }
+                })?,
                 profile: profile.value(i).to_string(),
                 key: key.value(i).to_string(),
                 mime: mime.value(i).to_string(),
@@ -297,4 +351,3 @@ pub fn batch_to_renditions(batch: &RecordBatch) -> Result<Vec<Rendition>, RowErr
         })
         .collect()
 }
-

@@ -13,9 +13,13 @@ use futures::TryStreamExt;
 use lance::Dataset;
 use lance::datafusion::LanceTableProvider;
 use lance::dataset::scanner::ColumnOrdering;
-use lance::dataset::{MergeInsertBuilder, WhenMatched, WhenNotMatched, WhenNotMatchedBySource, WriteMode, WriteParams};
+use lance::dataset::{
+    MergeInsertBuilder, WhenMatched, WhenNotMatched, WhenNotMatchedBySource, WriteMode, WriteParams,
+};
 
-use super::asset_rows::{RowError, assets_to_batch, batch_to_assets, batch_to_renditions, renditions_to_batch};
+use super::asset_rows::{
+    RowError, assets_to_batch, batch_to_assets, batch_to_renditions, renditions_to_batch,
+};
 use super::filter::{AssetFilter, quote};
 
 #[derive(Debug, thiserror::Error)]
@@ -55,11 +59,18 @@ pub struct Catalog {
     pub(crate) write_lock: tokio::sync::Mutex<()>,
 }
 
-async fn open_or_create(uri: &str, schema: SchemaRef, table: &'static str) -> Result<Dataset, CatalogError> {
+async fn open_or_create(
+    uri: &str,
+    schema: SchemaRef,
+    table: &'static str,
+) -> Result<Dataset, CatalogError> {
     match Dataset::open(uri).await {
         Ok(ds) => add_missing_columns(ds, &schema, table).await,
         Err(lance::Error::DatasetNotFound { .. }) => {
-            let empty = RecordBatchIterator::new(Vec::<Result<RecordBatch, arrow_schema::ArrowError>>::new(), schema);
+            let empty = RecordBatchIterator::new(
+                Vec::<Result<RecordBatch, arrow_schema::ArrowError>>::new(),
+                schema,
+            );
             let params = WriteParams { mode: WriteMode::Create, ..Default::default() };
             Dataset::write(empty, uri, Some(params)).await.map_err(lance_err(table))
         }
@@ -69,13 +80,24 @@ async fn open_or_create(uri: &str, schema: SchemaRef, table: &'static str) -> Re
 
 /// A table written by an older Acervo lacks the nullable columns added since: they are added
 /// (all null, a metadata-only change), so old rows read as "nothing known" and new writes fit.
-async fn add_missing_columns(mut ds: Dataset, schema: &SchemaRef, table: &'static str) -> Result<Dataset, CatalogError> {
+async fn add_missing_columns(
+    mut ds: Dataset,
+    schema: &SchemaRef,
+    table: &'static str,
+) -> Result<Dataset, CatalogError> {
     let have: arrow_schema::Schema = ds.schema().into();
-    let missing: Vec<arrow_schema::Field> = schema.fields().iter().filter(|f| have.field_with_name(f.name()).is_err() && f.is_nullable()).map(|f| f.as_ref().clone()).collect();
+    let missing: Vec<arrow_schema::Field> = schema
+        .fields()
+        .iter()
+        .filter(|f| have.field_with_name(f.name()).is_err() && f.is_nullable())
+        .map(|f| f.as_ref().clone())
+        .collect();
     if !missing.is_empty() {
         tracing::info!(table, columns = ?missing.iter().map(|f| f.name()).collect::<Vec<_>>(), "adding new columns to an older table");
         let added = Arc::new(arrow_schema::Schema::new(missing));
-        ds.add_columns(lance::dataset::NewColumnTransform::AllNulls(added), None, None).await.map_err(lance_err(table))?;
+        ds.add_columns(lance::dataset::NewColumnTransform::AllNulls(added), None, None)
+            .await
+            .map_err(lance_err(table))?;
     }
     Ok(ds)
 }
@@ -83,13 +105,20 @@ async fn add_missing_columns(mut ds: Dataset, schema: &SchemaRef, table: &'stati
 impl Catalog {
     /// Opens (creating when missing) the tables under `dir`; `embedding_dim` is the width of
     /// the `embeddings` vectors.
-    pub async fn open(dir: impl AsRef<Path>, embedding_dim: usize) -> Result<Catalog, CatalogError> {
+    pub async fn open(
+        dir: impl AsRef<Path>,
+        embedding_dim: usize,
+    ) -> Result<Catalog, CatalogError> {
         let dir = dir.as_ref().to_path_buf();
-        std::fs::create_dir_all(&dir).map_err(|source| CatalogError::Dir { path: dir.clone(), source })?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|source| CatalogError::Dir { path: dir.clone(), source })?;
         let assets = open_or_create(&uri(&dir, "assets"), ASSETS.clone(), "assets").await?;
-        let renditions = open_or_create(&uri(&dir, "renditions"), RENDITIONS.clone(), "renditions").await?;
+        let renditions =
+            open_or_create(&uri(&dir, "renditions"), RENDITIONS.clone(), "renditions").await?;
         let segments = open_or_create(&uri(&dir, "segments"), SEGMENTS.clone(), "segments").await?;
-        let embeddings = open_or_create(&uri(&dir, "embeddings"), embeddings(embedding_dim), "embeddings").await?;
+        let embeddings =
+            open_or_create(&uri(&dir, "embeddings"), embeddings(embedding_dim), "embeddings")
+                .await?;
         let frames = open_or_create(&uri(&dir, "frames"), FRAMES.clone(), "frames").await?;
         Ok(Catalog {
             dir,
@@ -129,7 +158,13 @@ impl Catalog {
     }
 
     fn tables(&self) -> [(&'static str, &RwLock<Arc<Dataset>>); 5] {
-        [("assets", &self.assets), ("renditions", &self.renditions), ("segments", &self.segments), ("embeddings", &self.embeddings), ("frames", &self.frames)]
+        [
+            ("assets", &self.assets),
+            ("renditions", &self.renditions),
+            ("segments", &self.segments),
+            ("embeddings", &self.embeddings),
+            ("frames", &self.frames),
+        ]
     }
 
     pub(crate) fn current(slot: &RwLock<Arc<Dataset>>) -> Arc<Dataset> {
@@ -159,12 +194,16 @@ impl Catalog {
         }
         let batch = renditions_to_batch(renditions)?;
         let _guard = self.write_lock.lock().await;
-        let ds = upsert_on(self.renditions_ds(), &["asset_id", "profile"], batch, "renditions").await?;
+        let ds =
+            upsert_on(self.renditions_ds(), &["asset_id", "profile"], batch, "renditions").await?;
         *self.renditions.write().unwrap_or_else(|p| p.into_inner()) = ds;
         Ok(())
     }
 
-    pub async fn get_assets(&self, ids: &[AssetId]) -> Result<HashMap<AssetId, Asset>, CatalogError> {
+    pub async fn get_assets(
+        &self,
+        ids: &[AssetId],
+    ) -> Result<HashMap<AssetId, Asset>, CatalogError> {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
@@ -178,15 +217,29 @@ impl Catalog {
     }
 
     /// Assets matching `filter` for `principal`, newest first, with the total count.
-    pub async fn list(&self, filter: &AssetFilter, principal: &Principal, limit: usize, offset: usize) -> Result<(Vec<Asset>, usize), CatalogError> {
+    pub async fn list(
+        &self,
+        filter: &AssetFilter,
+        principal: &Principal,
+        limit: usize,
+        offset: usize,
+    ) -> Result<(Vec<Asset>, usize), CatalogError> {
         let predicate = filter.to_sql(principal);
-        let total = self.assets_ds().count_rows(Some(predicate.clone())).await.map_err(lance_err("assets"))?;
+        let total = self
+            .assets_ds()
+            .count_rows(Some(predicate.clone()))
+            .await
+            .map_err(lance_err("assets"))?;
         let assets = self.scan_assets(&predicate, Some(limit), Some(offset)).await?;
         Ok((assets, total))
     }
 
     /// A live asset in `project` whose master has this hash.
-    pub async fn find_by_sha256(&self, sha256: &str, project: &str) -> Result<Option<Asset>, CatalogError> {
+    pub async fn find_by_sha256(
+        &self,
+        sha256: &str,
+        project: &str,
+    ) -> Result<Option<Asset>, CatalogError> {
         let predicate = format!(
             "sha256 = {} AND project = {} AND status <> 'deleted'",
             quote(sha256),
@@ -195,13 +248,20 @@ impl Catalog {
         Ok(self.scan_assets(&predicate, Some(1), None).await?.into_iter().next())
     }
 
-    async fn scan_assets(&self, predicate: &str, limit: Option<usize>, offset: Option<usize>) -> Result<Vec<Asset>, CatalogError> {
+    async fn scan_assets(
+        &self,
+        predicate: &str,
+        limit: Option<usize>,
+        offset: Option<usize>,
+    ) -> Result<Vec<Asset>, CatalogError> {
         let ds = self.assets_ds();
         let mut scan = ds.scan();
         scan.filter(predicate).map_err(lance_err("assets"))?;
         if limit.is_some() || offset.is_some() {
-            scan.order_by(Some(vec![ColumnOrdering::desc_nulls_last("id".into())])).map_err(lance_err("assets"))?;
-            scan.limit(limit.map(|l| l as i64), offset.map(|o| o as i64)).map_err(lance_err("assets"))?;
+            scan.order_by(Some(vec![ColumnOrdering::desc_nulls_last("id".into())]))
+                .map_err(lance_err("assets"))?;
+            scan.limit(limit.map(|l| l as i64), offset.map(|o| o as i64))
+                .map_err(lance_err("assets"))?;
         }
         rows(&scan, "assets", batch_to_assets).await
     }
@@ -209,7 +269,8 @@ impl Catalog {
     pub async fn renditions_of(&self, id: AssetId) -> Result<Vec<Rendition>, CatalogError> {
         let ds = self.renditions_ds();
         let mut scan = ds.scan();
-        scan.filter(&format!("asset_id = {}", quote(&id.to_string()))).map_err(lance_err("renditions"))?;
+        scan.filter(&format!("asset_id = {}", quote(&id.to_string())))
+            .map_err(lance_err("renditions"))?;
         let mut out = rows(&scan, "renditions", batch_to_renditions).await?;
         out.sort_by(|a, b| a.profile.cmp(&b.profile));
         Ok(out)
@@ -228,7 +289,10 @@ impl Catalog {
     pub fn session(&self) -> Result<SessionContext, CatalogError> {
         let ctx = SessionContext::new();
         for (name, slot) in self.tables() {
-            ctx.register_table(name, Arc::new(LanceTableProvider::new(Self::current(slot), false, false)))?;
+            ctx.register_table(
+                name,
+                Arc::new(LanceTableProvider::new(Self::current(slot), false, false)),
+            )?;
         }
         Ok(ctx)
     }
@@ -240,10 +304,17 @@ impl Catalog {
 
     /// Runs a read-only SQL query over the catalog, in a session `extend` may add functions
     /// to (the search index's `search()`).
-    pub async fn sql_with(&self, query: &str, extend: impl FnOnce(&SessionContext)) -> Result<Vec<RecordBatch>, CatalogError> {
+    pub async fn sql_with(
+        &self,
+        query: &str,
+        extend: impl FnOnce(&SessionContext),
+    ) -> Result<Vec<RecordBatch>, CatalogError> {
         let ctx = self.session()?;
         extend(&ctx);
-        let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
+        let options = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
         let df = ctx.sql_with_options(query, options).await?;
         Ok(df.collect().await?)
     }
@@ -255,7 +326,13 @@ pub(crate) async fn rows<T>(
     table: &'static str,
     convert: fn(&RecordBatch) -> Result<Vec<T>, RowError>,
 ) -> Result<Vec<T>, CatalogError> {
-    let batches: Vec<RecordBatch> = scan.try_into_stream().await.map_err(lance_err(table))?.try_collect().await.map_err(lance_err(table))?;
+    let batches: Vec<RecordBatch> = scan
+        .try_into_stream()
+        .await
+        .map_err(lance_err(table))?
+        .try_collect()
+        .await
+        .map_err(lance_err(table))?;
     let mut out = Vec::new();
     for b in &batches {
         out.extend(convert(b)?);
@@ -267,7 +344,12 @@ pub(crate) fn uri(dir: &Path, table: &str) -> String {
     dir.join(format!("{table}.lance")).to_string_lossy().into_owned()
 }
 
-async fn upsert_on(ds: Arc<Dataset>, keys: &[&str], batch: RecordBatch, table: &'static str) -> Result<Arc<Dataset>, CatalogError> {
+async fn upsert_on(
+    ds: Arc<Dataset>,
+    keys: &[&str],
+    batch: RecordBatch,
+    table: &'static str,
+) -> Result<Arc<Dataset>, CatalogError> {
     replace_on(ds, keys, batch, None, table).await
 }
 
@@ -281,12 +363,18 @@ pub(crate) async fn replace_on(
     table: &'static str,
 ) -> Result<Arc<Dataset>, CatalogError> {
     let by_source = match delete_if {
-        Some(predicate) => WhenNotMatchedBySource::delete_if(&ds, predicate).map_err(lance_err(table))?,
+        Some(predicate) => {
+            WhenNotMatchedBySource::delete_if(&ds, predicate).map_err(lance_err(table))?
+        }
         None => WhenNotMatchedBySource::Keep,
     };
-    let mut builder = MergeInsertBuilder::try_new(ds, keys.iter().map(|k| k.to_string()).collect()).map_err(lance_err(table))?;
+    let mut builder = MergeInsertBuilder::try_new(ds, keys.iter().map(|k| k.to_string()).collect())
+        .map_err(lance_err(table))?;
     // The builder's default for matched rows is to keep them: an upsert must replace them.
-    builder.when_matched(WhenMatched::UpdateAll).when_not_matched(WhenNotMatched::InsertAll).when_not_matched_by_source(by_source);
+    builder
+        .when_matched(WhenMatched::UpdateAll)
+        .when_not_matched(WhenNotMatched::InsertAll)
+        .when_not_matched_by_source(by_source);
     let job = builder.try_build().map_err(lance_err(table))?;
     let (ds, _stats) = job.execute_batches(vec![batch]).await.map_err(lance_err(table))?;
     Ok(ds)

@@ -7,7 +7,9 @@ mod catalog;
 mod enrichment_tables;
 mod filter;
 
-pub use asset_rows::{RowError, assets_to_batch, batch_to_assets, batch_to_renditions, renditions_to_batch};
+pub use asset_rows::{
+    RowError, assets_to_batch, batch_to_assets, batch_to_renditions, renditions_to_batch,
+};
 pub use catalog::{Catalog, CatalogError, MasterRef};
-pub use filter::AssetFilter;
 pub use enrichment_tables::{batch_to_embeddings, batch_to_segments};
+pub use filter::AssetFilter;

@@ -64,9 +64,13 @@ pub struct ClipEmbedder {
 
 impl ClipEmbedder {
     pub fn load(dir: &Path, name: &str) -> Result<ClipEmbedder, EmbedError> {
-        let fail = |what: &'static str| move |e: String| EmbedError::Model { dir: dir.to_path_buf(), what, reason: e };
-        let raw = std::fs::read_to_string(dir.join("config.json")).map_err(|e| fail("config.json")(e.to_string()))?;
-        let hf: HfClipConfig = serde_json::from_str(&raw).map_err(|e| fail("config.json")(e.to_string()))?;
+        let fail = |what: &'static str| {
+            move |e: String| EmbedError::Model { dir: dir.to_path_buf(), what, reason: e }
+        };
+        let raw = std::fs::read_to_string(dir.join("config.json"))
+            .map_err(|e| fail("config.json")(e.to_string()))?;
+        let hf: HfClipConfig =
+            serde_json::from_str(&raw).map_err(|e| fail("config.json")(e.to_string()))?;
         let (t, v) = (&hf.text_config, &hf.vision_config);
         let missing = |field: &str| fail("config.json")(format!("{field} is missing"));
         let text_config = ClipTextConfig {
@@ -74,7 +78,9 @@ impl ClipEmbedder {
             embed_dim: t.hidden_size,
             activation: Activation::QuickGelu,
             intermediate_size: t.intermediate_size,
-            max_position_embeddings: t.max_position_embeddings.ok_or_else(|| missing("text_config.max_position_embeddings"))?,
+            max_position_embeddings: t
+                .max_position_embeddings
+                .ok_or_else(|| missing("text_config.max_position_embeddings"))?,
             pad_with: None,
             num_hidden_layers: t.num_hidden_layers,
             num_attention_heads: t.num_attention_heads,
@@ -93,23 +99,38 @@ impl ClipEmbedder {
             patch_size: v.patch_size.ok_or_else(|| missing("vision_config.patch_size"))?,
         };
         let max_tokens = text_config.max_position_embeddings;
-        let config = ClipConfig { text_config, vision_config, logit_scale_init_value: 2.6592, image_size };
-        let tokenizer = Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| fail("tokenizer.json")(e.to_string()))?;
-        let end_of_text = tokenizer.token_to_id(END_OF_TEXT).ok_or_else(|| fail("tokenizer.json")(format!("no {END_OF_TEXT} token")))?;
+        let config =
+            ClipConfig { text_config, vision_config, logit_scale_init_value: 2.6592, image_size };
+        let tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
+            .map_err(|e| fail("tokenizer.json")(e.to_string()))?;
+        let end_of_text = tokenizer
+            .token_to_id(END_OF_TEXT)
+            .ok_or_else(|| fail("tokenizer.json")(format!("no {END_OF_TEXT} token")))?;
         let weights: PathBuf = dir.join("model.safetensors");
         if !weights.is_file() {
             return Err(fail("model.safetensors")("not a file".into()));
         }
         let device = Device::Cpu;
         // Memory-mapped: the weights are read from the page cache, not copied.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &device) }.map_err(|e| fail("model.safetensors")(e.to_string()))?;
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &device) }
+            .map_err(|e| fail("model.safetensors")(e.to_string()))?;
         // candle makes up a random class embedding when the file has none: every load would
         // then embed the same picture differently.
         if !vb.contains_tensor(CLASS_EMBEDDING) {
             return Err(fail("model.safetensors")(format!("{CLASS_EMBEDDING} is missing")));
         }
-        let model = ClipModel::new(vb, &config).map_err(|e| fail("model.safetensors")(e.to_string()))?;
-        Ok(ClipEmbedder { model, tokenizer, end_of_text, max_tokens, image_size, dim: hf.projection_dim, device, name: name.to_string() })
+        let model =
+            ClipModel::new(vb, &config).map_err(|e| fail("model.safetensors")(e.to_string()))?;
+        Ok(ClipEmbedder {
+            model,
+            tokenizer,
+            end_of_text,
+            max_tokens,
+            image_size,
+            dim: hf.projection_dim,
+            device,
+            name: name.to_string(),
+        })
     }
 
     /// Width of the shared space.
@@ -126,9 +147,13 @@ impl ClipEmbedder {
     pub fn embed_texts(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let mut rows = Vec::with_capacity(texts.len());
         for text in texts {
-            let enc = self.tokenizer.encode(*text, false).map_err(|e| EmbedError::Tokenize(e.to_string()))?;
+            let enc = self
+                .tokenizer
+                .encode(*text, false)
+                .map_err(|e| EmbedError::Tokenize(e.to_string()))?;
             // The text tower reads the end-of-text token's state (the highest id): keep room for it.
-            let mut ids: Vec<u32> = enc.get_ids().iter().copied().take(self.max_tokens - 1).collect();
+            let mut ids: Vec<u32> =
+                enc.get_ids().iter().copied().take(self.max_tokens - 1).collect();
             ids.push(self.end_of_text);
             let ids = Tensor::new(ids.as_slice(), &self.device)?.unsqueeze(0)?;
             let v = div_l2_norm(&self.model.get_text_features(&ids)?)?;
@@ -143,7 +168,10 @@ impl ClipEmbedder {
         let mut inputs = Vec::with_capacity(pictures.len());
         for p in pictures {
             if p.len() != side * side * 3 {
-                return Err(EmbedError::Input(format!("expected a {side}×{side} RGB picture, got {} bytes", p.len())));
+                return Err(EmbedError::Input(format!(
+                    "expected a {side}×{side} RGB picture, got {} bytes",
+                    p.len()
+                )));
             }
             let mut planar = vec![0f32; 3 * side * side];
             for (i, px) in p.chunks_exact(3).enumerate() {

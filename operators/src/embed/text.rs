@@ -36,13 +36,24 @@ const MAX_TOKENS: usize = 256;
 impl TextEmbedder {
     /// Loads the model in `dir`. `name` identifies it in the catalog (`all-MiniLM-L6-v2@…`).
     pub fn load(dir: &Path, name: &str) -> Result<TextEmbedder, EmbedError> {
-        let missing = |what: &'static str| move |e: String| EmbedError::Model { dir: dir.to_path_buf(), what, reason: e };
-        let config = std::fs::read_to_string(dir.join("config.json")).map_err(|e| missing("config.json")(e.to_string()))?;
-        let config: Config = serde_json::from_str(&config).map_err(|e| missing("config.json")(e.to_string()))?;
-        let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| missing("tokenizer.json")(e.to_string()))?;
-        tokenizer.with_padding(Some(PaddingParams { strategy: PaddingStrategy::BatchLongest, ..Default::default() }));
+        let missing = |what: &'static str| {
+            move |e: String| EmbedError::Model { dir: dir.to_path_buf(), what, reason: e }
+        };
+        let config = std::fs::read_to_string(dir.join("config.json"))
+            .map_err(|e| missing("config.json")(e.to_string()))?;
+        let config: Config =
+            serde_json::from_str(&config).map_err(|e| missing("config.json")(e.to_string()))?;
+        let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
+            .map_err(|e| missing("tokenizer.json")(e.to_string()))?;
+        tokenizer.with_padding(Some(PaddingParams {
+            strategy: PaddingStrategy::BatchLongest,
+            ..Default::default()
+        }));
         tokenizer
-            .with_truncation(Some(TruncationParams { max_length: MAX_TOKENS, ..Default::default() }))
+            .with_truncation(Some(TruncationParams {
+                max_length: MAX_TOKENS,
+                ..Default::default()
+            }))
             .map_err(|e| missing("tokenizer.json")(e.to_string()))?;
         let device = Device::Cpu;
         let weights = dir.join("model.safetensors");
@@ -50,9 +61,17 @@ impl TextEmbedder {
             return Err(missing("model.safetensors")("not a file".into()));
         }
         // Memory-mapped: the weights are read from the page cache, not copied.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &device) }.map_err(|e| missing("model.safetensors")(e.to_string()))?;
-        let model = BertModel::load(vb, &config).map_err(|e| missing("model.safetensors")(e.to_string()))?;
-        Ok(TextEmbedder { model, tokenizer, device, dim: config.hidden_size, name: name.to_string() })
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &device) }
+            .map_err(|e| missing("model.safetensors")(e.to_string()))?;
+        let model = BertModel::load(vb, &config)
+            .map_err(|e| missing("model.safetensors")(e.to_string()))?;
+        Ok(TextEmbedder {
+            model,
+            tokenizer,
+            device,
+            dim: config.hidden_size,
+            name: name.to_string(),
+        })
     }
 
     pub fn dim(&self) -> usize {
@@ -64,9 +83,14 @@ impl TextEmbedder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let encodings = self.tokenizer.encode_batch(texts.to_vec(), true).map_err(|e| EmbedError::Tokenize(e.to_string()))?;
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| EmbedError::Tokenize(e.to_string()))?;
         let len = encodings.first().map_or(0, |e| e.get_ids().len());
-        let flat = |f: &dyn Fn(&tokenizers::Encoding) -> &[u32]| -> Vec<u32> { encodings.iter().flat_map(|e| f(e).iter().copied()).collect() };
+        let flat = |f: &dyn Fn(&tokenizers::Encoding) -> &[u32]| -> Vec<u32> {
+            encodings.iter().flat_map(|e| f(e).iter().copied()).collect()
+        };
         let shape = (encodings.len(), len);
         let ids = Tensor::from_vec(flat(&|e| e.get_ids()), shape, &self.device)?;
         let types = Tensor::from_vec(flat(&|e| e.get_type_ids()), shape, &self.device)?;

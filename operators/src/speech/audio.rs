@@ -36,7 +36,9 @@ pub fn decode_16k_mono(
         normalize_layout(frame);
         out.push(frame).map_err(decode_err)
     };
-    ffmpeg_init::decode_stream(&mut input, index, &mut decoder, &mut frame, cancel, |f| take(f, &mut out))?;
+    ffmpeg_init::decode_stream(&mut input, index, &mut decoder, &mut frame, cancel, |f| {
+        take(f, &mut out)
+    })?;
     out.flush().map_err(decode_err)?;
     Ok(Some(out.queue.swap_remove(0)))
 }

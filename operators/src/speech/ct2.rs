@@ -15,22 +15,11 @@ use crate::bytes::ByteReader;
 #[derive(Debug, thiserror::Error)]
 pub enum Ct2Error {
     #[error("reading {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{path} is not a CTranslate2 model file: {reason} (at byte {offset})")]
-    Format {
-        path: PathBuf,
-        reason: String,
-        offset: usize,
-    },
+    Format { path: PathBuf, reason: String, offset: usize },
     #[error("{path}: variable {name}: {reason}")]
-    Variable {
-        path: PathBuf,
-        name: String,
-        reason: String,
-    },
+    Variable { path: PathBuf, name: String, reason: String },
 }
 
 /// A model's variables: tensors (f32) and integer scalars (`num_heads`, `activation`, …).
@@ -83,11 +72,13 @@ fn scalar(code: u8, raw: &[u8]) -> Option<i64> {
 
 /// Reads `path`. Floating-point variables become f32 tensors on `device`.
 pub fn read(path: &Path, device: &Device) -> Result<Ct2Model, Ct2Error> {
-    let data = std::fs::read(path).map_err(|source| Ct2Error::Io {
+    let data =
+        std::fs::read(path).map_err(|source| Ct2Error::Io { path: path.to_path_buf(), source })?;
+    let mut c: Cursor = ByteReader::new(&data, |reason, offset| Ct2Error::Format {
         path: path.to_path_buf(),
-        source,
-    })?;
-    let mut c: Cursor = ByteReader::new(&data, |reason, offset| Ct2Error::Format { path: path.to_path_buf(), reason, offset });
+        reason,
+        offset,
+    });
     let version = c.u32()?;
     if !VERSIONS.contains(&version) {
         return Err(c.fail(format!(
@@ -120,9 +111,7 @@ pub fn read(path: &Path, device: &Device) -> Result<Ct2Model, Ct2Error> {
             reason,
         };
         if elements.checked_mul(width) != Some(bytes) {
-            return Err(bad(format!(
-                "{bytes} bytes for shape {dims:?} of {width}-byte values"
-            )));
+            return Err(bad(format!("{bytes} bytes for shape {dims:?} of {width}-byte values")));
         }
         if dtype.is_float() {
             let t = Tensor::from_raw_buffer(raw, dtype, &dims, device)
@@ -142,9 +131,5 @@ pub fn read(path: &Path, device: &Device) -> Result<Ct2Model, Ct2Error> {
             tensors.insert(alias, t);
         }
     }
-    Ok(Ct2Model {
-        spec,
-        tensors,
-        scalars,
-    })
+    Ok(Ct2Model { spec, tensors, scalars })
 }

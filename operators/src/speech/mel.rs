@@ -18,21 +18,13 @@ pub const WINDOW_FRAMES: usize = 3000;
 fn hz_to_mel(f: f64) -> f64 {
     let (f_sp, min_log_hz, min_log_mel, logstep) =
         (200.0 / 3.0, 1000.0, 15.0, (6.4f64).ln() / 27.0);
-    if f >= min_log_hz {
-        min_log_mel + (f / min_log_hz).ln() / logstep
-    } else {
-        f / f_sp
-    }
+    if f >= min_log_hz { min_log_mel + (f / min_log_hz).ln() / logstep } else { f / f_sp }
 }
 
 fn mel_to_hz(m: f64) -> f64 {
     let (f_sp, min_log_hz, min_log_mel, logstep) =
         (200.0 / 3.0, 1000.0, 15.0, (6.4f64).ln() / 27.0);
-    if m >= min_log_mel {
-        min_log_hz * ((m - min_log_mel) * logstep).exp()
-    } else {
-        f_sp * m
-    }
+    if m >= min_log_mel { min_log_hz * ((m - min_log_mel) * logstep).exp() } else { f_sp * m }
 }
 
 /// `n_mels` triangular filters over the `N_FFT / 2 + 1` bins, area-normalised ("slaney"),
@@ -44,9 +36,7 @@ pub fn filterbank(n_mels: usize) -> Vec<f32> {
     let points: Vec<f64> = (0..n_mels + 2)
         .map(|i| mel_to_hz(lo + (hi - lo) * i as f64 / (n_mels + 1) as f64))
         .collect();
-    let freqs: Vec<f64> = (0..bins)
-        .map(|k| k as f64 * SAMPLE_RATE as f64 / N_FFT as f64)
-        .collect();
+    let freqs: Vec<f64> = (0..bins).map(|k| k as f64 * SAMPLE_RATE as f64 / N_FFT as f64).collect();
     let mut out = vec![0f32; n_mels * bins];
     for m in 0..n_mels {
         let (left, centre, right) = (points[m], points[m + 1], points[m + 2]);
@@ -77,12 +67,7 @@ impl MelSpectrogram {
             })
             .collect();
         let fft = FftPlanner::new().plan_fft_forward(N_FFT);
-        MelSpectrogram {
-            n_mels,
-            filters: filterbank(n_mels),
-            window,
-            fft,
-        }
+        MelSpectrogram { n_mels, filters: filterbank(n_mels), window, fft }
     }
 
     pub fn n_mels(&self) -> usize {
@@ -107,10 +92,7 @@ impl MelSpectrogram {
             if j >= n {
                 j = 2 * (n - 1) - j;
             }
-            samples
-                .get(j.clamp(0, n - 1) as usize)
-                .copied()
-                .unwrap_or(0.0)
+            samples.get(j.clamp(0, n - 1) as usize).copied().unwrap_or(0.0)
         };
         let mut mel = vec![0f32; self.n_mels * frames];
         let mut buf = vec![Complex::new(0f32, 0f32); N_FFT];

@@ -3,7 +3,11 @@
 
 /// Lower case, punctuation dropped (apostrophes kept), split into words.
 pub fn words(s: &str) -> Vec<String> {
-    s.to_lowercase().split(|c: char| !c.is_alphanumeric() && c != '\'').filter(|w| !w.is_empty()).map(str::to_string).collect()
+    s.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Word error rate: the word-level edit distance (substitutions, deletions, insertions) from

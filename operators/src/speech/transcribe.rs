@@ -19,11 +19,7 @@ use super::whisper::{DecoderState, Whisper};
 #[derive(Debug, thiserror::Error)]
 pub enum SpeechError {
     #[error("speech model folder {dir}: {what}: {reason}")]
-    Model {
-        dir: PathBuf,
-        what: &'static str,
-        reason: String,
-    },
+    Model { dir: PathBuf, what: &'static str, reason: String },
     #[error("running the speech model: {0}")]
     Inference(String),
     #[error("cancelled")]
@@ -109,32 +105,23 @@ fn trim_to_sound(segments: &mut [Segment], samples: &[f32]) {
     const MARGIN_MS: u64 = 100;
     let level: Vec<f32> = samples
         .chunks(FRAME)
-        .map(|c| {
-            10.0 * (c.iter().map(|s| s * s).sum::<f32>() / c.len() as f32)
-                .max(1e-12)
-                .log10()
-        })
+        .map(|c| 10.0 * (c.iter().map(|s| s * s).sum::<f32>() / c.len() as f32).max(1e-12).log10())
         .collect();
     let peak = level.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let floor = (peak - 40.0).max(-60.0);
     let frame_ms = (FRAME * 1000 / SAMPLE_RATE) as u64;
     for s in segments {
-        let (a, b) = (
-            (s.start_ms / frame_ms) as usize,
-            ((s.end_ms / frame_ms) as usize).min(level.len()),
-        );
+        let (a, b) =
+            ((s.start_ms / frame_ms) as usize, ((s.end_ms / frame_ms) as usize).min(level.len()));
         let Some(range) = level.get(a..b) else {
             continue;
         };
-        let (Some(first), Some(last)) = (
-            range.iter().position(|l| *l >= floor),
-            range.iter().rposition(|l| *l >= floor),
-        ) else {
+        let (Some(first), Some(last)) =
+            (range.iter().position(|l| *l >= floor), range.iter().rposition(|l| *l >= floor))
+        else {
             continue;
         };
-        let start = ((a + first) as u64 * frame_ms)
-            .saturating_sub(MARGIN_MS)
-            .max(s.start_ms);
+        let start = ((a + first) as u64 * frame_ms).saturating_sub(MARGIN_MS).max(s.start_ms);
         let end = ((a + last + 1) as u64 * frame_ms + MARGIN_MS).min(s.end_ms);
         if start < end {
             s.start_ms = start;
@@ -147,11 +134,7 @@ impl SpeechModel {
     /// Loads a CTranslate2 Whisper model folder (`model.bin`, `config.json`, `tokenizer.json`).
     pub fn load(dir: &Path, name: &str) -> Result<SpeechModel, SpeechError> {
         let fail = |what: &'static str| {
-            move |reason: String| SpeechError::Model {
-                dir: dir.to_path_buf(),
-                what,
-                reason,
-            }
+            move |reason: String| SpeechError::Model { dir: dir.to_path_buf(), what, reason }
         };
         let device = Device::Cpu;
         let weights = ct2::read(&dir.join("model.bin"), &device)
@@ -165,9 +148,7 @@ impl SpeechModel {
         let config: Ct2Config =
             serde_json::from_str(&config).map_err(|e| fail("config.json")(e.to_string()))?;
         let id = |t: &str| {
-            tokenizer
-                .token_to_id(t)
-                .ok_or_else(|| fail("tokenizer.json")(format!("no token {t}")))
+            tokenizer.token_to_id(t).ok_or_else(|| fail("tokenizer.json")(format!("no token {t}")))
         };
         let no_timestamps = id("<|notimestamps|>")?;
         let multilingual = model.dims.n_vocab >= 51865;
@@ -176,14 +157,9 @@ impl SpeechModel {
                 .lang_ids
                 .iter()
                 .filter_map(|&t| {
-                    tokenizer.id_to_token(t).map(|s| {
-                        (
-                            t,
-                            s.trim_start_matches("<|")
-                                .trim_end_matches("|>")
-                                .to_string(),
-                        )
-                    })
+                    tokenizer
+                        .id_to_token(t)
+                        .map(|s| (t, s.trim_start_matches("<|").trim_end_matches("|>").to_string()))
                 })
                 .collect()
         } else {
@@ -249,9 +225,8 @@ impl SpeechModel {
             let span = (content_frames - seek).min(WINDOW_FRAMES);
             let window_start = seek * HOP;
             let window_end = ((seek + span) * HOP).min(samples.len());
-            let loudest = samples[window_start..window_end]
-                .iter()
-                .fold(0f32, |m, s| m.max(s.abs()));
+            let loudest =
+                samples[window_start..window_end].iter().fold(0f32, |m, s| m.max(s.abs()));
             if loudest < SILENCE {
                 seek += span;
                 progress(seek as f64 / content_frames as f64);
@@ -274,11 +249,7 @@ impl SpeechModel {
                 started = Some(state);
             }
             let lang_token = detected.as_ref().and_then(|code| {
-                self.specials
-                    .languages
-                    .iter()
-                    .find(|(_, c)| c == code)
-                    .map(|(t, _)| *t)
+                self.specials.languages.iter().find(|(_, c)| c == code).map(|(t, _)| *t)
             });
             let decoded = self.decode_window(&audio, started, lang_token, cancel)?;
             let offset = seek as f32 * HOP as f32 / SAMPLE_RATE as f32;
@@ -297,10 +268,8 @@ impl SpeechModel {
     /// The likeliest language, and the decoder memory that has read start-of-transcript.
     fn detect_language(&self, audio: &Tensor) -> Result<(String, DecoderState), SpeechError> {
         let mut state = self.model.start(audio).map_err(SpeechError::Inference)?;
-        let logprobs = self
-            .model
-            .step(&mut state, &[self.specials.sot])
-            .map_err(SpeechError::Inference)?;
+        let logprobs =
+            self.model.step(&mut state, &[self.specials.sot]).map_err(SpeechError::Inference)?;
         let best = self
             .specials
             .languages
@@ -332,14 +301,9 @@ impl SpeechModel {
             state = self.model.start(audio).map_err(SpeechError::Inference)?;
             prompt.push(s.sot);
         }
-        let mut logprobs = self
-            .model
-            .step(&mut state, &prompt)
-            .map_err(SpeechError::Inference)?;
-        let no_speech = s
-            .no_speech
-            .and_then(|t| logprobs.get(t as usize))
-            .map_or(0.0, |lp| lp.exp());
+        let mut logprobs = self.model.step(&mut state, &prompt).map_err(SpeechError::Inference)?;
+        let no_speech =
+            s.no_speech.and_then(|t| logprobs.get(t as usize)).map_or(0.0, |lp| lp.exp());
         let mut tokens: Vec<u32> = Vec::new();
         let mut sum_logprob = 0f32;
         let limit =
@@ -349,10 +313,8 @@ impl SpeechModel {
                 return Err(SpeechError::Cancelled);
             }
             self.apply_rules(&mut logprobs, &tokens);
-            let (next, lp) = logprobs
-                .iter()
-                .enumerate()
-                .fold((s.eot, f32::NEG_INFINITY), |best, (i, &v)| {
+            let (next, lp) =
+                logprobs.iter().enumerate().fold((s.eot, f32::NEG_INFINITY), |best, (i, &v)| {
                     if v > best.1 { (i as u32, v) } else { best }
                 });
             sum_logprob += if lp.is_finite() { lp } else { 0.0 };
@@ -363,10 +325,7 @@ impl SpeechModel {
             if state.len + 1 > self.model.dims.text_ctx {
                 break;
             }
-            logprobs = self
-                .model
-                .step(&mut state, &[next])
-                .map_err(SpeechError::Inference)?;
+            logprobs = self.model.step(&mut state, &[next]).map_err(SpeechError::Inference)?;
         }
         let avg = sum_logprob / (tokens.len() + 1) as f32;
         if no_speech > NO_SPEECH_PROB && avg < LOGPROB_FLOOR {
@@ -423,11 +382,7 @@ impl SpeechModel {
         }
         // Timestamps never go back, and a segment has a length.
         if let Some(&latest) = tokens.iter().rev().find(|&&t| is_ts(t)) {
-            let upto = if last_ts && !before_ts {
-                latest as usize
-            } else {
-                latest as usize + 1
-            };
+            let upto = if last_ts && !before_ts { latest as usize } else { latest as usize + 1 };
             for v in &mut lp[ts.min(n)..upto.min(n)] {
                 *v = ninf;
             }
@@ -462,28 +417,18 @@ impl SpeechModel {
         let time = |t: u32| (t - ts) as f32 * TIME_PRECISION;
         let mut push = |start: f32, end: f32, text_tokens: &[u32]| {
             let ids: Vec<u32> = text_tokens.iter().copied().filter(|&t| t < eot).collect();
-            let text = self
-                .tokenizer
-                .decode(&ids, true)
-                .unwrap_or_default()
-                .trim()
-                .to_string();
+            let text = self.tokenizer.decode(&ids, true).unwrap_or_default().trim().to_string();
             if !text.is_empty() {
                 let start_ms = ((offset + start) * 1000.0).round() as u64;
                 let end_ms = (((offset + end) * 1000.0).round() as u64).max(start_ms);
-                out.push(Segment {
-                    start_ms,
-                    end_ms,
-                    text,
-                });
+                out.push(Segment { start_ms, end_ms, text });
             }
         };
         let single_ending = tokens.len() >= 2
             && !is_ts(tokens[tokens.len() - 2])
             && is_ts(tokens[tokens.len() - 1]);
-        let mut cuts: Vec<usize> = (1..tokens.len())
-            .filter(|&i| is_ts(tokens[i - 1]) && is_ts(tokens[i]))
-            .collect();
+        let mut cuts: Vec<usize> =
+            (1..tokens.len()).filter(|&i| is_ts(tokens[i - 1]) && is_ts(tokens[i])).collect();
         if cuts.is_empty() {
             // No closed segment: one segment for the window, up to its last timestamp if any.
             let end = tokens
@@ -491,10 +436,7 @@ impl SpeechModel {
                 .rev()
                 .find(|&&t| is_ts(t) && t != ts)
                 .map_or(span as f32 * HOP as f32 / SAMPLE_RATE as f32, |&t| time(t));
-            let start = tokens
-                .first()
-                .filter(|&&t| is_ts(t))
-                .map_or(0.0, |&t| time(t));
+            let start = tokens.first().filter(|&&t| is_ts(t)).map_or(0.0, |&t| time(t));
             push(start, end, tokens);
             return span;
         }

@@ -38,10 +38,7 @@ struct Weights<'a>(&'a Ct2Model);
 
 impl Weights<'_> {
     fn get(&self, name: &str) -> Result<Tensor> {
-        self.0
-            .tensor(name)
-            .cloned()
-            .ok_or_else(|| format!("the model has no variable {name}"))
+        self.0.tensor(name).cloned().ok_or_else(|| format!("the model has no variable {name}"))
     }
 
     fn linear(&self, prefix: &str) -> Result<Linear> {
@@ -60,13 +57,8 @@ impl Weights<'_> {
     }
 
     fn conv(&self, prefix: &str, stride: usize) -> Result<Conv1d> {
-        let config = Conv1dConfig {
-            padding: 1,
-            stride,
-            dilation: 1,
-            groups: 1,
-            cudnn_fwd_algo: None,
-        };
+        let config =
+            Conv1dConfig { padding: 1, stride, dilation: 1, groups: 1, cudnn_fwd_algo: None };
         Ok(Conv1d::new(
             self.get(&format!("{prefix}/weight"))?,
             Some(self.get(&format!("{prefix}/bias"))?),
@@ -82,7 +74,12 @@ impl Weights<'_> {
         let w = self.get(&format!("{prefix}/weight"))?;
         let (out, inp) = w.dims2().map_err(ce)?;
         let b = self.vec(&format!("{prefix}/bias"))?;
-        Ok(HalfDense::new(&w.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(ce)?, Some(b), out, inp))
+        Ok(HalfDense::new(
+            &w.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(ce)?,
+            Some(b),
+            out,
+            inp,
+        ))
     }
 
     fn norm_vecs(&self, prefix: &str) -> Result<(Vec<f32>, Vec<f32>)> {
@@ -92,9 +89,7 @@ impl Weights<'_> {
     fn count_layers(&self, prefix: &str) -> usize {
         (0..)
             .take_while(|i| {
-                self.0
-                    .tensors
-                    .contains_key(&format!("{prefix}/layer_{i}/ffn/linear_0/weight"))
+                self.0.tensors.contains_key(&format!("{prefix}/layer_{i}/ffn/linear_0/weight"))
             })
             .count()
     }
@@ -110,9 +105,7 @@ impl Weights<'_> {
 /// Splits the last dimension into heads: (b, t, n) → (b, heads, t, n / heads), contiguous.
 fn split_heads(x: &Tensor, heads: usize) -> candle_core::Result<Tensor> {
     let (b, t, n) = x.dims3()?;
-    x.reshape((b, t, heads, n / heads))?
-        .transpose(1, 2)?
-        .contiguous()
+    x.reshape((b, t, heads, n / heads))?.transpose(1, 2)?.contiguous()
 }
 
 /// Scaled dot-product attention over heads already split; returns (b, tq, n).
@@ -149,7 +142,6 @@ struct SelfAttention {
     out: Linear,
 }
 
-
 struct Mlp {
     norm: LayerNorm,
     fc1: Linear,
@@ -166,9 +158,7 @@ impl Mlp {
     }
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let h = self
-            .fc2
-            .forward(&gelu_tensor(&self.fc1.forward(&self.norm.forward(x)?)?)?)?;
+        let h = self.fc2.forward(&gelu_tensor(&self.fc1.forward(&self.norm.forward(x)?)?)?)?;
         x + h
     }
 }
@@ -242,10 +232,7 @@ pub struct DecoderState {
 impl Whisper {
     pub fn load(model: &Ct2Model) -> Result<Whisper> {
         if model.spec != "WhisperSpec" {
-            return Err(format!(
-                "the model is a {}, not a Whisper model",
-                model.spec
-            ));
+            return Err(format!("the model is a {}, not a Whisper model", model.spec));
         }
         let w = Weights(model);
         let embeddings = w.get("decoder/embeddings/weight")?;
@@ -268,10 +255,7 @@ impl Whisper {
         let encoder = (0..dims.encoder_layers)
             .map(|i| {
                 let p = format!("encoder/layer_{i}");
-                Ok(EncoderLayer {
-                    attn: SelfAttention::load(&w, &p)?,
-                    mlp: Mlp::load(&w, &p)?,
-                })
+                Ok(EncoderLayer { attn: SelfAttention::load(&w, &p)?, mlp: Mlp::load(&w, &p)? })
             })
             .collect::<Result<Vec<_>>>()?;
         let decoder = (0..dims.decoder_layers)
@@ -291,8 +275,14 @@ impl Whisper {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let vocab = HalfDense::new(&embeddings.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(ce)?, None, n_vocab, n_state);
-        let decoder_positions = decoder_positions.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(ce)?;
+        let vocab = HalfDense::new(
+            &embeddings.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(ce)?,
+            None,
+            n_vocab,
+            n_state,
+        );
+        let decoder_positions =
+            decoder_positions.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(ce)?;
         Ok(Whisper {
             dims,
             conv1: w.conv("encoder/conv1", 1)?,
@@ -336,19 +326,33 @@ impl Whisper {
             let n = kv.dim(D::Minus1).map_err(ce)? / 2;
             let k = split_heads(&kv.narrow(D::Minus1, 0, n).map_err(ce)?, heads).map_err(ce)?;
             // Values transposed to [head][d][position].
-            let v = split_heads(&kv.narrow(D::Minus1, n, n).map_err(ce)?, heads).and_then(|v| v.transpose(2, 3)?.contiguous()).map_err(ce)?;
+            let v = split_heads(&kv.narrow(D::Minus1, n, n).map_err(ce)?, heads)
+                .and_then(|v| v.transpose(2, 3)?.contiguous())
+                .map_err(ce)?;
             cross_k.push(k.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(ce)?);
             cross_v.push(v.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(ce)?);
         }
         let layers = self.decoder.len();
-        Ok(DecoderState { cross_k, cross_v, audio_len, self_k: vec![Vec::new(); layers], self_v: vec![Vec::new(); layers], len: 0 })
+        Ok(DecoderState {
+            cross_k,
+            cross_v,
+            audio_len,
+            self_k: vec![Vec::new(); layers],
+            self_v: vec![Vec::new(); layers],
+            len: 0,
+        })
     }
 
     /// Feeds `tokens` (the prompt, or one new token) and returns the log-probabilities of the
     /// next token over the vocabulary.
     pub fn step(&self, state: &mut DecoderState, tokens: &[u32]) -> Result<Vec<f32>> {
         if tokens.is_empty() || state.len + tokens.len() > self.dims.text_ctx {
-            return Err(format!("{} tokens after {} do not fit the decoder's {} positions", tokens.len(), state.len, self.dims.text_ctx));
+            return Err(format!(
+                "{} tokens after {} do not fit the decoder's {} positions",
+                tokens.len(),
+                state.len,
+                self.dims.text_ctx
+            ));
         }
         let mut x = Vec::new();
         for &t in tokens {
@@ -373,7 +377,8 @@ impl Whisper {
             return Err(format!("token {token} is outside the vocabulary"));
         }
         let mut x = self.vocab.row(t);
-        for (xi, p) in x.iter_mut().zip(&self.decoder_positions[state.len * n..(state.len + 1) * n]) {
+        for (xi, p) in x.iter_mut().zip(&self.decoder_positions[state.len * n..(state.len + 1) * n])
+        {
             *xi += p;
         }
         let mut h = vec![0f32; n];
@@ -391,7 +396,9 @@ impl Whisper {
             let seen = keys.len() / n;
             for hd in 0..heads {
                 let q = &qkv[hd * d..(hd + 1) * d];
-                let mut w: Vec<f32> = (0..seen).map(|j| dot32(q, &keys[j * n + hd * d..j * n + (hd + 1) * d]) * scale).collect();
+                let mut w: Vec<f32> = (0..seen)
+                    .map(|j| dot32(q, &keys[j * n + hd * d..j * n + (hd + 1) * d]) * scale)
+                    .collect();
                 softmax(&mut w);
                 let o = &mut mixed[hd * d..(hd + 1) * d];
                 o.fill(0.0);

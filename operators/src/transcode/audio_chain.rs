@@ -20,7 +20,11 @@ pub fn normalize_layout(frame: &mut AudioFrame) {
 /// The layout a decoded frame declares, or the default one for its channel count.
 fn layout_of(frame: &AudioFrame) -> ChannelLayout {
     let l = frame.channel_layout();
-    if l.is_empty() || l.channels() != i32::from(frame.channels()) { ChannelLayout::default(i32::from(frame.channels())) } else { l }
+    if l.is_empty() || l.channels() != i32::from(frame.channels()) {
+        ChannelLayout::default(i32::from(frame.channels()))
+    } else {
+        l
+    }
 }
 
 /// Decoded audio converted to planar f32 at one rate and layout, queued per channel.
@@ -35,17 +39,30 @@ pub struct Resampled {
 impl Resampled {
     pub fn new(rate: u32, channels: u16) -> Resampled {
         let layout = ChannelLayout::default(i32::from(channels.max(1)));
-        Resampled { rate, layout, resampler: None, queue: vec![Vec::new(); usize::from(channels.max(1))] }
+        Resampled {
+            rate,
+            layout,
+            resampler: None,
+            queue: vec![Vec::new(); usize::from(channels.max(1))],
+        }
     }
 
     pub fn push(&mut self, frame: &AudioFrame) -> Result<(), ffmpeg_next::Error> {
         let (fmt, layout, rate) = (frame.format(), layout_of(frame), frame.rate());
         if self.resampler.as_ref().is_none_or(|(_, f, l, r)| (*f, *l, *r) != (fmt, layout, rate)) {
             self.flush()?;
-            let ctx = resampling::Context::get(fmt, layout, rate, Sample::F32(SampleType::Planar), self.layout, self.rate)?;
+            let ctx = resampling::Context::get(
+                fmt,
+                layout,
+                rate,
+                Sample::F32(SampleType::Planar),
+                self.layout,
+                self.rate,
+            )?;
             self.resampler = Some((ctx, fmt, layout, rate));
         }
-        let capacity = (frame.samples() as u64 * u64::from(self.rate) / u64::from(rate.max(1))) as usize + 256;
+        let capacity =
+            (frame.samples() as u64 * u64::from(self.rate) / u64::from(rate.max(1))) as usize + 256;
         let mut out = AudioFrame::new(Sample::F32(SampleType::Planar), capacity, self.layout);
         out.set_rate(self.rate);
         if let Some((ctx, ..)) = self.resampler.as_mut() {
@@ -101,7 +118,13 @@ pub struct AudioEncode {
 }
 
 impl AudioEncode {
-    pub fn open(codec: AudioCodec, bitrate_kbps: u32, rate: u32, channels: u16, global_header: bool) -> Result<AudioEncode, ffmpeg_next::Error> {
+    pub fn open(
+        codec: AudioCodec,
+        bitrate_kbps: u32,
+        rate: u32,
+        channels: u16,
+        global_header: bool,
+    ) -> Result<AudioEncode, ffmpeg_next::Error> {
         let found = match codec {
             AudioCodec::Aac => encoder::find(codec::Id::AAC),
             AudioCodec::Mp3 => encoder::find_by_name("libmp3lame"),
@@ -136,7 +159,14 @@ impl AudioEncode {
             0 => 1024,
             n => n as usize,
         };
-        Ok(AudioEncode { encoder, input: Resampled::new(rate, channels), time_base, codec, frame_size, next_pts: 0 })
+        Ok(AudioEncode {
+            encoder,
+            input: Resampled::new(rate, channels),
+            time_base,
+            codec,
+            frame_size,
+            next_pts: 0,
+        })
     }
 
     /// Starts the track at `pts` samples (audio that begins after the video).
@@ -145,7 +175,11 @@ impl AudioEncode {
     }
 
     /// Encodes every whole frame queued (and, with `last`, the remainder), moving packets to `out`.
-    pub fn encode_queued(&mut self, last: bool, out: &mut Vec<Packet>) -> Result<(), ffmpeg_next::Error> {
+    pub fn encode_queued(
+        &mut self,
+        last: bool,
+        out: &mut Vec<Packet>,
+    ) -> Result<(), ffmpeg_next::Error> {
         let channels = self.input.queue.len();
         let layout = ChannelLayout::default(channels as i32);
         let mut done = 0;
@@ -160,7 +194,8 @@ impl AudioEncode {
                         for c in 0..channels {
                             let v = f64::from(self.input.queue[c][done + i]).clamp(-1.0, 1.0);
                             let at = (i * channels + c) * 4;
-                            data[at..at + 4].copy_from_slice(&((v * 2_147_483_647.0) as i32).to_le_bytes());
+                            data[at..at + 4]
+                                .copy_from_slice(&((v * 2_147_483_647.0) as i32).to_le_bytes());
                         }
                     }
                     f
@@ -168,7 +203,8 @@ impl AudioEncode {
                 _ => {
                     let mut f = AudioFrame::new(Sample::F32(SampleType::Planar), n, layout);
                     for c in 0..channels {
-                        f.plane_mut::<f32>(c)[..n].copy_from_slice(&self.input.queue[c][done..done + n]);
+                        f.plane_mut::<f32>(c)[..n]
+                            .copy_from_slice(&self.input.queue[c][done..done + n]);
                     }
                     f
                 }

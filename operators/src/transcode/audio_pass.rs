@@ -23,39 +23,81 @@ struct Output {
     mime: &'static str,
 }
 
-
-pub fn audio_pass(path: &Path, out: &Path, profiles: &RenditionProfiles, duration: f64, ctl: &Control) -> Result<Vec<Produced>, OperatorError> {
+pub fn audio_pass(
+    path: &Path,
+    out: &Path,
+    profiles: &RenditionProfiles,
+    duration: f64,
+    ctl: &Control,
+) -> Result<Vec<Produced>, OperatorError> {
     let mut input = ffmpeg_init::open_input(path)?;
-    let stream = input.streams().best(media::Type::Audio).ok_or_else(|| OperatorError::NoMediaStream { path: path.to_path_buf() })?;
+    let stream = input
+        .streams()
+        .best(media::Type::Audio)
+        .ok_or_else(|| OperatorError::NoMediaStream { path: path.to_path_buf() })?;
     let (index, tb) = (stream.index(), stream.time_base());
-    let decode_err = |e: ffmpeg_next::Error| OperatorError::Decode { path: path.to_path_buf(), reason: e.to_string() };
-    let mut dec = codec::context::Context::from_parameters(stream.parameters()).and_then(|c| c.decoder().audio()).map_err(decode_err)?;
+    let decode_err = |e: ffmpeg_next::Error| OperatorError::Decode {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let mut dec = codec::context::Context::from_parameters(stream.parameters())
+        .and_then(|c| c.decoder().audio())
+        .map_err(decode_err)?;
     let channels = dec.channels().clamp(1, 2);
 
     let mut outputs = Vec::new();
     let plan: [(&'static str, AudioCodec, &str, &'static str, &'static str, u32, u32); 2] = [
-        ("preview", AudioCodec::Mp3, "mp3", "output.mp3", "audio/mpeg", profiles.mp3.bitrate_kbps, profiles.mp3.sample_rate),
-        ("broadcast", AudioCodec::Pcm24, "wav", "output.wav", "audio/wav", profiles.wav.bitrate_kbps, profiles.wav.sample_rate),
+        (
+            "preview",
+            AudioCodec::Mp3,
+            "mp3",
+            "output.mp3",
+            "audio/mpeg",
+            profiles.mp3.bitrate_kbps,
+            profiles.mp3.sample_rate,
+        ),
+        (
+            "broadcast",
+            AudioCodec::Pcm24,
+            "wav",
+            "output.wav",
+            "audio/wav",
+            profiles.wav.bitrate_kbps,
+            profiles.wav.sample_rate,
+        ),
     ];
     for (profile, codec, muxer, name, mime, kbps, rate) in plan {
         if !(ctl.wanted)(profile) {
             continue;
         }
-        let encode = AudioEncode::open(codec, kbps, rate, channels, false).map_err(fail(path, profile))?;
+        let encode =
+            AudioEncode::open(codec, kbps, rate, channels, false).map_err(fail(path, profile))?;
         let dir = out.join(profile);
-        std::fs::create_dir_all(&dir).map_err(|source| OperatorError::Io { path: dir.clone(), source })?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|source| OperatorError::Io { path: dir.clone(), source })?;
         let file = dir.join(name);
-        let container = if muxer == "mp3" { Container::Audio("mp3") } else { Container::Audio("wav") };
-        let sink = Sink::open(&file, container, SinkStreams { video: None, audio: Some((&encode.encoder, encode.time_base)) }).map_err(fail(path, profile))?;
+        let container =
+            if muxer == "mp3" { Container::Audio("mp3") } else { Container::Audio("wav") };
+        let sink = Sink::open(
+            &file,
+            container,
+            SinkStreams { video: None, audio: Some((&encode.encoder, encode.time_base)) },
+        )
+        .map_err(fail(path, profile))?;
         outputs.push(Output { profile, encode, sink, file, mime });
     }
-    let mut peaks = ((ctl.wanted)("waveform") || (ctl.wanted)("peaks")).then(|| Peaks::new(profiles.waveform.peaks_per_second));
+    let mut peaks = ((ctl.wanted)("waveform") || (ctl.wanted)("peaks"))
+        .then(|| Peaks::new(profiles.waveform.peaks_per_second));
 
     let mut frame = AudioFrame::empty();
     let mut packets: Vec<Packet> = Vec::new();
     let mut reported = -1i32;
     let mut decoded = 0u64;
-    let feed = |frame: &AudioFrame, outputs: &mut Vec<Output>, peaks: &mut Option<Peaks>, packets: &mut Vec<Packet>| -> Result<(), OperatorError> {
+    let feed = |frame: &AudioFrame,
+                outputs: &mut Vec<Output>,
+                peaks: &mut Option<Peaks>,
+                packets: &mut Vec<Packet>|
+     -> Result<(), OperatorError> {
         for o in outputs.iter_mut() {
             o.encode.input.push(frame).map_err(fail(path, o.profile))?;
             o.encode.encode_queued(false, packets).map_err(fail(path, o.profile))?;
@@ -95,7 +137,10 @@ pub fn audio_pass(path: &Path, out: &Path, profiles: &RenditionProfiles, duratio
         feed(&frame, &mut outputs, &mut peaks, &mut packets)?;
     }
     if decoded == 0 {
-        return Err(OperatorError::Decode { path: path.to_path_buf(), reason: "no audio could be decoded".into() });
+        return Err(OperatorError::Decode {
+            path: path.to_path_buf(),
+            reason: "no audio could be decoded".into(),
+        });
     }
     let mut produced = Vec::new();
     for mut o in outputs {
@@ -106,7 +151,14 @@ pub fn audio_pass(path: &Path, out: &Path, profiles: &RenditionProfiles, duratio
         }
         let file = o.sink.finish().map_err(fail(path, o.profile))?;
         let rel = file.strip_prefix(out).unwrap_or(&o.file).to_path_buf();
-        produced.push(Produced { profile: o.profile.into(), main: rel.clone(), files: vec![rel], mime: o.mime, width: None, height: None });
+        produced.push(Produced {
+            profile: o.profile.into(),
+            main: rel.clone(),
+            files: vec![rel],
+            mime: o.mime,
+            width: None,
+            height: None,
+        });
     }
     if let Some(p) = peaks {
         produced.extend(waveform_outputs(out, path, p, profiles)?);

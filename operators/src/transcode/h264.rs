@@ -44,7 +44,14 @@ pub fn x264_params(p: &VideoProfile, gop_frames: u32) -> String {
 impl Rung {
     /// Opens the encode of an upright `width`×`height` picture; decoded frames are stored turned
     /// `turns` quarters counter-clockwise of that (a phone's display matrix).
-    pub fn open(name: &str, p: &VideoProfile, width: u32, height: u32, turns: u8, s: &RungSettings) -> Result<Rung, ffmpeg_next::Error> {
+    pub fn open(
+        name: &str,
+        p: &VideoProfile,
+        width: u32,
+        height: u32,
+        turns: u8,
+        s: &RungSettings,
+    ) -> Result<Rung, ffmpeg_next::Error> {
         let codec = encoder::find_by_name("libx264").ok_or(ffmpeg_next::Error::EncoderNotFound)?;
         let mut ctx = codec::context::Context::new_with_codec(codec);
         // The MP4 and fMP4 muxers want SPS/PPS out of band.
@@ -74,9 +81,14 @@ impl Rung {
             encoder,
             time_base,
             scaler: None,
-            scaled: if turns % 2 == 1 { VideoFrame::new(Pixel::YUV420P, height, width) } else { VideoFrame::new(Pixel::YUV420P, width, height) },
+            scaled: if turns % 2 == 1 {
+                VideoFrame::new(Pixel::YUV420P, height, width)
+            } else {
+                VideoFrame::new(Pixel::YUV420P, width, height)
+            },
             turns: turns % 4,
-            upright: (!turns.is_multiple_of(4)).then(|| VideoFrame::new(Pixel::YUV420P, width, height)),
+            upright: (!turns.is_multiple_of(4))
+                .then(|| VideoFrame::new(Pixel::YUV420P, width, height)),
         })
     }
 
@@ -88,7 +100,15 @@ impl Rung {
         if self.scaler.as_ref().is_none_or(|(_, f, w, h)| (*f, *w, *h) != (fmt, fw, fh)) {
             // Bicubic, as FFmpeg's scale filter does by default.
             let (sw, sh) = (self.scaled.width(), self.scaled.height());
-            let ctx = scaling::Context::get(fmt, fw, fh, Pixel::YUV420P, sw, sh, scaling::Flags::BICUBIC)?;
+            let ctx = scaling::Context::get(
+                fmt,
+                fw,
+                fh,
+                Pixel::YUV420P,
+                sw,
+                sh,
+                scaling::Flags::BICUBIC,
+            )?;
             self.scaler = Some((ctx, fmt, fw, fh));
         }
         if let Some((ctx, ..)) = self.scaler.as_mut() {

@@ -15,21 +15,50 @@ use crate::error::OperatorError;
 use crate::probe::ProbeLimits;
 use crate::thumbnail::{Source, decode_picture, orient};
 
-pub fn image_pass(path: &Path, out: &Path, profiles: &RenditionProfiles, orientation: Option<u16>, limits: ProbeLimits, ctl: &Control) -> Result<Vec<Produced>, OperatorError> {
+pub fn image_pass(
+    path: &Path,
+    out: &Path,
+    profiles: &RenditionProfiles,
+    orientation: Option<u16>,
+    limits: ProbeLimits,
+    ctl: &Control,
+) -> Result<Vec<Produced>, OperatorError> {
     let (frame, _) = decode_picture(path, Source::Image { orientation }, limits)?;
     // The master's colour profile (JPEG APP2, PNG iCCP), kept in the display JPEG.
-    let icc = frame.side_data(ffmpeg_next::util::frame::side_data::Type::IccProfile).map(|sd| sd.data().to_vec());
+    let icc = frame
+        .side_data(ffmpeg_next::util::frame::side_data::Type::IccProfile)
+        .map(|sd| sd.data().to_vec());
     let fail = |what: &str| {
         let what = what.to_string();
-        move |e: ffmpeg_next::Error| OperatorError::Transcode { path: path.to_path_buf(), what: what.clone(), reason: e.to_string() }
+        move |e: ffmpeg_next::Error| OperatorError::Transcode {
+            path: path.to_path_buf(),
+            what: what.clone(),
+            reason: e.to_string(),
+        }
     };
     let mut plan: Vec<(String, u32, u32, StillFormat, &'static str, &'static str)> = profiles
         .webp
         .iter()
-        .map(|p| (format!("webp-{}", p.long_side), p.long_side, p.short_side, StillFormat::WebP { quality: p.quality }, "output.webp", "image/webp"))
+        .map(|p| {
+            (
+                format!("webp-{}", p.long_side),
+                p.long_side,
+                p.short_side,
+                StillFormat::WebP { quality: p.quality },
+                "output.webp",
+                "image/webp",
+            )
+        })
         .collect();
     let d = &profiles.display;
-    plan.push(("display".into(), d.long_side, d.short_side, StillFormat::Jpeg { qscale: d.quality }, "output.jpg", "image/jpeg"));
+    plan.push((
+        "display".into(),
+        d.long_side,
+        d.short_side,
+        StillFormat::Jpeg { qscale: d.quality },
+        "output.jpg",
+        "image/jpeg",
+    ));
     let mut produced = Vec::new();
     let total = plan.len();
     for (i, (profile, long, short, format, name, mime)) in plan.into_iter().enumerate() {
@@ -49,7 +78,14 @@ pub fn image_pass(path: &Path, out: &Path, profiles: &RenditionProfiles, orienta
         if let (StillFormat::Jpeg { .. }, Some(icc)) = (format, icc.as_deref()) {
             bytes = jpeg_with_icc(&bytes, icc);
         }
-        produced.push(write_one(out, &profile, name, &bytes, mime, Some((upright.width(), upright.height())))?);
+        produced.push(write_one(
+            out,
+            &profile,
+            name,
+            &bytes,
+            mime,
+            Some((upright.width(), upright.height())),
+        )?);
         (ctl.progress)((i + 1) as f32 / total as f32);
     }
     Ok(produced)

@@ -12,10 +12,10 @@
 //! decoded timestamps.
 
 mod audio_chain;
+mod audio_pass;
 mod geometry;
 mod h264;
 mod image_pass;
-mod audio_pass;
 mod playlist;
 mod rotate;
 mod sinks;
@@ -27,6 +27,7 @@ mod waveform;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+pub(crate) use audio_chain::{Resampled, normalize_layout};
 pub use audio_pass::audio_pass;
 pub use geometry::fit_box;
 pub use h264::x264_params;
@@ -35,7 +36,6 @@ pub use playlist::avc_codecs_string;
 pub use rotate::{exif_orientation, quarter_turns};
 pub use stills::scale as scale_picture;
 pub use video_pass::{video_clip_pass, video_pass};
-pub(crate) use audio_chain::{Resampled, normalize_layout};
 
 /// One rendition a pass made: its files, relative to the pass's output directory.
 #[derive(Clone, Debug, PartialEq)]
@@ -69,8 +69,15 @@ impl Control<'_> {
 
 /// Maps an FFmpeg error while making `what` of `path` to a typed operator error. Borrows until
 /// an error happens: it is on every frame's path.
-pub(crate) fn fail<'a>(path: &'a std::path::Path, what: &'a str) -> impl Fn(ffmpeg_next::Error) -> crate::OperatorError + 'a {
-    move |e| crate::OperatorError::Transcode { path: path.to_path_buf(), what: what.to_string(), reason: e.to_string() }
+pub(crate) fn fail<'a>(
+    path: &'a std::path::Path,
+    what: &'a str,
+) -> impl Fn(ffmpeg_next::Error) -> crate::OperatorError + 'a {
+    move |e| crate::OperatorError::Transcode {
+        path: path.to_path_buf(),
+        what: what.to_string(),
+        reason: e.to_string(),
+    }
 }
 
 /// Maps a local I/O error on `path` to a typed (transient) operator error.

@@ -14,7 +14,12 @@ pub fn avc_codecs_string(extradata: &[u8]) -> Option<String> {
         if extradata[i..i + 3] == [0, 0, 1] {
             let nal = i + 3;
             if extradata[nal] & 0x1f == 7 && nal + 3 < extradata.len() {
-                return Some(format!("avc1.{:02x}{:02x}{:02x}", extradata[nal + 1], extradata[nal + 2], extradata[nal + 3]));
+                return Some(format!(
+                    "avc1.{:02x}{:02x}{:02x}",
+                    extradata[nal + 1],
+                    extradata[nal + 2],
+                    extradata[nal + 3]
+                ));
             }
             i = nal;
         } else {

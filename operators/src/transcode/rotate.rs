@@ -11,7 +11,12 @@ pub fn quarter_turns(stream: &Stream) -> u8 {
         if sd.kind() != SideDataType::DisplayMatrix || sd.data().len() < 36 {
             continue;
         }
-        let m: Vec<f64> = sd.data().chunks_exact(4).take(9).map(|c| f64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])) / 65536.0).collect();
+        let m: Vec<f64> = sd
+            .data()
+            .chunks_exact(4)
+            .take(9)
+            .map(|c| f64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])) / 65536.0)
+            .collect();
         let (s0, s1) = (m[0].hypot(m[3]), m[1].hypot(m[4]));
         if s0 == 0.0 || s1 == 0.0 {
             return 0;

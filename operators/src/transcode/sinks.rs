@@ -30,7 +30,11 @@ pub enum Container<'a> {
 }
 
 impl Sink {
-    pub fn open(path: &Path, container: Container, streams: SinkStreams) -> Result<Sink, ffmpeg_next::Error> {
+    pub fn open(
+        path: &Path,
+        container: Container,
+        streams: SinkStreams,
+    ) -> Result<Sink, ffmpeg_next::Error> {
         let (mut octx, options) = match container {
             Container::Mp4 { faststart } => {
                 let mut o = Dictionary::new();
@@ -65,7 +69,8 @@ impl Sink {
         }
         octx.write_header_with(options)?;
         // The muxer may have chosen other time bases for its streams.
-        let video = video.map(|(e, i, tb)| (e, i, tb, octx.stream(i).map_or(tb, |s| s.time_base())));
+        let video =
+            video.map(|(e, i, tb)| (e, i, tb, octx.stream(i).map_or(tb, |s| s.time_base())));
         let audio = audio.map(|(i, tb)| (i, tb, octx.stream(i).map_or(tb, |s| s.time_base())));
         Ok(Sink { octx, path: path.to_path_buf(), video, audio })
     }
@@ -80,7 +85,13 @@ impl Sink {
         self.write(packet, index, from, to)
     }
 
-    fn write(&mut self, packet: &Packet, index: usize, from: Rational, to: Rational) -> Result<(), ffmpeg_next::Error> {
+    fn write(
+        &mut self,
+        packet: &Packet,
+        index: usize,
+        from: Rational,
+        to: Rational,
+    ) -> Result<(), ffmpeg_next::Error> {
         let mut p = packet.clone();
         p.set_stream(index);
         p.rescale_ts(from, to);

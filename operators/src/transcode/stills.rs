@@ -9,17 +9,27 @@ use ffmpeg_next::{Dictionary, Packet, Rational, codec, encoder};
 #[derive(Clone, Copy, Debug)]
 pub enum StillFormat {
     /// qscale 2 (best) to 31.
-    Jpeg { qscale: u32 },
+    Jpeg {
+        qscale: u32,
+    },
     /// quality 0 to 100.
-    WebP { quality: u32 },
+    WebP {
+        quality: u32,
+    },
     Png,
 }
 
 /// Scales `frame` to `w`×`h` in `format` (area averaging when shrinking).
-pub fn scale(frame: &VideoFrame, w: u32, h: u32, format: Pixel) -> Result<VideoFrame, ffmpeg_next::Error> {
+pub fn scale(
+    frame: &VideoFrame,
+    w: u32,
+    h: u32,
+    format: Pixel,
+) -> Result<VideoFrame, ffmpeg_next::Error> {
     let mut out = VideoFrame::new(format, w, h);
     let flags = if w < frame.width() { scaling::Flags::AREA } else { scaling::Flags::BICUBIC };
-    let mut ctx = scaling::Context::get(frame.format(), frame.width(), frame.height(), format, w, h, flags)?;
+    let mut ctx =
+        scaling::Context::get(frame.format(), frame.width(), frame.height(), format, w, h, flags)?;
     ctx.run(frame, &mut out)?;
     Ok(out)
 }

@@ -25,11 +25,29 @@ pub struct Sprite {
 
 impl Storyboard {
     /// `source` is the upright picture size; decoded frames are turned by `turns` to it.
-    pub fn new(every_seconds: f64, max_tiles: u32, duration: f64, tile_width: u32, columns: u32, source: (u32, u32), turns: u8) -> Storyboard {
+    pub fn new(
+        every_seconds: f64,
+        max_tiles: u32,
+        duration: f64,
+        tile_width: u32,
+        columns: u32,
+        source: (u32, u32),
+        turns: u8,
+    ) -> Storyboard {
         let every = every_seconds.max(duration / f64::from(max_tiles.max(1)));
         let tile_width = tile_width.min(source.0.max(2));
-        let tile_height = ((f64::from(tile_width) * f64::from(source.1) / f64::from(source.0.max(1))).round() as u32).max(2);
-        Storyboard { every, next: 0.0, tile: (tile_width, tile_height), columns: columns.max(1), tiles: Vec::new(), turns }
+        let tile_height = ((f64::from(tile_width) * f64::from(source.1)
+            / f64::from(source.0.max(1)))
+        .round() as u32)
+            .max(2);
+        Storyboard {
+            every,
+            next: 0.0,
+            tile: (tile_width, tile_height),
+            columns: columns.max(1),
+            tiles: Vec::new(),
+            turns,
+        }
     }
 
     /// Takes `frame` (at `t` seconds) as the next tile if its time has come.
@@ -39,7 +57,10 @@ impl Storyboard {
         }
         let (w, h) = if self.turns % 2 == 1 { (self.tile.1, self.tile.0) } else { self.tile };
         let tile = scale(frame, w, h, Pixel::RGB24)?;
-        self.tiles.push((t, crate::thumbnail::orient(&tile, super::rotate::exif_orientation(self.turns))));
+        self.tiles.push((
+            t,
+            crate::thumbnail::orient(&tile, super::rotate::exif_orientation(self.turns)),
+        ));
         while self.next <= t + 1e-6 {
             self.next += self.every;
         }
@@ -64,10 +85,15 @@ impl Storyboard {
             let dst = sprite.data_mut(0);
             for row in 0..th as usize {
                 let d = (y as usize + row) * stride + x as usize * 3;
-                dst[d..d + tw as usize * 3].copy_from_slice(&src[row * ts..row * ts + tw as usize * 3]);
+                dst[d..d + tw as usize * 3]
+                    .copy_from_slice(&src[row * ts..row * ts + tw as usize * 3]);
             }
             let end = self.tiles.get(i + 1).map_or(duration.max(*t), |(next, _)| *next);
-            vtt.push_str(&format!("{} --> {}\noutput.jpg#xywh={x},{y},{tw},{th}\n\n", cue_time(*t), cue_time(end)));
+            vtt.push_str(&format!(
+                "{} --> {}\noutput.jpg#xywh={x},{y},{tw},{th}\n\n",
+                cue_time(*t),
+                cue_time(end)
+            ));
         }
         let jpeg = encode(&sprite, StillFormat::Jpeg { qscale: 4 })?;
         Ok(Some(Sprite { jpeg, vtt: vtt.into_bytes(), width: tw * cols, height: th * rows }))

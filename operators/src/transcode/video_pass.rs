@@ -65,8 +65,6 @@ struct Pass<'a> {
     packets: Vec<Packet>,
 }
 
-
-
 fn seconds(ts: i64, tb: Rational) -> f64 {
     ts as f64 * f64::from(tb.numerator()) / f64::from(tb.denominator().max(1))
 }
@@ -82,7 +80,13 @@ fn rung_label(w: u32, h: u32) -> String {
 
 /// Makes the wanted video renditions of `path` under `out`. `duration` (from the probe) drives
 /// progress, the poster time and the storyboard interval.
-pub fn video_pass(path: &Path, out: &Path, profiles: &RenditionProfiles, duration: f64, ctl: &Control) -> Result<Vec<Produced>, OperatorError> {
+pub fn video_pass(
+    path: &Path,
+    out: &Path,
+    profiles: &RenditionProfiles,
+    duration: f64,
+    ctl: &Control,
+) -> Result<Vec<Produced>, OperatorError> {
     video_clip_pass(path, out, profiles, duration, None, ctl)
 }
 
@@ -96,21 +100,39 @@ pub fn video_clip_pass(
     clip: Option<(f64, f64)>,
     ctl: &Control,
 ) -> Result<Vec<Produced>, OperatorError> {
-    let decode_err = |e: ffmpeg_next::Error| OperatorError::Decode { path: path.to_path_buf(), reason: e.to_string() };
+    let decode_err = |e: ffmpeg_next::Error| OperatorError::Decode {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
     let mut input = ffmpeg_init::open_input(path)?;
-    let vstream = input.streams().best(media::Type::Video).ok_or_else(|| OperatorError::NoPicture { path: path.to_path_buf() })?;
+    let vstream = input
+        .streams()
+        .best(media::Type::Video)
+        .ok_or_else(|| OperatorError::NoPicture { path: path.to_path_buf() })?;
     let (v_index, v_tb) = (vstream.index(), vstream.time_base());
-    let fps = valid_rate(vstream.avg_frame_rate()).or_else(|| valid_rate(vstream.rate())).unwrap_or(Rational(25, 1));
-    let v_start = if vstream.start_time() == ffmpeg_next::ffi::AV_NOPTS_VALUE { 0.0 } else { seconds(vstream.start_time(), v_tb) };
-    let mut vctx = codec::context::Context::from_parameters(vstream.parameters()).map_err(decode_err)?;
-    vctx.set_threading(threading::Config { kind: threading::Type::Frame, count: 0, ..Default::default() });
+    let fps = valid_rate(vstream.avg_frame_rate())
+        .or_else(|| valid_rate(vstream.rate()))
+        .unwrap_or(Rational(25, 1));
+    let v_start = if vstream.start_time() == ffmpeg_next::ffi::AV_NOPTS_VALUE {
+        0.0
+    } else {
+        seconds(vstream.start_time(), v_tb)
+    };
+    let mut vctx =
+        codec::context::Context::from_parameters(vstream.parameters()).map_err(decode_err)?;
+    vctx.set_threading(threading::Config {
+        kind: threading::Type::Frame,
+        count: 0,
+        ..Default::default()
+    });
     let mut vdec = vctx.decoder().video().map_err(decode_err)?;
     if vdec.width() == 0 || vdec.height() == 0 {
         return Err(OperatorError::NoPicture { path: path.to_path_buf() });
     }
     // Sizes are of the upright picture; frames are turned to it as they are encoded.
     let turns = quarter_turns(&vstream);
-    let (src_w, src_h) = if turns % 2 == 1 { (vdec.height(), vdec.width()) } else { (vdec.width(), vdec.height()) };
+    let (src_w, src_h) =
+        if turns % 2 == 1 { (vdec.height(), vdec.width()) } else { (vdec.width(), vdec.height()) };
 
     let astream = input.streams().best(media::Type::Audio);
     let mut audio = None;
@@ -120,15 +142,19 @@ pub fn video_clip_pass(
         if a.start_time() != ffmpeg_next::ffi::AV_NOPTS_VALUE {
             a_start = seconds(a.start_time(), a_tb);
         }
-        let adec = codec::context::Context::from_parameters(a.parameters()).and_then(|c| c.decoder().audio()).map_err(decode_err)?;
+        let adec = codec::context::Context::from_parameters(a.parameters())
+            .and_then(|c| c.decoder().audio())
+            .map_err(decode_err)?;
         audio = Some((a.index(), a_tb, adec));
     }
     // One time origin for both streams keeps them in sync when one starts later.
     let (clip_start, clip_end) = clip.unwrap_or((0.0, f64::INFINITY));
     let origin = v_start.min(a_start) + clip_start;
-    let duration = if clip.is_some() { (clip_end.min(duration) - clip_start).max(0.0) } else { duration };
+    let duration =
+        if clip.is_some() { (clip_end.min(duration) - clip_start).max(0.0) } else { duration };
     if clip_start > 0.0 {
-        let at = ((v_start.min(a_start) + clip_start) * f64::from(ffmpeg_next::ffi::AV_TIME_BASE)) as i64;
+        let at = ((v_start.min(a_start) + clip_start) * f64::from(ffmpeg_next::ffi::AV_TIME_BASE))
+            as i64;
         input.seek(at, ..at).map_err(decode_err)?;
     }
     let clip_length = clip_end - clip_start;
@@ -150,7 +176,12 @@ pub fn video_clip_pass(
             continue;
         }
         let (w, h) = fit_box(src_w, src_h, p.long_side, p.short_side, true);
-        rungs.push((Rung::open(name, p, w, h, turns, &settings).map_err(fail(path, &format!("{name} encoder")))?, mp4, hls));
+        rungs.push((
+            Rung::open(name, p, w, h, turns, &settings)
+                .map_err(fail(path, &format!("{name} encoder")))?,
+            mp4,
+            hls,
+        ));
     }
 
     let needs_aac = !rungs.is_empty();
@@ -158,8 +189,14 @@ pub fn video_clip_pass(
     if let (Some((_, _, adec)), true) = (&audio, needs_aac) {
         let channels = adec.channels().clamp(1, 2);
         aac = Some(
-            AudioEncode::open(AudioCodec::Aac, profiles.aac.bitrate_kbps, profiles.aac.sample_rate, channels, true)
-                .map_err(fail(path, "AAC encoder"))?,
+            AudioEncode::open(
+                AudioCodec::Aac,
+                profiles.aac.bitrate_kbps,
+                profiles.aac.sample_rate,
+                channels,
+                true,
+            )
+            .map_err(fail(path, "AAC encoder"))?,
         );
     }
 
@@ -174,7 +211,10 @@ pub fn video_clip_pass(
             let sink = Sink::open(
                 &dir.join("output.mp4"),
                 Container::Mp4 { faststart },
-                SinkStreams { video: Some((i, &rung.encoder, rung.time_base)), audio: audio_streams },
+                SinkStreams {
+                    video: Some((i, &rung.encoder, rung.time_base)),
+                    audio: audio_streams,
+                },
             )
             .map_err(fail(path, &format!("{} MP4", rung.name)))?;
             sinks.push(sink);
@@ -188,8 +228,14 @@ pub fn video_clip_pass(
             std::fs::create_dir_all(&dir).map_err(io(&dir))?;
             let sink = Sink::open(
                 &dir.join("index.m3u8"),
-                Container::HlsFmp4 { segment_seconds: profiles.hls.segment_seconds, segment_dir: &dir },
-                SinkStreams { video: Some((i, &rung.encoder, rung.time_base)), audio: audio_streams },
+                Container::HlsFmp4 {
+                    segment_seconds: profiles.hls.segment_seconds,
+                    segment_dir: &dir,
+                },
+                SinkStreams {
+                    video: Some((i, &rung.encoder, rung.time_base)),
+                    audio: audio_streams,
+                },
             )
             .map_err(fail(path, &format!("{} HLS rung", rung.name)))?;
             sinks.push(sink);
@@ -200,14 +246,24 @@ pub fn video_clip_pass(
     ladder.sort_by_key(|(_, i)| profiles.hls.ladder.iter().position(|n| *n == rungs[*i].0.name));
 
     let poster = (ctl.wanted)("poster").then(|| {
-        let size = fit_box(src_w, src_h, profiles.poster.long_side, profiles.poster.short_side, false);
+        let size =
+            fit_box(src_w, src_h, profiles.poster.long_side, profiles.poster.short_side, false);
         Poster { at: duration * POSTER_AT, size, turns, taken: None, before: None }
     });
     let storyboard = (ctl.wanted)("storyboard").then(|| {
         let s = &profiles.storyboard;
-        Storyboard::new(s.every_seconds, s.max_tiles, duration, s.tile_width, s.columns, (src_w, src_h), turns)
+        Storyboard::new(
+            s.every_seconds,
+            s.max_tiles,
+            duration,
+            s.tile_width,
+            s.columns,
+            (src_w, src_h),
+            turns,
+        )
     });
-    let peaks = (audio.is_some() && ((ctl.wanted)("waveform") || (ctl.wanted)("peaks"))).then(|| Peaks::new(profiles.waveform.peaks_per_second));
+    let peaks = (audio.is_some() && ((ctl.wanted)("waveform") || (ctl.wanted)("peaks")))
+        .then(|| Peaks::new(profiles.waveform.peaks_per_second));
 
     let mut pass = Pass {
         path,
@@ -248,7 +304,8 @@ pub fn video_clip_pass(
                 pass.video_frame(&frame, v_tb, origin)?;
             }
             if let (Some(pts), true) = (packet.pts(), duration > 0.0) {
-                let pct = ((seconds(pts, v_tb) - v_start) / duration * 100.0).clamp(0.0, 99.0) as i32;
+                let pct =
+                    ((seconds(pts, v_tb) - v_start) / duration * 100.0).clamp(0.0, 99.0) as i32;
                 if pct > reported {
                     reported = pct;
                     (ctl.progress)(pct as f32 / 100.0);
@@ -279,7 +336,10 @@ pub fn video_clip_pass(
         }
     }
     if pass.frames == 0 {
-        return Err(OperatorError::Decode { path: path.to_path_buf(), reason: format!("no video frame could be decoded ({bad_packets} damaged packets)") });
+        return Err(OperatorError::Decode {
+            path: path.to_path_buf(),
+            reason: format!("no video frame could be decoded ({bad_packets} damaged packets)"),
+        });
     }
     if ctl.cancelled() {
         return Err(OperatorError::Cancelled);
@@ -290,8 +350,15 @@ pub fn video_clip_pass(
 }
 
 impl Pass<'_> {
-    fn video_frame(&mut self, frame: &VideoFrame, tb: Rational, origin: f64) -> Result<(), OperatorError> {
-        let t = frame.timestamp().map_or(self.frames as f64 / f64::from(self.fps), |ts| seconds(ts, tb) - origin);
+    fn video_frame(
+        &mut self,
+        frame: &VideoFrame,
+        tb: Rational,
+        origin: f64,
+    ) -> Result<(), OperatorError> {
+        let t = frame
+            .timestamp()
+            .map_or(self.frames as f64 / f64::from(self.fps), |ts| seconds(ts, tb) - origin);
         if t < -1e-6 {
             return Ok(()); // before the clip (decoded from the keyframe before it)
         }
@@ -332,7 +399,8 @@ impl Pass<'_> {
     fn write_video(&mut self, rung: usize) -> Result<(), OperatorError> {
         for packet in self.packets.drain(..) {
             for sink in self.sinks.iter_mut().filter(|s| s.video.is_some_and(|v| v.0 == rung)) {
-                sink.write_video(&packet).map_err(|e| fail(self.path, &sink.path.display().to_string())(e))?;
+                sink.write_video(&packet)
+                    .map_err(|e| fail(self.path, &sink.path.display().to_string())(e))?;
             }
         }
         Ok(())
@@ -341,13 +409,19 @@ impl Pass<'_> {
     fn write_audio(&mut self) -> Result<(), OperatorError> {
         for packet in self.packets.drain(..) {
             for sink in self.sinks.iter_mut() {
-                sink.write_audio(&packet).map_err(|e| fail(self.path, &sink.path.display().to_string())(e))?;
+                sink.write_audio(&packet)
+                    .map_err(|e| fail(self.path, &sink.path.display().to_string())(e))?;
             }
         }
         Ok(())
     }
 
-    fn audio_frame(&mut self, frame: &AudioFrame, tb: Rational, origin: f64) -> Result<(), OperatorError> {
+    fn audio_frame(
+        &mut self,
+        frame: &AudioFrame,
+        tb: Rational,
+        origin: f64,
+    ) -> Result<(), OperatorError> {
         let t = frame.timestamp().map_or(0.0, |ts| seconds(ts, tb) - origin);
         let length = frame.samples() as f64 / f64::from(frame.rate().max(1));
         // Whole frames outside the clip are dropped (an error of at most one frame, ~21 ms).
@@ -370,7 +444,12 @@ impl Pass<'_> {
         Ok(())
     }
 
-    fn finish(mut self, profiles: &RenditionProfiles, ladder: &[(String, usize)], duration: f64) -> Result<Vec<Produced>, OperatorError> {
+    fn finish(
+        mut self,
+        profiles: &RenditionProfiles,
+        ladder: &[(String, usize)],
+        duration: f64,
+    ) -> Result<Vec<Produced>, OperatorError> {
         let path = self.path;
         for i in 0..self.rungs.len() {
             let rung = &mut self.rungs[i];
@@ -410,9 +489,23 @@ impl Pass<'_> {
                 let playlist = dir.join(label).join("index.m3u8");
                 let (peak, average) = measure(&playlist).map_err(io(&playlist))?;
                 let video = rung.codecs().unwrap_or_else(|| "avc1.640028".into());
-                let codecs = if profiles.aac.bitrate_kbps > 0 && self.audio_started { format!("{video},mp4a.40.2") } else { video };
+                let codecs = if profiles.aac.bitrate_kbps > 0 && self.audio_started {
+                    format!("{video},mp4a.40.2")
+                } else {
+                    video
+                };
                 let uri = format!("{label}/index.m3u8");
-                variants.push((Variant { uri, width: rung.width, height: rung.height, codecs, frame_rate: f64::from(self.fps) }, peak, average));
+                variants.push((
+                    Variant {
+                        uri,
+                        width: rung.width,
+                        height: rung.height,
+                        codecs,
+                        frame_rate: f64::from(self.fps),
+                    },
+                    peak,
+                    average,
+                ));
             }
             let master = dir.join("master.m3u8");
             write_master(&master, &variants).map_err(io(&master))?;
@@ -430,18 +523,35 @@ impl Pass<'_> {
         }
         let poster = match self.poster.take() {
             Some(Poster { taken: Some(f), .. }) => Some(f),
-            Some(p @ Poster { before: Some(_), .. }) => p.before.as_ref().map(|f| p.upright(f)).transpose().map_err(fail(path, "poster"))?,
+            Some(p @ Poster { before: Some(_), .. }) => {
+                p.before.as_ref().map(|f| p.upright(f)).transpose().map_err(fail(path, "poster"))?
+            }
             _ => None,
         };
         if let Some(frame) = poster {
             let quality = profiles.poster.quality;
-            let jpeg = encode(&frame, StillFormat::Jpeg { qscale: quality }).map_err(fail(path, "poster"))?;
-            produced.push(write_one(out, "poster", "output.jpg", &jpeg, "image/jpeg", Some((frame.width(), frame.height())))?);
+            let jpeg = encode(&frame, StillFormat::Jpeg { qscale: quality })
+                .map_err(fail(path, "poster"))?;
+            produced.push(write_one(
+                out,
+                "poster",
+                "output.jpg",
+                &jpeg,
+                "image/jpeg",
+                Some((frame.width(), frame.height())),
+            )?);
         }
         if let Some(sb) = self.storyboard.take()
             && let Some(sprite) = sb.finish(duration).map_err(fail(path, "storyboard"))?
         {
-            let mut p = write_one(out, "storyboard", "output.jpg", &sprite.jpeg, "image/jpeg", Some((sprite.width, sprite.height)))?;
+            let mut p = write_one(
+                out,
+                "storyboard",
+                "output.jpg",
+                &sprite.jpeg,
+                "image/jpeg",
+                Some((sprite.width, sprite.height)),
+            )?;
             let vtt = out.join("storyboard").join("output.vtt");
             std::fs::write(&vtt, &sprite.vtt).map_err(io(&vtt))?;
             p.files.push(PathBuf::from("storyboard/output.vtt"));
@@ -455,7 +565,12 @@ impl Pass<'_> {
 }
 
 /// The waveform PNG and peaks JSON of an audio track.
-pub(super) fn waveform_outputs(out: &Path, path: &Path, mut peaks: Peaks, profiles: &RenditionProfiles) -> Result<Vec<Produced>, OperatorError> {
+pub(super) fn waveform_outputs(
+    out: &Path,
+    path: &Path,
+    mut peaks: Peaks,
+    profiles: &RenditionProfiles,
+) -> Result<Vec<Produced>, OperatorError> {
     peaks.input.flush().map_err(fail(path, "waveform"))?;
     let per = peaks.samples_per_peak();
     let values = peaks.finish();
@@ -466,18 +581,39 @@ pub(super) fn waveform_outputs(out: &Path, path: &Path, mut peaks: Peaks, profil
     let png = waveform_png(&values, w.width, w.height).map_err(fail(path, "waveform"))?;
     Ok(vec![
         write_one(out, "waveform", "output.png", &png, "image/png", Some((w.width, w.height)))?,
-        write_one(out, "peaks", "output.json", &peaks_json(&values, per), "application/json", None)?,
+        write_one(
+            out,
+            "peaks",
+            "output.json",
+            &peaks_json(&values, per),
+            "application/json",
+            None,
+        )?,
     ])
 }
 
 /// Writes a single-file rendition `{profile}/{name}`.
-pub(super) fn write_one(out: &Path, profile: &str, name: &str, bytes: &[u8], mime: &'static str, size: Option<(u32, u32)>) -> Result<Produced, OperatorError> {
+pub(super) fn write_one(
+    out: &Path,
+    profile: &str,
+    name: &str,
+    bytes: &[u8],
+    mime: &'static str,
+    size: Option<(u32, u32)>,
+) -> Result<Produced, OperatorError> {
     let dir = out.join(profile);
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     let file = dir.join(name);
     std::fs::write(&file, bytes).map_err(io(&file))?;
     let rel = PathBuf::from(profile).join(name);
-    Ok(Produced { profile: profile.into(), main: rel.clone(), files: vec![rel], mime, width: size.map(|s| s.0), height: size.map(|s| s.1) })
+    Ok(Produced {
+        profile: profile.into(),
+        main: rel.clone(),
+        files: vec![rel],
+        mime,
+        width: size.map(|s| s.0),
+        height: size.map(|s| s.1),
+    })
 }
 
 fn collect_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {

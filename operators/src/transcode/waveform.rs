@@ -21,7 +21,12 @@ pub struct Peaks {
 impl Peaks {
     pub fn new(peaks_per_second: u32) -> Peaks {
         let per_peak = (WAVEFORM_RATE / peaks_per_second.max(1)).max(1) as usize;
-        Peaks { input: Resampled::new(WAVEFORM_RATE, 1), per_peak, peaks: Vec::new(), current: (0.0, 0.0, 0) }
+        Peaks {
+            input: Resampled::new(WAVEFORM_RATE, 1),
+            per_peak,
+            peaks: Vec::new(),
+            current: (0.0, 0.0, 0),
+        }
     }
 
     /// Folds the queued samples into peaks.
@@ -72,7 +77,11 @@ pub fn peaks_json(peaks: &[(f32, f32)], samples_per_pixel: usize) -> Vec<u8> {
 
 /// Draws `peaks` as a `width`×`height` PNG: one column per slice of the peaks, the band between
 /// its minimum and maximum filled, on a transparent background.
-pub fn waveform_png(peaks: &[(f32, f32)], width: u32, height: u32) -> Result<Vec<u8>, ffmpeg_next::Error> {
+pub fn waveform_png(
+    peaks: &[(f32, f32)],
+    width: u32,
+    height: u32,
+) -> Result<Vec<u8>, ffmpeg_next::Error> {
     let mut frame = VideoFrame::new(Pixel::RGBA, width, height);
     let stride = frame.stride(0);
     let data = frame.data_mut(0);
@@ -81,7 +90,9 @@ pub fn waveform_png(peaks: &[(f32, f32)], width: u32, height: u32) -> Result<Vec
     for x in 0..width as usize {
         let from = x * peaks.len() / width as usize;
         let to = ((x + 1) * peaks.len() / width as usize).max(from + 1).min(peaks.len());
-        let (lo, hi) = peaks[from.min(peaks.len())..to].iter().fold((0.0f32, 0.0f32), |(a, b), (l, h)| (a.min(*l), b.max(*h)));
+        let (lo, hi) = peaks[from.min(peaks.len())..to]
+            .iter()
+            .fold((0.0f32, 0.0f32), |(a, b), (l, h)| (a.min(*l), b.max(*h)));
         let top = (mid - f64::from(hi) * mid).round().clamp(0.0, f64::from(height - 1)) as usize;
         let bottom = (mid - f64::from(lo) * mid).round().clamp(0.0, f64::from(height - 1)) as usize;
         for y in top..=bottom {

@@ -33,11 +33,7 @@ struct Folded {
 }
 
 fn fold(w: &HashMap<String, Tensor>, conv: &str, bn: &str) -> Result<Folded> {
-    let get = |n: String| {
-        w.get(&n)
-            .cloned()
-            .ok_or_else(|| format!("the checkpoint has no {n}"))
-    };
+    let get = |n: String| w.get(&n).cloned().ok_or_else(|| format!("the checkpoint has no {n}"));
     let weight = get(format!("{conv}.weight"))?;
     let gamma = get(format!("{bn}.weight"))?;
     let beta = get(format!("{bn}.bias"))?;
@@ -76,11 +72,7 @@ impl Pointwise {
         let (b, c, h, w) = x.dims4()?;
         let o = self.weight.dim(0)?;
         let flat = x.reshape((b, c, h * w))?;
-        let y = self
-            .weight
-            .broadcast_left(b)?
-            .matmul(&flat)?
-            .broadcast_add(&self.bias)?;
+        let y = self.weight.broadcast_left(b)?.matmul(&flat)?.broadcast_add(&self.bias)?;
         y.reshape((b, o, h, w))
     }
 }
@@ -94,20 +86,12 @@ struct Depthwise {
 
 impl Depthwise {
     fn new(f: Folded, stride: usize) -> Result<Depthwise> {
-        let weight = f
-            .weight
-            .flatten_all()
-            .and_then(|t| t.to_vec1::<f32>())
-            .map_err(ce)?;
+        let weight = f.weight.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(ce)?;
         let bias = f.bias.to_vec1::<f32>().map_err(ce)?;
         if weight.len() != bias.len() * 9 {
             return Err("a depthwise convolution is not 3×3".into());
         }
-        Ok(Depthwise {
-            weight,
-            bias,
-            stride,
-        })
+        Ok(Depthwise { weight, bias, stride })
     }
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
@@ -184,13 +168,7 @@ impl MobileNetV2 {
         let stem = Conv2d::new(
             stem.weight,
             Some(stem.bias),
-            Conv2dConfig {
-                padding: 1,
-                stride: 2,
-                dilation: 1,
-                groups: 1,
-                cudnn_fwd_algo: None,
-            },
+            Conv2dConfig { padding: 1, stride: 2, dilation: 1, groups: 1, cudnn_fwd_algo: None },
         );
         let mut blocks = Vec::new();
         let (mut input, mut index) = (32, 1);
@@ -202,11 +180,7 @@ impl MobileNetV2 {
                     (None, format!("{p}.0"), format!("{p}.1"), format!("{p}.2"))
                 } else {
                     (
-                        Some(Pointwise::new(fold(
-                            w,
-                            &format!("{p}.0.0"),
-                            &format!("{p}.0.1"),
-                        )?)?),
+                        Some(Pointwise::new(fold(w, &format!("{p}.0.0"), &format!("{p}.0.1"))?)?),
                         format!("{p}.1"),
                         format!("{p}.2"),
                         format!("{p}.3"),
@@ -230,19 +204,10 @@ impl MobileNetV2 {
             &format!("features.{index}.0"),
             &format!("features.{index}.1"),
         )?)?;
-        let get = |n: &str| {
-            w.get(n)
-                .cloned()
-                .ok_or_else(|| format!("the checkpoint has no {n}"))
-        };
+        let get = |n: &str| w.get(n).cloned().ok_or_else(|| format!("the checkpoint has no {n}"));
         let classifier =
             candle_nn::Linear::new(get("classifier.1.weight")?, Some(get("classifier.1.bias")?));
-        Ok(MobileNetV2 {
-            stem,
-            blocks,
-            head,
-            classifier,
-        })
+        Ok(MobileNetV2 { stem, blocks, head, classifier })
     }
 
     /// Class probabilities for normalised pictures `(batch, 3, 224, 224)` → `(batch, 1000)`.
@@ -266,10 +231,7 @@ pub fn normalise(rgb: &[u8], side: usize, device: &Device) -> Result<Tensor> {
     const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
     const STD: [f32; 3] = [0.229, 0.224, 0.225];
     if rgb.len() != side * side * 3 {
-        return Err(format!(
-            "expected {side}×{side} RGB, got {} bytes",
-            rgb.len()
-        ));
+        return Err(format!("expected {side}×{side} RGB, got {} bytes", rgb.len()));
     }
     let mut planar = vec![0f32; 3 * side * side];
     for (i, px) in rgb.chunks_exact(3).enumerate() {

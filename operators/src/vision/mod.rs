@@ -68,29 +68,18 @@ pub struct Labeller {
 
 /// The plain group word of an ImageNet class, if it has one.
 pub fn group_of(class: usize) -> Option<&'static str> {
-    GROUPS
-        .iter()
-        .find(|(lo, hi, _)| (*lo..=*hi).contains(&class))
-        .map(|(_, _, g)| *g)
+    GROUPS.iter().find(|(lo, hi, _)| (*lo..=*hi).contains(&class)).map(|(_, _, g)| *g)
 }
 
 impl Labeller {
     /// Loads MobileNetV2 from a torchvision checkpoint (`mobilenet_v2-b0353104.pth`).
     pub fn load(path: &Path, name: &str) -> Result<Labeller, LabelError> {
-        let fail = |reason: String| LabelError::Model {
-            path: path.to_path_buf(),
-            reason,
-        };
+        let fail = |reason: String| LabelError::Model { path: path.to_path_buf(), reason };
         let device = Device::Cpu;
         let weights = pth::read(path, &device).map_err(|e| fail(e.to_string()))?;
         let model = mobilenet::MobileNetV2::load(&weights).map_err(fail)?;
         let classes: Vec<&'static str> = CLASSES.lines().collect();
-        Ok(Labeller {
-            model,
-            classes,
-            device,
-            name: name.to_string(),
-        })
+        Ok(Labeller { model, classes, device, name: name.to_string() })
     }
 
     /// The `k` likeliest classes of each prepared picture (see `prepare`), best first.
@@ -131,12 +120,7 @@ impl Labeller {
     /// (pooled over the pictures by their best score), plus the group words of those classes.
     pub fn labels(&self, ranked: &[Vec<(usize, f32)>], min_score: f32) -> Vec<Label> {
         let mut best: Vec<(usize, f32)> = Vec::new();
-        for (class, score) in ranked
-            .iter()
-            .flatten()
-            .copied()
-            .filter(|(_, s)| *s >= min_score)
-        {
+        for (class, score) in ranked.iter().flatten().copied().filter(|(_, s)| *s >= min_score) {
             match best.iter_mut().find(|(c, _)| *c == class) {
                 Some(b) => b.1 = b.1.max(score),
                 None => best.push((class, score)),
@@ -145,19 +129,13 @@ impl Labeller {
         best.sort_by(|a, b| b.1.total_cmp(&a.1));
         let mut out: Vec<Label> = best
             .iter()
-            .map(|(c, s)| Label {
-                name: self.class_name(*c).to_string(),
-                score: *s,
-            })
+            .map(|(c, s)| Label { name: self.class_name(*c).to_string(), score: *s })
             .collect();
         for (class, score) in &best {
             if let Some(g) = group_of(*class) {
                 match out.iter_mut().find(|l| l.name == g) {
                     Some(l) => l.score = l.score.max(*score),
-                    None => out.push(Label {
-                        name: g.to_string(),
-                        score: *score,
-                    }),
+                    None => out.push(Label { name: g.to_string(), score: *score }),
                 }
             }
         }
@@ -167,15 +145,29 @@ impl Labeller {
 
 /// A decoded picture (from `path`, named in errors) as the model takes it: upright, shorter
 /// side 256, centre 224×224, RGB.
-pub fn prepare(frame: &VideoFrame, orientation: u16, path: &Path) -> Result<Vec<u8>, OperatorError> {
+pub fn prepare(
+    frame: &VideoFrame,
+    orientation: u16,
+    path: &Path,
+) -> Result<Vec<u8>, OperatorError> {
     prepare_square(frame, orientation, path, RESIZE, SIDE)
 }
 
 /// A decoded picture upright, its shorter side scaled to `resize`, the centre `side`×`side`
 /// (RGB, row-major): the input of a picture model (MobileNetV2: 256 then 224; CLIP: its
 /// image size for both).
-pub fn prepare_square(frame: &VideoFrame, orientation: u16, path: &Path, resize: u32, side: usize) -> Result<Vec<u8>, OperatorError> {
-    let bad = |e: ffmpeg_next::Error| OperatorError::Transcode { path: path.to_path_buf(), what: "label input".into(), reason: e.to_string() };
+pub fn prepare_square(
+    frame: &VideoFrame,
+    orientation: u16,
+    path: &Path,
+    resize: u32,
+    side: usize,
+) -> Result<Vec<u8>, OperatorError> {
+    let bad = |e: ffmpeg_next::Error| OperatorError::Transcode {
+        path: path.to_path_buf(),
+        what: "label input".into(),
+        reason: e.to_string(),
+    };
     let (w, h) = (frame.width().max(1), frame.height().max(1));
     // The upright picture's sides: orientations 5–8 swap them.
     let (uw, uh) = if orientation >= 5 { (h, w) } else { (w, h) };
@@ -185,14 +177,19 @@ pub fn prepare_square(frame: &VideoFrame, orientation: u16, path: &Path, resize:
     let sh = ((f64::from(uh) * scale).round() as u32).max(side as u32);
     // Scaled (in stored orientation) straight to RGB, then turned upright: `orient` takes RGB24.
     let (stored_w, stored_h) = if orientation >= 5 { (sh, sw) } else { (sw, sh) };
-    let rgb = orient(&crate::transcode::scale_picture(frame, stored_w, stored_h, Pixel::RGB24).map_err(bad)?, orientation);
+    let rgb = orient(
+        &crate::transcode::scale_picture(frame, stored_w, stored_h, Pixel::RGB24).map_err(bad)?,
+        orientation,
+    );
     let (x0, y0) = ((sw as usize - side) / 2, (sh as usize - side) / 2);
     let stride = rgb.stride(0);
     let data = rgb.data(0);
     let mut out = Vec::with_capacity(side * side * 3);
     for y in 0..side {
         let row = (y0 + y) * stride + x0 * 3;
-        out.extend_from_slice(data.get(row..row + side * 3).ok_or_else(|| bad(ffmpeg_next::Error::InvalidData))?);
+        out.extend_from_slice(
+            data.get(row..row + side * 3).ok_or_else(|| bad(ffmpeg_next::Error::InvalidData))?,
+        );
     }
     Ok(out)
 }
@@ -208,7 +205,12 @@ pub fn prepare_image(
 }
 
 /// A still image as a square picture model takes it (see `prepare_square`).
-pub fn prepare_image_square(path: &Path, orientation: Option<u16>, limits: ProbeLimits, side: usize) -> Result<Vec<u8>, OperatorError> {
+pub fn prepare_image_square(
+    path: &Path,
+    orientation: Option<u16>,
+    limits: ProbeLimits,
+    side: usize,
+) -> Result<Vec<u8>, OperatorError> {
     let (frame, _) = decode_picture(path, Source::Image { orientation }, limits)?;
     prepare_square(&frame, orientation.unwrap_or(1), path, side as u32, side)
 }

@@ -15,16 +15,9 @@ use crate::bytes::ByteReader;
 #[derive(Debug, thiserror::Error)]
 pub enum PthError {
     #[error("reading {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{path} is not a legacy PyTorch checkpoint: {reason} (at byte {offset})")]
-    Format {
-        path: PathBuf,
-        reason: String,
-        offset: usize,
-    },
+    Format { path: PathBuf, reason: String, offset: usize },
 }
 
 /// The magic number legacy `torch.save` writes first.
@@ -57,10 +50,8 @@ impl<'a> Reader<'a> {
 
     fn line(&mut self) -> Result<String, PthError> {
         let rest = self.b.rest();
-        let n = rest
-            .iter()
-            .position(|&b| b == b'\n')
-            .ok_or_else(|| self.fail("unterminated name"))?;
+        let n =
+            rest.iter().position(|&b| b == b'\n').ok_or_else(|| self.fail("unterminated name"))?;
         let s =
             String::from_utf8(rest[..n].to_vec()).map_err(|_| self.fail("a name is not UTF-8"))?;
         self.b.take(n + 1)?;
@@ -133,26 +124,18 @@ impl<'a> Reader<'a> {
                 }
                 b'q' => {
                     let k = u32::from(self.b.u8()?);
-                    let v = stack
-                        .last()
-                        .cloned()
-                        .ok_or_else(|| self.fail("memo of an empty stack"))?;
+                    let v =
+                        stack.last().cloned().ok_or_else(|| self.fail("memo of an empty stack"))?;
                     memo.insert(k, v);
                 }
                 b'r' => {
                     let k = self.b.u32()?;
-                    let v = stack
-                        .last()
-                        .cloned()
-                        .ok_or_else(|| self.fail("memo of an empty stack"))?;
+                    let v =
+                        stack.last().cloned().ok_or_else(|| self.fail("memo of an empty stack"))?;
                     memo.insert(k, v);
                 }
                 b'h' | b'j' => {
-                    let k = if op == b'h' {
-                        u32::from(self.b.u8()?)
-                    } else {
-                        self.b.u32()?
-                    };
+                    let k = if op == b'h' { u32::from(self.b.u8()?) } else { self.b.u32()? };
                     stack.push(
                         memo.get(&k)
                             .cloned()
@@ -266,13 +249,7 @@ fn ints(v: &Value) -> Option<Vec<usize>> {
     match v {
         Value::Tuple(items) => items
             .iter()
-            .map(|i| {
-                if let Value::Int(n) = i {
-                    usize::try_from(*n).ok()
-                } else {
-                    None
-                }
-            })
+            .map(|i| if let Value::Int(n) = i { usize::try_from(*n).ok() } else { None })
             .collect(),
         _ => None,
     }
@@ -313,11 +290,15 @@ fn tensor_ref(v: &Value) -> Option<(TensorRef, String)> {
 
 /// Every floating-point tensor of the checkpoint's state dict, as f32, by name.
 pub fn read(path: &Path, device: &Device) -> Result<HashMap<String, Tensor>, PthError> {
-    let data = std::fs::read(path).map_err(|source| PthError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut r = Reader { b: ByteReader::new(&data, |reason, offset| PthError::Format { path: path.to_path_buf(), reason, offset }) };
+    let data =
+        std::fs::read(path).map_err(|source| PthError::Io { path: path.to_path_buf(), source })?;
+    let mut r = Reader {
+        b: ByteReader::new(&data, |reason, offset| PthError::Format {
+            path: path.to_path_buf(),
+            reason,
+            offset,
+        }),
+    };
     match r.pickle()? {
         Value::Int(m) if m == MAGIC => {}
         _ => {
@@ -357,9 +338,7 @@ pub fn read(path: &Path, device: &Device) -> Result<HashMap<String, Tensor>, Pth
             .unwrap_or("FloatStorage");
         let (_, width) = storage_dtype(class)
             .ok_or_else(|| r.fail(format!("storage class {class} is not supported")))?;
-        let bytes = count
-            .checked_mul(width)
-            .ok_or_else(|| r.fail("storage size overflows"))?;
+        let bytes = count.checked_mul(width).ok_or_else(|| r.fail("storage size overflows"))?;
         storages.insert(key.clone(), r.b.take(bytes)?);
     }
     let mut out = HashMap::new();

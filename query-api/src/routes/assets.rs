@@ -141,9 +141,18 @@ pub struct AssetPatch {
     pub tags: Option<Vec<String>>,
 }
 
-pub(crate) fn asset_filter(kind: Option<&str>, status: Option<&str>, project: Option<String>, sha256: Option<String>) -> Result<AssetFilter, ApiError> {
+pub(crate) fn asset_filter(
+    kind: Option<&str>,
+    status: Option<&str>,
+    project: Option<String>,
+    sha256: Option<String>,
+) -> Result<AssetFilter, ApiError> {
     Ok(AssetFilter {
-        kind: kind.filter(|k| !k.is_empty()).map(str::parse::<MediaKind>).transpose().map_err(|e| ApiError::bad_request(e.to_string()))?,
+        kind: kind
+            .filter(|k| !k.is_empty())
+            .map(str::parse::<MediaKind>)
+            .transpose()
+            .map_err(|e| ApiError::bad_request(e.to_string()))?,
         status: status
             .filter(|s| !s.is_empty())
             .map(str::parse::<AssetStatus>)
@@ -154,7 +163,10 @@ pub(crate) fn asset_filter(kind: Option<&str>, status: Option<&str>, project: Op
     })
 }
 
-pub(crate) fn page_bounds(limit: Option<usize>, offset: Option<usize>) -> Result<(usize, usize), ApiError> {
+pub(crate) fn page_bounds(
+    limit: Option<usize>,
+    offset: Option<usize>,
+) -> Result<(usize, usize), ApiError> {
     let limit = limit.unwrap_or(50);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit must be between 1 and 1000"));
@@ -165,9 +177,11 @@ pub(crate) fn page_bounds(limit: Option<usize>, offset: Option<usize>) -> Result
 fn master_error(e: MasterError) -> ApiError {
     match e {
         MasterError::Empty => ApiError::unprocessable("the uploaded file is empty"),
-        MasterError::TooLarge { limit } => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Content too large", format!("the upload exceeds the limit of {limit} bytes"))
-        }
+        MasterError::TooLarge { limit } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Content too large",
+            format!("the upload exceeds the limit of {limit} bytes"),
+        ),
         MasterError::Body { .. } => ApiError::bad_request(e.to_string()),
         other => ApiError::internal(other),
     }
@@ -217,8 +231,12 @@ fn view(asset: Asset, renditions: Vec<Rendition>) -> AssetView {
         (status = 415, description = "Content does not match its name"),
         (status = 422, description = "Empty file"),
     ))]
-pub async fn create(State(state): State<AppState>, multipart: Result<Multipart, MultipartRejection>) -> Result<Response, ApiError> {
-    let mut multipart = multipart.map_err(|e| ApiError::bad_request(format!("expected a multipart/form-data body: {e}")))?;
+pub async fn create(
+    State(state): State<AppState>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Response, ApiError> {
+    let mut multipart = multipart
+        .map_err(|e| ApiError::bad_request(format!("expected a multipart/form-data body: {e}")))?;
     let principal = state.principal();
     let id = AssetId::new();
     let (mut title, mut description, mut tags, mut project) = (None, None, None, None);
@@ -271,7 +289,7 @@ pub async fn create(State(state): State<AppState>, multipart: Result<Multipart, 
         return Err(ApiError::bad_request("the form has no file part"));
     };
     // From here on a refusal must also remove the stored master.
-    let refuse = |e: ApiError| async { 
+    let refuse = |e: ApiError| async {
         let _ = state.masters.delete(&master.key).await;
         e
     };
@@ -282,9 +300,17 @@ pub async fn create(State(state): State<AppState>, multipart: Result<Multipart, 
         Ok(c) => c,
         Err(reason) => return Err(refuse(ApiError::unsupported_media(reason)).await),
     };
-    let project = project.map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).unwrap_or_else(|| DEFAULT_PROJECT.into());
+    let project = project
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| DEFAULT_PROJECT.into());
     if !principal.can_see_project(&project) {
-        return Err(refuse(ApiError::new(StatusCode::FORBIDDEN, "Forbidden", format!("no access to project {project:?}"))).await);
+        return Err(refuse(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            format!("no access to project {project:?}"),
+        ))
+        .await);
     }
     let _admission = state.admission.lock().await;
     let duplicate = match state.pending.ingest_of(&project, &master.sha256) {
@@ -292,14 +318,17 @@ pub async fn create(State(state): State<AppState>, multipart: Result<Multipart, 
         None => state.catalog.find_by_sha256(&master.sha256, &project).await?.map(|a| a.id),
     };
     if let Some(existing) = duplicate {
-        let e = ApiError::conflict(format!("the same content (sha256 {}) is already asset {existing} in project {project:?}", master.sha256))
-            .with("existing_id", serde_json::json!(existing));
+        let e = ApiError::conflict(format!(
+            "the same content (sha256 {}) is already asset {existing} in project {project:?}",
+            master.sha256
+        ))
+        .with("existing_id", serde_json::json!(existing));
         return Err(refuse(e).await);
     }
-    let title = title
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| filename.rsplit_once('.').map(|(stem, _)| stem).unwrap_or(&filename).to_string());
+    let title =
+        title.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).unwrap_or_else(|| {
+            filename.rsplit_once('.').map(|(stem, _)| stem).unwrap_or(&filename).to_string()
+        });
     let event = Event::AssetIngested {
         id,
         title,
@@ -319,7 +348,8 @@ pub async fn create(State(state): State<AppState>, multipart: Result<Multipart, 
         return Err(refuse(e).await);
     }
     tracing::info!(asset = %id, sha256 = %master.sha256, size = master.size, "master ingested");
-    let body = Created { id, sha256: master.sha256, size: master.size, status: AssetStatus::Processing };
+    let body =
+        Created { id, sha256: master.sha256, size: master.size, status: AssetStatus::Processing };
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/assets/{id}")) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -330,7 +360,10 @@ pub async fn create(State(state): State<AppState>, multipart: Result<Multipart, 
 /// List assets, newest first.
 #[utoipa::path(get, path = "/api/v1/assets", tag = "assets", params(ListParams),
     responses((status = 200, body = AssetPage), (status = 400, description = "Invalid filter")))]
-pub async fn list(State(state): State<AppState>, ApiQuery(p): ApiQuery<ListParams>) -> Result<Json<AssetPage>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> Result<Json<AssetPage>, ApiError> {
     let filter = asset_filter(p.kind.as_deref(), p.status.as_deref(), p.project, p.sha256)?;
     let (limit, offset) = page_bounds(p.limit, p.offset)?;
     let (items, total) = state.catalog.list(&filter, &state.principal(), limit, offset).await?;
@@ -340,7 +373,10 @@ pub async fn list(State(state): State<AppState>, ApiQuery(p): ApiQuery<ListParam
 /// An asset with its technical metadata, renditions and stage states.
 #[utoipa::path(get, path = "/api/v1/assets/{id}", tag = "assets", params(("id" = String, Path)),
     responses((status = 200, body = AssetView), (status = 404, description = "No such asset")))]
-pub async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<AssetView>, ApiError> {
+pub async fn get_one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<AssetView>, ApiError> {
     let id = parse_id(&id)?;
     let asset = visible_asset(&state, id).await?;
     let renditions = state.catalog.renditions_of(id).await?;
@@ -351,7 +387,11 @@ pub async fn get_one(State(state): State<AppState>, Path(id): Path<String>) -> R
 #[utoipa::path(patch, path = "/api/v1/assets/{id}", tag = "assets", params(("id" = String, Path)), request_body = AssetPatch,
     responses((status = 200, body = AssetView), (status = 404), (status = 409, description = "The asset is deleted"),
         (status = 415), (status = 422, description = "Unknown fields or invalid values")))]
-pub async fn patch(State(state): State<AppState>, Path(id): Path<String>, ApiJson(patch): ApiJson<AssetPatch>) -> Result<Json<AssetView>, ApiError> {
+pub async fn patch(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<AssetPatch>,
+) -> Result<Json<AssetView>, ApiError> {
     let id = parse_id(&id)?;
     let asset = visible_asset(&state, id).await?;
     if asset.status == AssetStatus::Deleted {
@@ -367,12 +407,22 @@ pub async fn patch(State(state): State<AppState>, Path(id): Path<String>, ApiJso
     let tags = patch.tags.map(|t| Asset::parse_tags(&t.join(",")));
     let description = patch.description.map(|d| d.trim().to_string());
     let principal = state.principal();
-    let reembed = reembedding(&state, &asset, title.as_deref(), description.as_deref(), tags.as_deref()).await?;
+    let reembed =
+        reembedding(&state, &asset, title.as_deref(), description.as_deref(), tags.as_deref())
+            .await?;
     let event = Event::MetadataEdited { id, title, description, tags };
     let at = Utc::now();
     append(&state, EventEnvelope { at, principal: principal.name.clone(), event }).await?;
     if let Some(enrichment) = reembed {
-        append(&state, EventEnvelope { at, principal: principal.name, event: Event::EnrichmentImported { id, enrichment } }).await?;
+        append(
+            &state,
+            EventEnvelope {
+                at,
+                principal: principal.name,
+                event: Event::EnrichmentImported { id, enrichment },
+            },
+        )
+        .await?;
     }
     get_one(State(state), Path(id.to_string())).await
 }
@@ -380,25 +430,48 @@ pub async fn patch(State(state): State<AppState>, Path(id): Path<String>, ApiJso
 /// The asset's vector made again from its edited text with the sentence model, beside its
 /// unchanged vectors at moments (transcript segments), when the stage made it with that model:
 /// imported vectors from another model are left alone.
-async fn reembedding(state: &AppState, asset: &Asset, title: Option<&str>, description: Option<&str>, tags: Option<&[String]>) -> Result<Option<acervo_catalog::Enrichment>, ApiError> {
+async fn reembedding(
+    state: &AppState,
+    asset: &Asset,
+    title: Option<&str>,
+    description: Option<&str>,
+    tags: Option<&[String]>,
+) -> Result<Option<acervo_catalog::Enrichment>, ApiError> {
     let Some(model) = state.text_model.clone() else { return Ok(None) };
     if asset.ai.models.get("embedding").map(String::as_str) != Some(model.name()) {
         return Ok(None);
     }
     // With CLIP a photo's vector is its picture's: editing its text does not change it.
-    if matches!(*model, acervo_operators::embed::TextVectors::Clip(_)) && asset.kind == acervo_catalog::MediaKind::Image {
+    if matches!(*model, acervo_operators::embed::TextVectors::Clip(_))
+        && asset.kind == acervo_catalog::MediaKind::Image
+    {
         return Ok(None);
     }
-    let descriptive = acervo_catalog::asset::embedding_text(title.unwrap_or(&asset.title), description.unwrap_or(&asset.description), tags.unwrap_or(&asset.tags));
-    let text = acervo_catalog::asset::enrichment_text(&descriptive, &asset.ocr_text, &asset.labels, &asset.transcript_text);
+    let descriptive = acervo_catalog::asset::embedding_text(
+        title.unwrap_or(&asset.title),
+        description.unwrap_or(&asset.description),
+        tags.unwrap_or(&asset.tags),
+    );
+    let text = acervo_catalog::asset::enrichment_text(
+        &descriptive,
+        &asset.ocr_text,
+        &asset.labels,
+        &asset.transcript_text,
+    );
     let name = model.name().to_string();
-    let vector = tokio::task::spawn_blocking(move || model.embed(&[text.as_str()])).await.map_err(ApiError::internal)?.map_err(ApiError::internal)?.pop();
+    let vector = tokio::task::spawn_blocking(move || model.embed(&[text.as_str()]))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?
+        .pop();
     let frames: Vec<acervo_catalog::FrameEmbedding> = state
         .catalog
         .embeddings_of(asset.id)
         .await?
         .into_iter()
-        .filter_map(|r| r.at_ms.map(|at_ms| acervo_catalog::FrameEmbedding { at_ms, vector: r.vector }))
+        .filter_map(|r| {
+            r.at_ms.map(|at_ms| acervo_catalog::FrameEmbedding { at_ms, vector: r.vector })
+        })
         .collect();
     Ok(Some(acervo_catalog::Enrichment {
         embedding: vector,
@@ -413,7 +486,11 @@ async fn reembedding(state: &AppState, asset: &Asset, title: Option<&str>, descr
 #[utoipa::path(post, path = "/api/v1/assets/{id}/ai/accept", tag = "assets", params(("id" = String, Path)), request_body = AcceptSuggestions,
     responses((status = 200, body = AssetView), (status = 404), (status = 409, description = "The asset is deleted"),
         (status = 415), (status = 422, description = "A label is not among the suggestions, or none given")))]
-pub async fn accept(State(state): State<AppState>, Path(id): Path<String>, ApiJson(body): ApiJson<AcceptSuggestions>) -> Result<Json<AssetView>, ApiError> {
+pub async fn accept(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AcceptSuggestions>,
+) -> Result<Json<AssetView>, ApiError> {
     let id = parse_id(&id)?;
     let asset = visible_asset(&state, id).await?;
     if asset.status == AssetStatus::Deleted {
@@ -421,20 +498,29 @@ pub async fn accept(State(state): State<AppState>, Path(id): Path<String>, ApiJs
     }
     let labels = Asset::clean_tags(body.labels.iter().map(String::as_str));
     if labels.is_empty() {
-        return Err(ApiError::unprocessable("nothing to accept: give at least one suggested label"));
+        return Err(ApiError::unprocessable(
+            "nothing to accept: give at least one suggested label",
+        ));
     }
     if let Some(unknown) = labels.iter().find(|l| !asset.labels.contains(l)) {
-        return Err(ApiError::unprocessable(format!("{unknown:?} is not a suggested label of asset {id} (suggested: {})", asset.labels.join(", "))));
+        return Err(ApiError::unprocessable(format!(
+            "{unknown:?} is not a suggested label of asset {id} (suggested: {})",
+            asset.labels.join(", ")
+        )));
     }
     let event = Event::SuggestionsAccepted { id, labels };
-    append(&state, EventEnvelope { at: Utc::now(), principal: state.principal().name, event }).await?;
+    append(&state, EventEnvelope { at: Utc::now(), principal: state.principal().name, event })
+        .await?;
     get_one(State(state), Path(id.to_string())).await
 }
 
 /// Soft delete: the asset leaves listings and search; its master is retained.
 #[utoipa::path(delete, path = "/api/v1/assets/{id}", tag = "assets", params(("id" = String, Path)),
     responses((status = 200, body = AssetView), (status = 404)))]
-pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<AssetView>, ApiError> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<AssetView>, ApiError> {
     let id = parse_id(&id)?;
     let asset = visible_asset(&state, id).await?;
     if asset.status != AssetStatus::Deleted {
@@ -446,20 +532,36 @@ pub async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> Re
     get_one(State(state), Path(id.to_string())).await
 }
 
-
 /// Run an asset's media stages again. Renditions already stored for the current profiles are
 /// reused; those of changed profiles are made at their new keys.
 #[utoipa::path(post, path = "/api/v1/assets/{id}/reprocess", tag = "assets", params(("id" = String, Path)),
     responses((status = 202, body = AssetView), (status = 404), (status = 409, description = "Deleted, or nothing to process")))]
-pub async fn reprocess(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn reprocess(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let asset = visible_asset(&state, id).await?;
-    if !asset.status.can_become(AssetStatus::Processing) || asset.status == AssetStatus::Deleted || acervo_catalog::media_stages(asset.kind).is_empty() {
-        return Err(ApiError::conflict(format!("asset {id} is {} ({:?}): nothing to reprocess", asset.status, asset.kind)));
+    if !asset.status.can_become(AssetStatus::Processing)
+        || asset.status == AssetStatus::Deleted
+        || acervo_catalog::media_stages(asset.kind).is_empty()
+    {
+        return Err(ApiError::conflict(format!(
+            "asset {id} is {} ({:?}): nothing to reprocess",
+            asset.status, asset.kind
+        )));
     }
     let text = acervo_catalog::asset::embedding_text(&asset.title, &asset.description, &asset.tags);
-    let event = Event::ReprocessRequested { id, kind: asset.kind, sha256: asset.sha256.clone(), master_key: asset.master_key.clone(), text, only: None };
-    append(&state, EventEnvelope { at: Utc::now(), principal: state.principal().name, event }).await?;
+    let event = Event::ReprocessRequested {
+        id,
+        kind: asset.kind,
+        sha256: asset.sha256.clone(),
+        master_key: asset.master_key.clone(),
+        text,
+        only: None,
+    };
+    append(&state, EventEnvelope { at: Utc::now(), principal: state.principal().name, event })
+        .await?;
     let asset = visible_asset(&state, id).await?;
     let renditions = state.catalog.renditions_of(id).await?;
     Ok((StatusCode::ACCEPTED, Json(view(asset, renditions))).into_response())
@@ -478,36 +580,64 @@ pub struct OnDemandAccepted {
 #[utoipa::path(post, path = "/api/v1/assets/{id}/ondemand", tag = "assets", params(("id" = String, Path)),
     request_body = acervo_catalog::OnDemandSpec,
     responses((status = 202, body = OnDemandAccepted), (status = 400), (status = 404), (status = 409, description = "Deleted"), (status = 422, description = "Not a video, or an impossible profile")))]
-pub async fn ondemand(State(state): State<AppState>, Path(id): Path<String>, ApiJson(spec): ApiJson<acervo_catalog::OnDemandSpec>) -> Result<Response, ApiError> {
+pub async fn ondemand(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(spec): ApiJson<acervo_catalog::OnDemandSpec>,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let asset = visible_asset(&state, id).await?;
     if asset.status == AssetStatus::Deleted {
         return Err(ApiError::conflict(format!("asset {id} is deleted")));
     }
     if asset.kind != MediaKind::Video {
-        return Err(ApiError::unprocessable(format!("on-demand renditions are made of videos; asset {id} is {:?}", asset.kind)));
+        return Err(ApiError::unprocessable(format!(
+            "on-demand renditions are made of videos; asset {id} is {:?}",
+            asset.kind
+        )));
     }
-    let sides_ok = (16..=7680).contains(&spec.long_side) && (16..=7680).contains(&spec.short_side) && spec.short_side <= spec.long_side;
+    let sides_ok = (16..=7680).contains(&spec.long_side)
+        && (16..=7680).contains(&spec.short_side)
+        && spec.short_side <= spec.long_side;
     if !sides_ok {
-        return Err(ApiError::unprocessable("long_side and short_side must be within 16 and 7680, short_side at most long_side"));
+        return Err(ApiError::unprocessable(
+            "long_side and short_side must be within 16 and 7680, short_side at most long_side",
+        ));
     }
     if !(50..=100_000).contains(&spec.bitrate_kbps) {
         return Err(ApiError::unprocessable("bitrate_kbps must be within 50 and 100000"));
     }
     let start = spec.start_seconds.unwrap_or(0.0);
-    if !start.is_finite() || start < 0.0 || spec.end_seconds.is_some_and(|e| !e.is_finite() || e <= start) {
+    if !start.is_finite()
+        || start < 0.0
+        || spec.end_seconds.is_some_and(|e| !e.is_finite() || e <= start)
+    {
         return Err(ApiError::unprocessable("start_seconds must be >= 0 and end_seconds after it"));
     }
-    if let (Some(d), Some(_)) = (asset.technical.as_ref().and_then(|t| t.duration_seconds), spec.start_seconds)
+    if let (Some(d), Some(_)) =
+        (asset.technical.as_ref().and_then(|t| t.duration_seconds), spec.start_seconds)
         && start >= d
     {
-        return Err(ApiError::unprocessable(format!("start_seconds {start} is past the end of the video ({d:.3} s)")));
+        return Err(ApiError::unprocessable(format!(
+            "start_seconds {start} is past the end of the video ({d:.3} s)"
+        )));
     }
     let job_id = uuid::Uuid::now_v7();
-    let event = Event::OnDemandRequested { id, job_id, sha256: asset.sha256.clone(), master_key: asset.master_key.clone(), spec };
-    append(&state, EventEnvelope { at: Utc::now(), principal: state.principal().name, event }).await?;
+    let event = Event::OnDemandRequested {
+        id,
+        job_id,
+        sha256: asset.sha256.clone(),
+        master_key: asset.master_key.clone(),
+        spec,
+    };
+    append(&state, EventEnvelope { at: Utc::now(), principal: state.principal().name, event })
+        .await?;
     let job_url = format!("/api/v1/jobs/{job_id}");
-    let mut r = (StatusCode::ACCEPTED, Json(OnDemandAccepted { job_id, asset_id: id, job_url: job_url.clone() })).into_response();
+    let mut r = (
+        StatusCode::ACCEPTED,
+        Json(OnDemandAccepted { job_id, asset_id: id, job_url: job_url.clone() }),
+    )
+        .into_response();
     if let Ok(v) = HeaderValue::from_str(&job_url) {
         r.headers_mut().insert(header::LOCATION, v);
     }

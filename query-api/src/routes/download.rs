@@ -52,13 +52,20 @@ fn etag_matches(list: &str, etag: &str) -> bool {
 }
 
 fn content_disposition(filename: &str) -> HeaderValue {
-    let ascii: String = filename.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
+    let ascii: String = filename
+        .chars()
+        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .collect();
     let encoded = utf8_percent_encode(filename, NON_ALPHANUMERIC);
     HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"))
         .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
 }
 
-async fn serve(state: &AppState, headers: &HeaderMap, obj: Object<'_>) -> Result<Response, ApiError> {
+async fn serve(
+    state: &AppState,
+    headers: &HeaderMap,
+    obj: Object<'_>,
+) -> Result<Response, ApiError> {
     let etag = format!("\"{}\"", obj.sha256);
     let etag_value = HeaderValue::from_str(&etag).map_err(ApiError::internal)?;
     if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok())
@@ -77,8 +84,12 @@ async fn serve(state: &AppState, headers: &HeaderMap, obj: Object<'_>) -> Result
         RangeAnswer::Full => (StatusCode::OK, None),
         RangeAnswer::Partial(a, b) => (StatusCode::PARTIAL_CONTENT, Some(a..b)),
         RangeAnswer::Unsatisfiable => {
-            let mut r = ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, "Range not satisfiable", format!("the object has {} bytes", obj.size))
-                .into_response();
+            let mut r = ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "Range not satisfiable",
+                format!("the object has {} bytes", obj.size),
+            )
+            .into_response();
             if let Ok(v) = HeaderValue::from_str(&format!("bytes */{}", obj.size)) {
                 r.headers_mut().insert(header::CONTENT_RANGE, v);
             }
@@ -86,7 +97,8 @@ async fn serve(state: &AppState, headers: &HeaderMap, obj: Object<'_>) -> Result
         }
     };
     let length = byte_range.as_ref().map_or(obj.size, |r| r.end - r.start);
-    let stream = state.masters.read(obj.key, byte_range.clone()).await.map_err(ApiError::internal)?;
+    let stream =
+        state.masters.read(obj.key, byte_range.clone()).await.map_err(ApiError::internal)?;
     let body = Body::from_stream(stream.map_err(|e| std::io::Error::other(e.to_string())));
     let mut response = Response::builder()
         .status(status)
@@ -96,11 +108,15 @@ async fn serve(state: &AppState, headers: &HeaderMap, obj: Object<'_>) -> Result
         .header(header::ETAG, etag_value)
         .header(header::CACHE_CONTROL, if obj.immutable { IMMUTABLE } else { "private, no-cache" });
     // Playlists, segments and pictures are shown in place; files meant to be saved are attachments.
-    if !obj.mime.starts_with("application/vnd.apple") && !obj.mime.starts_with("video/iso") && !obj.mime.starts_with("text/vtt") {
+    if !obj.mime.starts_with("application/vnd.apple")
+        && !obj.mime.starts_with("video/iso")
+        && !obj.mime.starts_with("text/vtt")
+    {
         response = response.header(header::CONTENT_DISPOSITION, content_disposition(obj.filename));
     }
     if let Some(r) = &byte_range {
-        response = response.header(header::CONTENT_RANGE, format!("bytes {}-{}/{}", r.start, r.end - 1, obj.size));
+        response = response
+            .header(header::CONTENT_RANGE, format!("bytes {}-{}/{}", r.start, r.end - 1, obj.size));
     }
     response.body(body).map_err(ApiError::internal)
 }
@@ -110,13 +126,24 @@ async fn serve(state: &AppState, headers: &HeaderMap, obj: Object<'_>) -> Result
     responses((status = 200, description = "The master"), (status = 206, description = "A byte range"),
         (status = 304, description = "Not modified"), (status = 404), (status = 410, description = "Deleted"),
         (status = 416, description = "Range not satisfiable")))]
-pub async fn master(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn master(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let asset = visible_asset(&state, id).await?;
     if asset.status == AssetStatus::Deleted {
         return Err(ApiError::new(StatusCode::GONE, "Gone", format!("asset {id} is deleted")));
     }
-    let obj = Object { key: &asset.master_key, sha256: &asset.sha256, size: asset.size, mime: &asset.mime, filename: &asset.original_filename, immutable: false };
+    let obj = Object {
+        key: &asset.master_key,
+        sha256: &asset.sha256,
+        size: asset.size,
+        mime: &asset.mime,
+        filename: &asset.original_filename,
+        immutable: false,
+    };
     serve(&state, &headers, obj).await
 }
 
@@ -124,7 +151,11 @@ pub async fn master(State(state): State<AppState>, Path(id): Path<String>, heade
 #[utoipa::path(get, path = "/api/v1/assets/{id}/renditions/{profile}", tag = "assets",
     params(("id" = String, Path), ("profile" = String, Path)),
     responses((status = 200, description = "The rendition"), (status = 206), (status = 304), (status = 404)))]
-pub async fn rendition(State(state): State<AppState>, Path((id, profile)): Path<(String, String)>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn rendition(
+    State(state): State<AppState>,
+    Path((id, profile)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let asset = visible_asset(&state, id).await?;
     let renditions = state.catalog.renditions_of(id).await?;
@@ -132,9 +163,19 @@ pub async fn rendition(State(state): State<AppState>, Path((id, profile)): Path<
         .iter()
         .find(|r| r.profile == profile)
         .ok_or_else(|| ApiError::not_found(format!("asset {id} has no rendition {profile:?}")))?;
-    let stem = asset.original_filename.rsplit_once('.').map_or(asset.original_filename.as_str(), |(s, _)| s);
+    let stem = asset
+        .original_filename
+        .rsplit_once('.')
+        .map_or(asset.original_filename.as_str(), |(s, _)| s);
     let filename = format!("{stem}-{profile}.{}", acervo_lakehouse::keys::extension_of(&r.key));
-    let obj = Object { key: &r.key, sha256: &r.sha256, size: r.size, mime: &r.mime, filename: &filename, immutable: true };
+    let obj = Object {
+        key: &r.key,
+        sha256: &r.sha256,
+        size: r.size,
+        mime: &r.mime,
+        filename: &filename,
+        immutable: true,
+    };
     serve(&state, &headers, obj).await
 }
 
@@ -151,7 +192,9 @@ pub async fn rendition_file(
     let id = parse_id(&id)?;
     visible_asset(&state, id).await?;
     let parts: Vec<&str> = file.split('/').collect();
-    if parts.iter().any(|p| p.is_empty() || *p == "." || *p == ".." || p.contains('\\')) || parts.len() > 4 {
+    if parts.iter().any(|p| p.is_empty() || *p == "." || *p == ".." || p.contains('\\'))
+        || parts.len() > 4
+    {
         return Err(ApiError::bad_request(format!("{file:?} is not a file of a rendition")));
     }
     let renditions = state.catalog.renditions_of(id).await?;
@@ -164,23 +207,36 @@ pub async fn rendition_file(
     if parts.last() == Some(&acervo_lakehouse::keys::RENDITION_MARKER) {
         return Err(ApiError::not_found(format!("rendition {profile} has no file {file:?}")));
     }
-    let size = state
-        .masters
-        .head(&key)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found(format!("rendition {profile} has no file {file:?}")))?;
+    let size =
+        state.masters.head(&key).await.map_err(ApiError::internal)?.ok_or_else(|| {
+            ApiError::not_found(format!("rendition {profile} has no file {file:?}"))
+        })?;
     // The key is content-addressed and never rewritten: key and size make a stable ETag.
     let etag = {
         use sha2::Digest;
         hex::encode(sha2::Sha256::digest(format!("{key}:{size}").as_bytes()))
     };
     let name = parts.last().copied().unwrap_or("file");
-    let obj = Object { key: &key, sha256: &etag, size, mime: mime_of_file(name), filename: name, immutable: true };
+    let obj = Object {
+        key: &key,
+        sha256: &etag,
+        size,
+        mime: mime_of_file(name),
+        filename: name,
+        immutable: true,
+    };
     serve(&state, &headers, obj).await
 }
 
 /// Serves an immutable derived object (an on-demand output) with Range and ETag.
-pub(crate) async fn serve_object(state: &AppState, headers: &HeaderMap, key: &str, sha256: &str, size: u64, mime: &str, filename: &str) -> Result<Response, ApiError> {
+pub(crate) async fn serve_object(
+    state: &AppState,
+    headers: &HeaderMap,
+    key: &str,
+    sha256: &str,
+    size: u64,
+    mime: &str,
+    filename: &str,
+) -> Result<Response, ApiError> {
     serve(state, headers, Object { key, sha256, size, mime, filename, immutable: true }).await
 }

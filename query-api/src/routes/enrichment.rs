@@ -17,15 +17,22 @@ use crate::state::AppState;
 #[utoipa::path(put, path = "/api/v1/assets/{id}/enrichment", tag = "assets", params(("id" = String, Path)),
     request_body = Enrichment,
     responses((status = 200, body = AssetView), (status = 404), (status = 409, description = "Asset deleted"), (status = 422, description = "Invalid enrichment")))]
-pub async fn put(State(state): State<AppState>, Path(id): Path<String>, ApiJson(enrichment): ApiJson<Enrichment>) -> Result<Json<AssetView>, ApiError> {
+pub async fn put(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(enrichment): ApiJson<Enrichment>,
+) -> Result<Json<AssetView>, ApiError> {
     let id = parse_id(&id)?;
     let asset = visible_asset(&state, id).await?;
     if asset.status == AssetStatus::Deleted {
         return Err(ApiError::conflict(format!("asset {id} is deleted")));
     }
-    enrichment.validate(state.config.search.embedding_dim).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    enrichment
+        .validate(state.config.search.embedding_dim)
+        .map_err(|e| ApiError::unprocessable(e.to_string()))?;
     let event = Event::EnrichmentImported { id, enrichment };
-    append(&state, EventEnvelope { at: Utc::now(), principal: state.principal().name, event }).await?;
+    append(&state, EventEnvelope { at: Utc::now(), principal: state.principal().name, event })
+        .await?;
     get_one(State(state), Path(id.to_string())).await
 }
 
@@ -33,7 +40,10 @@ pub async fn put(State(state): State<AppState>, Path(id): Path<String>, ApiJson(
 /// the models), in time order.
 #[utoipa::path(get, path = "/api/v1/assets/{id}/frames", tag = "assets", params(("id" = String, Path)),
     responses((status = 200, body = Vec<FrameRow>), (status = 404)))]
-pub async fn frames(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Vec<FrameRow>>, ApiError> {
+pub async fn frames(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<FrameRow>>, ApiError> {
     let id = parse_id(&id)?;
     visible_asset(&state, id).await?;
     Ok(Json(state.catalog.frames_of(id).await?))
@@ -42,7 +52,10 @@ pub async fn frames(State(state): State<AppState>, Path(id): Path<String>) -> Re
 /// The asset's transcript segments, in time order.
 #[utoipa::path(get, path = "/api/v1/assets/{id}/segments", tag = "assets", params(("id" = String, Path)),
     responses((status = 200, body = Vec<SegmentRow>), (status = 404)))]
-pub async fn segments(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Vec<SegmentRow>>, ApiError> {
+pub async fn segments(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<SegmentRow>>, ApiError> {
     let id = parse_id(&id)?;
     visible_asset(&state, id).await?;
     Ok(Json(state.catalog.segments_of(id).await?))

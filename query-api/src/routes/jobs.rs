@@ -71,7 +71,9 @@ async fn asset_job(state: &AppState, id: AssetId) -> Result<AssetJobView, ApiErr
         .map(|(stage, st)| {
             let live = running.iter().find(|l| l.stage == *stage).filter(|_| !st.is_finished());
             let (name, reason, progress) = match st {
-                StageState::Pending if live.is_some() => ("running", None, live.map_or(0.0, |l| l.progress)),
+                StageState::Pending if live.is_some() => {
+                    ("running", None, live.map_or(0.0, |l| l.progress))
+                }
                 StageState::Pending => ("pending", None, 0.0),
                 StageState::Running => ("running", None, live.map_or(0.0, |l| l.progress)),
                 StageState::Done => ("done", None, 1.0),
@@ -79,11 +81,29 @@ async fn asset_job(state: &AppState, id: AssetId) -> Result<AssetJobView, ApiErr
                 StageState::Failed { reason } => ("failed", Some(reason.clone()), 1.0),
                 StageState::Cancelled { reason } => ("cancelled", Some(reason.clone()), 1.0),
             };
-            StageView { stage: *stage, state: name.into(), reason, progress, started_at: live.map(|l| l.started_at), attempt: live.map(|l| l.attempt) }
+            StageView {
+                stage: *stage,
+                state: name.into(),
+                reason,
+                progress,
+                started_at: live.map(|l| l.started_at),
+                attempt: live.map(|l| l.attempt),
+            }
         })
         .collect();
-    let progress = if stages.is_empty() { 1.0 } else { stages.iter().map(|s| s.progress).sum::<f32>() / stages.len() as f32 };
-    Ok(AssetJobView { asset_id: id, status: asset.status, status_reason: asset.status_reason, progress, cancellable: state.jobs.is_active(id.0), stages })
+    let progress = if stages.is_empty() {
+        1.0
+    } else {
+        stages.iter().map(|s| s.progress).sum::<f32>() / stages.len() as f32
+    };
+    Ok(AssetJobView {
+        asset_id: id,
+        status: asset.status,
+        status_reason: asset.status_reason,
+        progress,
+        cancellable: state.jobs.is_active(id.0),
+        stages,
+    })
 }
 
 /// The on-demand job `id`: live while queued or running, then its durable record.
@@ -91,7 +111,12 @@ async fn ondemand_job(state: &AppState, id: Uuid) -> Result<Option<OnDemandJob>,
     if let Some(j) = state.jobs.ondemand(id) {
         return Ok(Some(j));
     }
-    match state.masters.get_if_exists(&keys::ondemand_record(&id.to_string())).await.map_err(ApiError::internal)? {
+    match state
+        .masters
+        .get_if_exists(&keys::ondemand_record(&id.to_string()))
+        .await
+        .map_err(ApiError::internal)?
+    {
         Some(bytes) => Ok(Some(serde_json::from_slice(&bytes).map_err(ApiError::internal)?)),
         None => Ok(None),
     }
@@ -110,13 +135,20 @@ async fn job_view(state: &AppState, id: Uuid) -> Result<JobView, ApiError> {
     };
     visible_asset(state, job.asset_id).await?;
     let output_url = job.output_key.as_ref().map(|_| format!("/api/v1/jobs/{id}/output"));
-    Ok(JobView::Ondemand(Box::new(OnDemandView { cancellable: state.jobs.is_active(id), output_url, job })))
+    Ok(JobView::Ondemand(Box::new(OnDemandView {
+        cancellable: state.jobs.is_active(id),
+        output_url,
+        job,
+    })))
 }
 
 /// An asset's processing (by asset id) or an on-demand job (by job id), with progress.
 #[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = String, Path, description = "Asset id or on-demand job id")),
     responses((status = 200, body = JobView), (status = 404)))]
-pub async fn job(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<JobView>, ApiError> {
+pub async fn job(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<JobView>, ApiError> {
     let id = parse_id(&id)?;
     Ok(Json(job_view(&state, id.0).await?))
 }
@@ -125,11 +157,16 @@ pub async fn job(State(state): State<AppState>, Path(id): Path<String>) -> Resul
 /// The encode stops within a second and nothing partial is kept.
 #[utoipa::path(delete, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = String, Path)),
     responses((status = 202, description = "Cancellation requested", body = JobView), (status = 404), (status = 409, description = "Nothing queued or running")))]
-pub async fn cancel(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?.0;
     let view = job_view(&state, id).await?;
     if !state.jobs.cancel(id) {
-        return Err(ApiError::conflict(format!("job {id} has nothing queued or running to cancel")));
+        return Err(ApiError::conflict(format!(
+            "job {id} has nothing queued or running to cancel"
+        )));
     }
     let asset_id = match &view {
         JobView::Asset(a) => a.asset_id,
@@ -139,24 +176,51 @@ pub async fn cancel(State(state): State<AppState>, Path(id): Path<String>) -> Re
     let principal = state.principal().name;
     tracing::info!(job = %id, %principal, "cancellation requested");
     let event = acervo_catalog::Event::CancelRequested { id: asset_id, job_id: id };
-    super::assets::append(&state, acervo_catalog::EventEnvelope { at: Utc::now(), principal, event }).await?;
+    super::assets::append(
+        &state,
+        acervo_catalog::EventEnvelope { at: Utc::now(), principal, event },
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(view)).into_response())
 }
 
 /// The output of a finished on-demand job (Range supported).
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/output", tag = "jobs", params(("id" = String, Path)),
     responses((status = 200), (status = 206), (status = 404), (status = 409, description = "Not done"), (status = 410, description = "Expired")))]
-pub async fn output(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn output(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?.0;
-    let job = ondemand_job(&state, id).await?.ok_or_else(|| ApiError::not_found(format!("no on-demand job has the id {id}")))?;
+    let job = ondemand_job(&state, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no on-demand job has the id {id}")))?;
     visible_asset(&state, job.asset_id).await?;
-    let (Some(key), Some(sha256)) = (job.output_key.as_deref(), job.output_sha256.as_deref()) else {
-        return Err(ApiError::conflict(format!("on-demand job {id} is {:?}, it has no output", job.state)));
+    let (Some(key), Some(sha256)) = (job.output_key.as_deref(), job.output_sha256.as_deref())
+    else {
+        return Err(ApiError::conflict(format!(
+            "on-demand job {id} is {:?}, it has no output",
+            job.state
+        )));
     };
     let Some(size) = state.masters.head(key).await.map_err(ApiError::internal)? else {
-        return Err(ApiError::new(StatusCode::GONE, "Gone", format!("the output of job {id} expired")));
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "Gone",
+            format!("the output of job {id} expired"),
+        ));
     };
-    super::download::serve_object(&state, &headers, key, sha256, size, "video/mp4", &format!("ondemand-{id}.mp4")).await
+    super::download::serve_object(
+        &state,
+        &headers,
+        key,
+        sha256,
+        size,
+        "video/mp4",
+        &format!("ondemand-{id}.mp4"),
+    )
+    .await
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -168,7 +232,10 @@ pub struct DeadLetterParams {
 /// Jobs that failed for good: their reason, attempts and whether the failure was permanent.
 #[utoipa::path(get, path = "/api/v1/dead-letters", tag = "jobs", params(DeadLetterParams),
     responses((status = 200, body = Vec<DeadLetter>)))]
-pub async fn dead_letters(State(state): State<AppState>, ApiQuery(p): ApiQuery<DeadLetterParams>) -> Result<Json<Vec<DeadLetter>>, ApiError> {
+pub async fn dead_letters(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<DeadLetterParams>,
+) -> Result<Json<Vec<DeadLetter>>, ApiError> {
     let prefix = match p.asset_id.as_deref() {
         Some(a) => format!("dead-letters/{}", parse_id(a)?),
         None => "dead-letters".into(),
@@ -187,7 +254,11 @@ pub async fn dead_letters(State(state): State<AppState>, ApiQuery(p): ApiQuery<D
             let seen = match visible.get(&d.asset_id) {
                 Some(v) => *v,
                 None => {
-                    let v = state.catalog.get_asset(d.asset_id).await?.is_some_and(|a| principal.can_see_project(&a.project));
+                    let v = state
+                        .catalog
+                        .get_asset(d.asset_id)
+                        .await?
+                        .is_some_and(|a| principal.can_see_project(&a.project));
                     visible.insert(d.asset_id, v);
                     v
                 }

@@ -24,7 +24,11 @@ pub struct Health {
 /// Liveness, with how far the dataflow lags behind the log.
 #[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Health)))]
 pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
-    Json(Health { status: "ok", log_end_offset: state.log.end_offset(), durable_offset: state.engine.durable_offset() })
+    Json(Health {
+        status: "ok",
+        log_end_offset: state.log.end_offset(),
+        durable_offset: state.engine.durable_offset(),
+    })
 }
 
 /// Prometheus metrics in the text exposition format.
@@ -33,7 +37,9 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
     state.metrics.log_end_offset.set(state.log.end_offset() as i64);
     state.metrics.vector_tail.set(state.search.vectors().tail_len() as i64);
     let mut out = Vec::new();
-    TextEncoder::new().encode(&state.metrics.registry.gather(), &mut out).map_err(ApiError::internal)?;
+    TextEncoder::new()
+        .encode(&state.metrics.registry.gather(), &mut out)
+        .map_err(ApiError::internal)?;
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response())
 }
 
@@ -51,5 +57,9 @@ pub async fn not_found(uri: Uri) -> ApiError {
 }
 
 pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed", format!("{method} is not allowed on {}", uri.path()))
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method not allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
 }

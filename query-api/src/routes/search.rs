@@ -69,7 +69,11 @@ impl VectorParam {
             VectorParam::List(v) => Ok(v),
             VectorParam::Text(s) => s
                 .split(',')
-                .map(|x| x.trim().parse::<f32>().map_err(|_| ApiError::bad_request(format!("vector: {x:?} is not a number"))))
+                .map(|x| {
+                    x.trim().parse::<f32>().map_err(|_| {
+                        ApiError::bad_request(format!("vector: {x:?} is not a number"))
+                    })
+                })
                 .collect(),
         }
     }
@@ -77,13 +81,19 @@ impl VectorParam {
 
 fn time(name: &str, v: Option<String>) -> Result<Option<DateTime<Utc>>, ApiError> {
     v.filter(|s| !s.is_empty())
-        .map(|s| DateTime::parse_from_rfc3339(&s).map(|t| t.with_timezone(&Utc)).map_err(|e| ApiError::bad_request(format!("{name}: {s:?} is not an RFC 3339 time: {e}"))))
+        .map(|s| {
+            DateTime::parse_from_rfc3339(&s).map(|t| t.with_timezone(&Utc)).map_err(|e| {
+                ApiError::bad_request(format!("{name}: {s:?} is not an RFC 3339 time: {e}"))
+            })
+        })
         .transpose()
 }
 
 fn seconds(name: &str, v: Option<f64>) -> Result<Option<u64>, ApiError> {
     match v {
-        Some(s) if !(s.is_finite() && s >= 0.0) => Err(ApiError::bad_request(format!("{name} must be a number of seconds >= 0"))),
+        Some(s) if !(s.is_finite() && s >= 0.0) => {
+            Err(ApiError::bad_request(format!("{name} must be a number of seconds >= 0")))
+        }
         Some(s) => Ok(Some((s * 1000.0).round() as u64)),
         None => Ok(None),
     }
@@ -95,14 +105,31 @@ fn list(v: Option<String>) -> Vec<String> {
 
 impl SearchParams {
     pub fn into_request(self, dim: usize) -> Result<SearchRequest, ApiError> {
-        let mode: Mode = self.mode.as_deref().filter(|m| !m.is_empty()).unwrap_or("text").parse().map_err(|e: acervo_lakehouse::SearchError| ApiError::bad_request(e.to_string()))?;
+        let mode: Mode =
+            self.mode
+                .as_deref()
+                .filter(|m| !m.is_empty())
+                .unwrap_or("text")
+                .parse()
+                .map_err(|e: acervo_lakehouse::SearchError| ApiError::bad_request(e.to_string()))?;
         let vector = self.vector.map(VectorParam::values).transpose()?;
         if let Some(v) = &vector {
-            acervo_catalog::enrichment::check_vector(v, dim).map_err(|e| ApiError::bad_request(format!("vector: {e}")))?;
+            acervo_catalog::enrichment::check_vector(v, dim)
+                .map_err(|e| ApiError::bad_request(format!("vector: {e}")))?;
         }
         let filter = SearchFilter {
-            kind: self.kind.filter(|k| !k.is_empty()).map(|k| k.parse::<MediaKind>()).transpose().map_err(|e| ApiError::bad_request(e.to_string()))?,
-            status: self.status.filter(|s| !s.is_empty()).map(|s| s.parse::<AssetStatus>()).transpose().map_err(|e| ApiError::bad_request(e.to_string()))?,
+            kind: self
+                .kind
+                .filter(|k| !k.is_empty())
+                .map(|k| k.parse::<MediaKind>())
+                .transpose()
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+            status: self
+                .status
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse::<AssetStatus>())
+                .transpose()
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
             project: self.project.filter(|p| !p.is_empty()),
             tags: list(self.tags),
             labels: list(self.labels),
@@ -115,7 +142,12 @@ impl SearchParams {
         if !(1..=1000).contains(&limit) {
             return Err(ApiError::bad_request("limit must be between 1 and 1000"));
         }
-        let search_after = self.search_after.filter(|s| !s.is_empty()).map(|s| Cursor::decode(&s)).transpose().map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let search_after = self
+            .search_after
+            .filter(|s| !s.is_empty())
+            .map(|s| Cursor::decode(&s))
+            .transpose()
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
         Ok(SearchRequest {
             q: self.q.unwrap_or_default(),
             mode,
@@ -139,13 +171,18 @@ async fn run(state: AppState, params: SearchParams) -> Result<Json<SearchRespons
             ApiError::bad_request("vector and hybrid search need a vector: no text embedding model is installed to embed q")
         })?;
         let q = req.q.clone();
-        let v = tokio::task::spawn_blocking(move || model.embed(&[q.as_str()])).await.map_err(ApiError::internal)?.map_err(ApiError::internal)?;
+        let v = tokio::task::spawn_blocking(move || model.embed(&[q.as_str()]))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
         req.vector = v.into_iter().next();
     }
     let principal = state.principal();
     let search = state.search.clone();
     let started = std::time::Instant::now();
-    let res = tokio::task::spawn_blocking(move || search.search(&req, &principal)).await.map_err(ApiError::internal)??;
+    let res = tokio::task::spawn_blocking(move || search.search(&req, &principal))
+        .await
+        .map_err(ApiError::internal)??;
     state.metrics.search_seconds.observe(started.elapsed().as_secs_f64());
     Ok(Json(res))
 }
@@ -153,13 +190,19 @@ async fn run(state: AppState, params: SearchParams) -> Result<Json<SearchRespons
 /// Search assets (text, vector or hybrid) with filters, facets, highlights and moments.
 #[utoipa::path(get, path = "/api/v1/search", tag = "search", params(SearchParams),
     responses((status = 200, body = SearchResponse), (status = 400, description = "Invalid parameter")))]
-pub async fn search(State(state): State<AppState>, ApiQuery(p): ApiQuery<SearchParams>) -> Result<Json<SearchResponse>, ApiError> {
+pub async fn search(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<SearchParams>,
+) -> Result<Json<SearchResponse>, ApiError> {
     run(state, p).await
 }
 
 /// The same search with a JSON body (query vectors are long for a URL).
 #[utoipa::path(post, path = "/api/v1/search", tag = "search", request_body = SearchParams,
     responses((status = 200, body = SearchResponse), (status = 400, description = "Invalid parameter")))]
-pub async fn search_post(State(state): State<AppState>, ApiJson(p): ApiJson<SearchParams>) -> Result<Json<SearchResponse>, ApiError> {
+pub async fn search_post(
+    State(state): State<AppState>,
+    ApiJson(p): ApiJson<SearchParams>,
+) -> Result<Json<SearchResponse>, ApiError> {
     run(state, p).await
 }

@@ -5,8 +5,8 @@
 
 use std::time::Instant;
 
-use acervo_lakehouse::search::sql as search_sql;
 use acervo_lakehouse::CatalogError;
+use acervo_lakehouse::search::sql as search_sql;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -54,7 +54,10 @@ fn sql_error(e: CatalogError) -> ApiError {
     let theirs = match &e {
         CatalogError::Sql(e) => matches!(
             e.find_root(),
-            DataFusionError::SQL(..) | DataFusionError::Plan(_) | DataFusionError::SchemaError(..) | DataFusionError::NotImplemented(_)
+            DataFusionError::SQL(..)
+                | DataFusionError::Plan(_)
+                | DataFusionError::SchemaError(..)
+                | DataFusionError::NotImplemented(_)
         ),
         _ => false,
     };
@@ -65,18 +68,34 @@ fn sql_error(e: CatalogError) -> ApiError {
 #[utoipa::path(post, path = "/api/v1/sql", tag = "sql", request_body = SqlRequest,
     responses((status = 200, body = SqlResponse), (status = 400, description = "Invalid or refused statement"),
         (status = 403, description = "The principal may not see every project")))]
-pub async fn sql(State(state): State<AppState>, ApiJson(req): ApiJson<SqlRequest>) -> Result<Json<SqlResponse>, ApiError> {
+pub async fn sql(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<SqlRequest>,
+) -> Result<Json<SqlResponse>, ApiError> {
     let principal = state.principal();
     if principal.projects.is_some() {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "Forbidden", "SQL reads every project's rows: it needs access to all projects"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "SQL reads every project's rows: it needs access to all projects",
+        ));
     }
     let started = Instant::now();
     let search = state.search.clone();
-    let batches = state.catalog.sql_with(&req.query, |ctx| search_sql::register(ctx, search, principal)).await.map_err(sql_error)?;
+    let batches = state
+        .catalog
+        .sql_with(&req.query, |ctx| search_sql::register(ctx, search, principal))
+        .await
+        .map_err(sql_error)?;
     let schema = batches.first().map(|b| b.schema());
     let columns = schema
         .as_ref()
-        .map(|s| s.fields().iter().map(|f| SqlColumn { name: f.name().clone(), data_type: f.data_type().to_string() }).collect())
+        .map(|s| {
+            s.fields()
+                .iter()
+                .map(|f| SqlColumn { name: f.name().clone(), data_type: f.data_type().to_string() })
+                .collect()
+        })
         .unwrap_or_default();
     let total: usize = batches.iter().map(|b| b.num_rows()).sum();
     let mut writer = arrow_json::ArrayWriter::new(Vec::new());
@@ -91,6 +110,15 @@ pub async fn sql(State(state): State<AppState>, ApiJson(req): ApiJson<SqlRequest
     }
     writer.finish().map_err(ApiError::internal)?;
     let bytes = writer.into_inner();
-    let rows: Vec<Value> = if bytes.is_empty() { Vec::new() } else { serde_json::from_slice(&bytes).map_err(ApiError::internal)? };
-    Ok(Json(SqlResponse { columns, rows, truncated: total > MAX_ROWS, took_ms: started.elapsed().as_secs_f64() * 1e3 }))
+    let rows: Vec<Value> = if bytes.is_empty() {
+        Vec::new()
+    } else {
+        serde_json::from_slice(&bytes).map_err(ApiError::internal)?
+    };
+    Ok(Json(SqlResponse {
+        columns,
+        rows,
+        truncated: total > MAX_ROWS,
+        took_ms: started.elapsed().as_secs_f64() * 1e3,
+    }))
 }
