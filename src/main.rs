@@ -25,6 +25,7 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[expect(clippy::large_enum_variant, reason = "parsed once per run")]
 enum Command {
     /// Run the API and the ingest dataflow.
     Serve {
@@ -90,7 +91,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve { addr } => addr.clone(),
         _ => None,
     };
-    let cfg = config::load(cli.config.as_deref(), cli.home.as_deref(), addr.as_deref())?;
+    let mut cfg = config::load(cli.config.as_deref(), cli.home.as_deref(), addr.as_deref())?;
+    match cli.command {
+        Command::Serve { .. } => config::create_home(&mut cfg)?,
+        Command::Sql { .. } | Command::Verify => {
+            config::require_home(&cfg)?;
+        }
+        _ => {}
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         match cli.command {

@@ -353,6 +353,13 @@ impl Server {
         self.kill();
     }
 
+    /// SIGTERM at once (as Kubernetes stops a pod), and waits until the server has exited.
+    pub fn terminate(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let _ = self.child.wait();
+    }
+
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
@@ -504,16 +511,21 @@ pub fn acervo(args: &[&str]) -> Result<(i32, String, String)> {
     ))
 }
 
+/// Where `scripts/test.sh` installs the test servers and tools.
+pub fn tools_dir() -> PathBuf {
+    let cache = std::env::var("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|_| {
+        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache")
+    });
+    cache.join("acervo/tools")
+}
+
 /// The s3s-fs binary (a real S3 server over a directory, with SigV4 checks): `ACERVO_S3S_FS`,
-/// else where `scripts/install-deps.sh` installs it, else `PATH`.
+/// else where `scripts/test.sh` installs it, else `PATH`.
 pub fn s3s_fs_bin() -> PathBuf {
     if let Ok(p) = std::env::var("ACERVO_S3S_FS") {
         return PathBuf::from(p);
     }
-    let cache = std::env::var("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache")
-    });
-    let installed = cache.join("acervo/tools/bin/s3s-fs");
+    let installed = tools_dir().join("bin/s3s-fs");
     if installed.exists() { installed } else { PathBuf::from("s3s-fs") }
 }
 

@@ -14,7 +14,7 @@ use acervo_catalog::{AcervoConfig, AssetId, Event, EventEnvelope, MediaKind, Pri
 use acervo_dataflows::{Engine, EngineContext, JobRegistry, Metrics};
 use acervo_lakehouse::search::SearchRequest;
 use acervo_lakehouse::{
-    Catalog, Checkpoint, EventLog, MasterStore, Objects, SearchIndex, SegmentLog,
+    Catalog, Checkpoint, EventLog, MasterStore, NewRecord, Objects, SearchIndex, SegmentLog,
 };
 use anyhow::Context;
 
@@ -89,7 +89,7 @@ async fn run(n: u64, home: &std::path::Path) -> anyhow::Result<()> {
         profiles: acervo_catalog::AcervoConfig::defaults().renditions,
         jobs_config: acervo_catalog::AcervoConfig::defaults().jobs,
         work_dir: std::env::temp_dir().join("acervo-bench-work"),
-        models: acervo_dataflows::enrich_stage::Models::none(cfg.ai.clone()),
+        models: acervo_dataflows::Models::none(cfg.ai.clone()),
     })?;
 
     // Append in batches of 1 000 (one fsync each), as a bulk importer would.
@@ -129,7 +129,7 @@ async fn run(n: u64, home: &std::path::Path) -> anyhow::Result<()> {
                 serde_json::to_vec(&env).unwrap_or_default()
             })
             .collect();
-        let refs: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
+        let refs: Vec<NewRecord> = batch.iter().map(|b| NewRecord::data(b)).collect();
         log.append(&refs)?;
         appended += batch.len() as u64;
     }

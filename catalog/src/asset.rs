@@ -1,51 +1,15 @@
 //! The asset: one master file and everything the catalog knows about it.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
+pub use crate::asset_id::AssetId;
 use crate::enrichment::AiInfo;
 use crate::media_kind::MediaKind;
 use crate::stage::Stages;
 use crate::status::AssetStatus;
 use crate::technical::TechnicalMetadata;
-
-/// An asset's identifier: a UUIDv7, so ids sort by creation time.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
-#[serde(transparent)]
-#[schema(value_type = String, format = Uuid)]
-pub struct AssetId(pub Uuid);
-
-impl AssetId {
-    pub fn new() -> Self {
-        AssetId(Uuid::now_v7())
-    }
-}
-
-impl Default for AssetId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl fmt::Display for AssetId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
-
-impl FromStr for AssetId {
-    type Err = uuid::Error;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Uuid::parse_str(s).map(AssetId)
-    }
-}
 
 /// A catalog entry. Descriptive fields are editable; identity, content and technical fields are
 /// set by ingest and by operators.
@@ -109,31 +73,70 @@ impl Asset {
     }
 }
 
-/// The whole text an asset's vector is made from: its descriptive text (`embedding_text`)
-/// followed by what models read and heard in it (OCR text, labels, transcript).
-pub fn enrichment_text(
-    descriptive: &str,
+/// The text an asset's vector is made from: its descriptive fields (title, description, tags),
+/// then what models read and heard in it (OCR text, labels, transcript). The one definition:
+/// the enrichment stage embeds it with fresh results, an edit re-embeds it from the row.
+pub fn embedding_text(
+    title: &str,
+    description: &str,
+    tags: &[String],
     ocr_text: &str,
     labels: &[String],
     transcript: &str,
 ) -> String {
+    let tags = tags.join(", ");
     let labels = labels.join(", ");
-    let mut text = descriptive.to_string();
-    for part in [ocr_text, labels.as_str(), transcript] {
-        if !part.trim().is_empty() {
-            text.push_str(". ");
-            text.push_str(part);
+    let mut text = String::new();
+    for part in
+        [title.trim(), description.trim(), tags.as_str(), ocr_text, labels.as_str(), transcript]
+    {
+        if part.trim().is_empty() {
+            continue;
         }
+        if !text.is_empty() {
+            text.push_str(". ");
+        }
+        text.push_str(part);
     }
     text
 }
 
-/// An asset's descriptive text as the enrichment stage embeds it: title, description, tags.
-pub fn embedding_text(title: &str, description: &str, tags: &[String]) -> String {
-    let mut parts = vec![title.trim().to_string(), description.trim().to_string()];
-    if !tags.is_empty() {
-        parts.push(tags.join(", "));
+impl Asset {
+    /// The text of this row's vector (see `embedding_text`).
+    pub fn embedding_text(&self) -> String {
+        embedding_text(
+            &self.title,
+            &self.description,
+            &self.tags,
+            &self.ocr_text,
+            &self.labels,
+            &self.transcript_text,
+        )
     }
-    parts.retain(|p| !p.is_empty());
-    parts.join(". ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Asset, embedding_text};
+
+    #[test]
+    fn tags_are_trimmed_deduplicated_and_never_empty() {
+        assert_eq!(
+            Asset::parse_tags(" política, congreso,,política , "),
+            vec!["política", "congreso"]
+        );
+        assert!(Asset::parse_tags(" , ").is_empty());
+    }
+
+    #[test]
+    fn the_embedding_text_joins_what_is_there_in_a_fixed_order() {
+        let tags = vec!["pleno".to_string(), "congreso".to_string()];
+        let labels = vec!["microphone".to_string()];
+        assert_eq!(
+            embedding_text(" Pleno ", "", &tags, "VOTACIÓN", &labels, "Buenos días"),
+            "Pleno. pleno, congreso. VOTACIÓN. microphone. Buenos días"
+        );
+        assert_eq!(embedding_text("", "", &[], "", &[], ""), "");
+        assert_eq!(embedding_text("", "", &[], "", &labels, ""), "microphone");
+    }
 }

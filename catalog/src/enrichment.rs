@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::asset::AssetId;
+use crate::asset_id::AssetId;
+use crate::enrich_part::EnrichPart;
 
 /// One timed piece of a transcript: the player jumps to `start_ms`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -41,7 +42,7 @@ pub struct AiInfo {
     pub label_scores: Vec<ScoredLabel>,
     /// Part (`ocr`, `labels`, `speech`, `embedding`) → model name and version.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub models: BTreeMap<String, String>,
+    pub models: BTreeMap<EnrichPart, String>,
 }
 
 impl AiInfo {
@@ -73,7 +74,7 @@ pub struct Enrichment {
     pub label_scores: Option<Vec<ScoredLabel>>,
     /// Which model made each part (`ocr`, `labels`, `speech`, `embedding` → name and version).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub models: Option<BTreeMap<String, String>>,
+    pub models: Option<BTreeMap<EnrichPart, String>>,
     /// Results per sampled video frame (`frames` table).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frames: Option<Vec<FrameResult>>,
@@ -195,8 +196,9 @@ pub struct SegmentRow {
     pub model: Option<String>,
 }
 
-/// A stored embedding row (`embeddings` table). `vkey` names the vector in the vector index;
-/// `ord` is the asset's dense number there, shared by all its vectors.
+/// A stored embedding row (`embeddings` table). The table names its vectors: `vkey` is the
+/// vector's key, `ord` the asset's dense number, shared by all its vectors (the search index
+/// maps both, it does not mint them).
 #[derive(Clone, Debug, PartialEq)]
 pub struct EmbeddingRow {
     pub asset_id: AssetId,
@@ -206,5 +208,35 @@ pub struct EmbeddingRow {
     pub at_ms: Option<u64>,
     pub vector: Vec<f32>,
     /// The model that made it (`name@version`); `None` when imported as is.
+    pub model: Option<String>,
+}
+
+impl Enrichment {
+    /// The model that made `part`, when this enrichment names one.
+    pub fn model(&self, part: EnrichPart) -> Option<String> {
+        self.models.as_ref().and_then(|m| m.get(&part)).cloned()
+    }
+
+    /// The asset's new vectors, when this enrichment gives any (the asset's own first, then
+    /// those at moments); they replace all of its vectors.
+    pub fn new_vectors(&self, asset_id: AssetId) -> Option<NewVectors> {
+        if self.embedding.is_none() && self.frame_embeddings.is_none() {
+            return None;
+        }
+        let mut vectors: Vec<(Option<u64>, Vec<f32>)> =
+            self.embedding.iter().map(|v| (None, v.clone())).collect();
+        vectors.extend(
+            self.frame_embeddings.iter().flatten().map(|f| (Some(f.at_ms), f.vector.clone())),
+        );
+        Some(NewVectors { asset_id, vectors, model: self.model(EnrichPart::Embedding) })
+    }
+}
+
+/// An asset's vectors before the `embeddings` table names them (its `ord` and their `vkey`s).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewVectors {
+    pub asset_id: AssetId,
+    /// `(at_ms, vector)`: `None` for the asset's own vector, a time for a frame or segment.
+    pub vectors: Vec<(Option<u64>, Vec<f32>)>,
     pub model: Option<String>,
 }

@@ -1,10 +1,15 @@
 //! What flows through the system: intents recorded in the event log (the system of record), and
 //! the results operators hand back to the dataflow.
+//!
+//! An intent carries what its author said, not what can be derived from the catalog: a
+//! reprocess names the asset, not its master or kind; the dataflow looks those up in the row
+//! it applies the intent to. (Records written before that rule carried derived fields too; they
+//! are ignored when read.)
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::asset::AssetId;
+use crate::asset_id::AssetId;
 use crate::enrichment::Enrichment;
 use crate::media_kind::MediaKind;
 use crate::rendition::Rendition;
@@ -56,26 +61,15 @@ pub enum Event {
     /// reused, not recomputed).
     ReprocessRequested {
         id: AssetId,
-        kind: MediaKind,
-        sha256: String,
-        master_key: String,
-        /// Title, description and tags at the time, for the text embedding.
-        #[serde(default)]
-        text: String,
         /// Run only this stage (after a probe): `acervo reindex --stage enrich`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        only: Option<crate::Stage>,
+        only: Option<crate::stage::Stage>,
     },
     /// A custom rendition asked for by a user, served on the interactive lane.
-    OnDemandRequested {
-        id: AssetId,
-        job_id: uuid::Uuid,
-        sha256: String,
-        master_key: String,
-        spec: OnDemandSpec,
-    },
-    /// Someone asked to stop queued or running work (the asset's media job, or an on-demand
-    /// job). Recorded for the audit trail; the stop itself is signalled to the job directly.
+    OnDemandRequested { id: AssetId, job_id: uuid::Uuid, spec: OnDemandSpec },
+    /// Someone asked to stop queued or running work: the asset's media stages (`job_id` is the
+    /// asset's id) or an on-demand job. A control intent: the dataflow reads it ahead of the
+    /// work queued before it, so it reaches a running job at once.
     CancelRequested { id: AssetId, job_id: uuid::Uuid },
 }
 
@@ -95,6 +89,12 @@ pub struct OnDemandSpec {
 }
 
 impl Event {
+    /// Whether the intent steers work already queued or running (cancel; later revoke and
+    /// takedown): such intents must not wait behind the work queued ahead of them in the log.
+    pub fn is_control(&self) -> bool {
+        matches!(self, Event::CancelRequested { .. })
+    }
+
     pub fn asset_id(&self) -> AssetId {
         match self {
             Event::AssetIngested { id, .. }
@@ -147,6 +147,11 @@ pub enum WorkResult {
         enrichment: Enrichment,
         models: Vec<String>,
     },
+    /// The asset's vector made again from its edited text (its stages are not touched).
+    Reembedded {
+        id: AssetId,
+        enrichment: Enrichment,
+    },
     /// An on-demand job ended (its record is in the object store); nothing for the catalog.
     OnDemandEnded {
         id: AssetId,
@@ -163,6 +168,7 @@ impl WorkResult {
             | WorkResult::StageCancelled { id, .. }
             | WorkResult::RenditionsMade { id, .. }
             | WorkResult::Enriched { id, .. }
+            | WorkResult::Reembedded { id, .. }
             | WorkResult::OnDemandEnded { id, .. } => *id,
             WorkResult::RenditionWritten { rendition } => rendition.asset_id,
         }

@@ -1,33 +1,15 @@
 //! What kind of media an asset is, decided from its content type.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum MediaKind {
-    Video,
-    Audio,
-    Image,
-    Document,
+crate::names! {
+    pub enum MediaKind / UnknownMediaKind ("media kind") {
+        Video = "video",
+        Audio = "audio",
+        Image = "image",
+        Document = "document",
+    }
 }
 
 impl MediaKind {
-    pub const ALL: [MediaKind; 4] =
-        [MediaKind::Video, MediaKind::Audio, MediaKind::Image, MediaKind::Document];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MediaKind::Video => "video",
-            MediaKind::Audio => "audio",
-            MediaKind::Image => "image",
-            MediaKind::Document => "document",
-        }
-    }
-
     /// The kind a MIME type denotes; anything not audio-visual is a document.
     pub fn from_mime(mime: &str) -> MediaKind {
         match mime.split('/').next().unwrap_or_default() {
@@ -37,24 +19,23 @@ impl MediaKind {
             _ => MediaKind::Document,
         }
     }
-}
 
-impl fmt::Display for MediaKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+    /// Whether the kind has pictures (stills or frames) the picture models read.
+    pub fn has_pictures(self) -> bool {
+        matches!(self, MediaKind::Image | MediaKind::Video)
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("unknown media kind {0:?} (expected video, audio, image or document)")]
-pub struct UnknownMediaKind(pub String);
+#[cfg(test)]
+mod tests {
+    use super::MediaKind;
 
-impl FromStr for MediaKind {
-    type Err = UnknownMediaKind;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        MediaKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| UnknownMediaKind(s.to_string()))
+    #[test]
+    fn the_kind_follows_the_mime_type() {
+        assert_eq!(MediaKind::from_mime("video/mp4"), MediaKind::Video);
+        assert_eq!(MediaKind::from_mime("audio/x-wav"), MediaKind::Audio);
+        assert_eq!(MediaKind::from_mime("image/jpeg"), MediaKind::Image);
+        assert_eq!(MediaKind::from_mime("application/pdf"), MediaKind::Document);
+        assert_eq!(MediaKind::from_mime(""), MediaKind::Document);
     }
 }

@@ -3,10 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::role::Role;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Principal {
     pub name: String,
-    pub roles: Vec<String>,
+    pub roles: Vec<Role>,
     /// Projects this principal may see; `None` means every project.
     pub projects: Option<Vec<String>>,
 }
@@ -14,7 +16,7 @@ pub struct Principal {
 impl Principal {
     /// The built-in administrator of an embedded, single-user installation.
     pub fn local_admin() -> Self {
-        Principal { name: "local-admin".into(), roles: vec!["admin".into()], projects: None }
+        Principal { name: "local-admin".into(), roles: vec![Role::Admin], projects: None }
     }
 
     pub fn can_see_project(&self, project: &str) -> bool {

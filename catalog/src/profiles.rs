@@ -13,6 +13,7 @@ pub const OPERATOR_VERSION: u32 = 1;
 /// An H.264 picture size and bitrate. The box is orientation-free: a portrait master fits its
 /// long side to `long_side` and its short side to `short_side` ("1080p" means short side 1080).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VideoProfile {
     pub long_side: u32,
     pub short_side: u32,
@@ -26,12 +27,14 @@ pub struct VideoProfile {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AudioTrackProfile {
     pub bitrate_kbps: u32,
     pub sample_rate: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StillProfile {
     pub long_side: u32,
     pub short_side: u32,
@@ -40,6 +43,7 @@ pub struct StillProfile {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StoryboardProfile {
     pub every_seconds: f64,
     /// Past this many tiles the interval grows, so a long master still makes one sprite.
@@ -49,6 +53,7 @@ pub struct StoryboardProfile {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct WaveformProfile {
     pub width: u32,
     pub height: u32,
@@ -57,6 +62,7 @@ pub struct WaveformProfile {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct HlsProfile {
     pub segment_seconds: u32,
     /// Rungs by name of a video profile, highest first; each reuses that profile's encode.
@@ -65,6 +71,7 @@ pub struct HlsProfile {
 
 /// Every profile, as configured under `[renditions]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RenditionProfiles {
     /// x264 preset of every video encode.
     pub x264_preset: String,
@@ -174,8 +181,12 @@ impl RenditionProfiles {
 impl RenditionProfiles {
     /// The renditions a master of `kind` gets, with each one's fingerprint. Waveforms only when
     /// the master has an audio track.
-    pub fn outputs(&self, kind: crate::MediaKind, has_audio: bool) -> Vec<(String, String)> {
-        use crate::MediaKind::*;
+    pub fn outputs(
+        &self,
+        kind: crate::media_kind::MediaKind,
+        has_audio: bool,
+    ) -> Vec<(String, String)> {
+        use crate::media_kind::MediaKind::*;
         let mut out = Vec::new();
         match kind {
             Video => {

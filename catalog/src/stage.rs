@@ -5,30 +5,16 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A unit of work the dataflow runs for an asset.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Stage {
-    Ingest,
-    Probe,
-    Thumbnail,
-    /// Proxies, web, HLS, poster, storyboard, waveform, audio and image renditions.
-    Renditions,
-    /// Suggested metadata from models: OCR text, the text embedding.
-    Enrich,
-}
-
-impl Stage {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Ingest => "ingest",
-            Stage::Probe => "probe",
-            Stage::Thumbnail => "thumbnail",
-            Stage::Renditions => "renditions",
-            Stage::Enrich => "enrich",
-        }
+crate::names! {
+    /// A unit of work the dataflow runs for an asset.
+    pub enum Stage / UnknownStage ("stage") {
+        Ingest = "ingest",
+        Probe = "probe",
+        Thumbnail = "thumbnail",
+        /// Proxies, web, HLS, poster, storyboard, waveform, audio and image renditions.
+        Renditions = "renditions",
+        /// Suggested metadata from models: OCR text, labels, transcript, embeddings.
+        Enrich = "enrich",
     }
 }
 
@@ -66,8 +52,8 @@ impl StageState {
 pub type Stages = BTreeMap<Stage, StageState>;
 
 /// The media stages an asset of this kind goes through after ingest.
-pub fn media_stages(kind: crate::MediaKind) -> &'static [Stage] {
-    use crate::MediaKind::*;
+pub fn media_stages(kind: crate::media_kind::MediaKind) -> &'static [Stage] {
+    use crate::media_kind::MediaKind::*;
     match kind {
         Video | Image => &[Stage::Probe, Stage::Thumbnail, Stage::Renditions, Stage::Enrich],
         Audio => &[Stage::Probe, Stage::Renditions, Stage::Enrich],

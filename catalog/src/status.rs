@@ -1,27 +1,30 @@
 //! The asset status state machine.
 //!
 //! ```text
-//! uploading ──► processing ──► ready
-//!     │             │  ▲         │
-//!     └──► failed ◄─┘  └─────────┘ (reprocess)
-//!            │ ▲ retry
-//! any live status ──► deleted (soft, with a retention deadline) ──► restored to processing
+//! offline ──► uploading ──► processing ──► ready
+//!    │            │             │  ▲         │
+//!    │            └──► failed ◄─┘  └─────────┘ (reprocess)
+//!    │                   │ ▲ retry
+//!    └─────► any live status ──► deleted (soft, restorable) ──► purged (tombstone)
+//!                                    └──► restored to processing
 //! ```
+//!
+//! `offline`: catalogued without a master yet (an archive record); `purged`: the master and
+//! renditions are gone after the retention period, the row stays as a tombstone.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum AssetStatus {
-    Uploading,
-    Processing,
-    Ready,
-    Failed,
-    Deleted,
+crate::names! {
+    pub enum AssetStatus / UnknownStatus ("asset status") {
+        Uploading = "uploading",
+        Processing = "processing",
+        Ready = "ready",
+        Failed = "failed",
+        /// Soft-deleted: out of listings and search, restorable until its retention deadline.
+        Deleted = "deleted",
+        /// Deleted for good: master and renditions removed, the row kept as a tombstone.
+        Purged = "purged",
+        /// Catalogued with no master yet.
+        Offline = "offline",
+    }
 }
 
 /// A transition the state machine does not allow.
@@ -33,38 +36,22 @@ pub struct IllegalTransition {
 }
 
 impl AssetStatus {
-    pub const ALL: [AssetStatus; 5] = [
-        AssetStatus::Uploading,
-        AssetStatus::Processing,
-        AssetStatus::Ready,
-        AssetStatus::Failed,
-        AssetStatus::Deleted,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AssetStatus::Uploading => "uploading",
-            AssetStatus::Processing => "processing",
-            AssetStatus::Ready => "ready",
-            AssetStatus::Failed => "failed",
-            AssetStatus::Deleted => "deleted",
-        }
-    }
-
     /// Whether the state machine allows going from `self` to `to`. Staying put is not a
     /// transition: callers that replay events treat it as a no-op.
     pub fn can_become(self, to: AssetStatus) -> bool {
         use AssetStatus::*;
         matches!(
             (self, to),
-            (Uploading, Processing)
+            (Offline, Uploading | Processing)
+                | (Uploading, Processing)
                 | (Uploading, Failed)
                 | (Processing, Ready)
                 | (Processing, Failed)
                 | (Ready, Processing)
                 | (Failed, Processing)
-                | (Uploading | Processing | Ready | Failed, Deleted)
+                | (Offline | Uploading | Processing | Ready | Failed, Deleted)
                 | (Deleted, Processing)
+                | (Deleted, Purged)
         )
     }
 
@@ -72,24 +59,49 @@ impl AssetStatus {
     pub fn transition(self, to: AssetStatus) -> Result<AssetStatus, IllegalTransition> {
         if self.can_become(to) { Ok(to) } else { Err(IllegalTransition { from: self, to }) }
     }
-}
 
-impl fmt::Display for AssetStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+    /// Whether the asset is gone from listings and search (deleted or purged).
+    pub fn is_removed(self) -> bool {
+        matches!(self, AssetStatus::Deleted | AssetStatus::Purged)
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("unknown asset status {0:?} (expected uploading, processing, ready, failed or deleted)")]
-pub struct UnknownStatus(pub String);
+#[cfg(test)]
+mod tests {
+    use super::AssetStatus::{self, *};
 
-impl FromStr for AssetStatus {
-    type Err = UnknownStatus;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        AssetStatus::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| UnknownStatus(s.to_string()))
+    #[test]
+    fn the_lifecycle_transitions_are_allowed() {
+        assert_eq!(Uploading.transition(Processing), Ok(Processing));
+        assert_eq!(Processing.transition(Ready), Ok(Ready));
+        assert_eq!(Processing.transition(Failed), Ok(Failed));
+        assert_eq!(Ready.transition(Processing), Ok(Processing));
+        assert_eq!(Failed.transition(Processing), Ok(Processing));
+        assert_eq!(Ready.transition(Deleted), Ok(Deleted));
+        assert_eq!(Deleted.transition(Processing), Ok(Processing));
+        assert_eq!(Deleted.transition(Purged), Ok(Purged));
+        assert_eq!(Offline.transition(Uploading), Ok(Uploading));
+    }
+
+    #[test]
+    fn a_refused_transition_names_both_ends() {
+        let err = Ready.transition(Uploading).unwrap_err();
+        assert_eq!((err.from, err.to), (Ready, Uploading));
+        assert_eq!(err.to_string(), "illegal asset status transition from ready to uploading");
+        for (from, to) in [
+            (Deleted, Ready),
+            (Uploading, Ready),
+            (Failed, Ready),
+            (Purged, Processing),
+            (Purged, Deleted),
+            (Ready, Purged),
+        ] {
+            assert!(from.transition(to).is_err(), "{from} -> {to}");
+        }
+    }
+
+    #[test]
+    fn a_tombstone_never_comes_back() {
+        assert!(AssetStatus::ALL.iter().all(|to| !Purged.can_become(*to)));
     }
 }

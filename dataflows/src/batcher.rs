@@ -9,7 +9,20 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
 use prometheus::Histogram;
 
-type Reply<O> = Sender<Result<Vec<O>, String>>;
+/// Why a model call gave no outputs.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InferenceError {
+    #[error("the {model} model thread is not running")]
+    NotRunning { model: &'static str },
+    #[error("the {model} model thread has stopped")]
+    Stopped { model: String },
+    #[error("cancelled")]
+    Cancelled,
+    #[error("the {model} model failed: {reason}")]
+    Model { model: String, reason: String },
+}
+
+type Reply<O> = Sender<Result<Vec<O>, InferenceError>>;
 
 struct Request<I, O> {
     items: Vec<I>,
@@ -31,32 +44,34 @@ impl<I, O> Clone for Batcher<I, O> {
 impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
     /// Starts the model's thread. `model` maps a batch of inputs to one output per input, in
     /// order; `batch_sizes` observes how many inputs each call took.
-    pub fn spawn<F>(
+    pub fn spawn<E, F>(
         name: &str,
         max_batch: usize,
         batch_sizes: Option<Histogram>,
         model: F,
     ) -> Result<Batcher<I, O>, std::io::Error>
     where
-        F: Fn(&[I]) -> Result<Vec<O>, String> + Send + 'static,
+        F: Fn(&[I]) -> Result<Vec<O>, E> + Send + 'static,
+        E: std::fmt::Display,
     {
         // Room for one request per enrichment thread is plenty; more waiting callers block.
         let (tx, rx) = mpsc::sync_channel::<Request<I, O>>(64);
         let max_batch = max_batch.max(1);
+        let model_name = name.to_string();
         std::thread::Builder::new()
             .name(format!("acervo-model-{name}"))
-            .spawn(move || serve(rx, max_batch, batch_sizes, model))?;
+            .spawn(move || serve(rx, &model_name, max_batch, batch_sizes, model))?;
         Ok(Batcher { tx, name: name.to_string(), max_batch })
     }
 
     /// The outputs for any number of `items`, asked `max_batch` at a time (so a long video does
     /// not hold the model while another asset waits), checking `cancel` between calls.
-    pub fn run_all(&self, items: Vec<I>, cancel: &AtomicBool) -> Result<Vec<O>, String> {
+    pub fn run_all(&self, items: Vec<I>, cancel: &AtomicBool) -> Result<Vec<O>, InferenceError> {
         let mut out = Vec::with_capacity(items.len());
         let mut items = items.into_iter().peekable();
         while items.peek().is_some() {
             if cancel.load(Ordering::Relaxed) {
-                return Err("cancelled".into());
+                return Err(InferenceError::Cancelled);
             }
             out.extend(self.run(items.by_ref().take(self.max_batch).collect())?);
         }
@@ -64,38 +79,40 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
     }
 
     /// The model's outputs for at most `max_batch` `items` (more are taken, as one call).
-    pub fn run(&self, items: Vec<I>) -> Result<Vec<O>, String> {
+    pub fn run(&self, items: Vec<I>) -> Result<Vec<O>, InferenceError> {
         if items.is_empty() {
             return Ok(Vec::new());
         }
         let (reply, answer) = mpsc::channel();
-        let stopped = || format!("the {} model thread has stopped", self.name);
+        let stopped = || InferenceError::Stopped { model: self.name.clone() };
         self.tx.send(Request { items, reply }).map_err(|_| stopped())?;
         answer.recv().map_err(|_| stopped())?
     }
 }
 
-fn serve<I, O, F>(
+fn serve<I, O, E, F>(
     rx: Receiver<Request<I, O>>,
+    name: &str,
     max_batch: usize,
     batch_sizes: Option<Histogram>,
     model: F,
 ) where
-    F: Fn(&[I]) -> Result<Vec<O>, String>,
+    F: Fn(&[I]) -> Result<Vec<O>, E>,
+    E: std::fmt::Display,
 {
-    let call = |items: &[I]| -> Result<Vec<O>, String> {
+    let failed = |reason: String| InferenceError::Model { model: name.to_string(), reason };
+    let call = |items: &[I]| -> Result<Vec<O>, InferenceError> {
         if let Some(h) = &batch_sizes {
             h.observe(items.len() as f64);
         }
         // A bug in a model must fail the requests, not the thread every later request needs.
-        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model(items)))
-            .unwrap_or_else(|_| Err("the model panicked (please report it)".to_string()))?;
+        let out = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model(items))) {
+            Ok(Ok(out)) => out,
+            Ok(Err(e)) => return Err(failed(e.to_string())),
+            Err(_) => return Err(failed("it panicked (please report it)".to_string())),
+        };
         if out.len() != items.len() {
-            return Err(format!(
-                "the model returned {} outputs for {} inputs",
-                out.len(),
-                items.len()
-            ));
+            return Err(failed(format!("{} outputs for {} inputs", out.len(), items.len())));
         }
         Ok(out)
     };

@@ -1,28 +1,35 @@
-//! Acervo's dataflows. The ingest dataflow reads the event log from its checkpoint, fans media
-//! work (probe, thumbnail, renditions; on-demand renditions on an interactive lane) out to a
-//! bounded blocking pool and the enrichment to a second one (models batched across assets),
-//! materialises the catalog in Lance,
-//! and commits its input offset only when the timely frontier says every output for earlier
-//! input is durable.
+//! Acervo's dataflows. The ingest dataflow reads the event log from its checkpoint, applies
+//! intents to the catalog and plans the work they ask for from the rows it wrote, runs that work
+//! as stages of one shape on bounded pools (media work on a two-lane pool, models on their own,
+//! batched across assets), materialises the results in Lance and the search index, and commits
+//! its input offset only when the timely frontier says every output for earlier input is
+//! durable. Cancels are read from the log ahead of the queued work and reach running jobs at
+//! once.
+//!
+//! Files: `graph` wires; `log_source`, `stage_operator` and `catalog_writer` are the operators;
+//! `stage` is the shape of a stage and `stages/` the stages; `context` is what they share;
+//! `runner` and `retry` are how a job runs and fails; `engine` starts and stops it all.
 
 pub mod batcher;
 mod catalog_writer;
+pub mod context;
 mod engine;
-pub mod enrich_stage;
 mod graph;
 pub mod jobs;
 mod json;
-pub mod materialize;
-mod media_job;
+mod log_source;
+pub mod master;
 pub mod metrics;
-mod ondemand;
+pub mod models;
 pub mod pool;
-mod renditions_stage;
 pub mod retry;
-mod update;
+mod runner;
+pub mod stage;
+mod stage_operator;
+pub mod stages;
 
 pub use engine::{Engine, EngineContext, EngineError};
-pub use jobs::{JobRegistry, JobState, LiveStage, OnDemandJob};
+pub use jobs::JobRegistry;
 pub use metrics::Metrics;
-pub use pool::Lane;
-pub use retry::DeadLetter;
+pub use models::{Inference, Models};
+pub use stage::{Stage, StageError};

@@ -5,28 +5,15 @@
 //! bounded: a full queue pushes back on the dataflow instead of buffering without bound.
 //!
 //! The enrichment stage runs on a second pool of this kind, so models work while the media
-//! pool encodes renditions, and neither starves the other.
+//! pool encodes renditions, and neither starves the other. Pool threads run at a lower priority
+//! than the API and the dataflow.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
 
+use acervo_catalog::Lane;
+
 pub type Job = Box<dyn FnOnce() + Send + 'static>;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Lane {
-    Batch,
-    Interactive,
-}
-
-impl Lane {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Lane::Batch => "batch",
-            Lane::Interactive => "interactive",
-        }
-    }
-}
 
 #[derive(Default)]
 struct Queues {
@@ -47,6 +34,7 @@ struct Shared {
 pub struct MediaPool {
     shared: Arc<Shared>,
     capacity: usize,
+    name: String,
 }
 
 fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, Queues> {
@@ -61,6 +49,7 @@ impl MediaPool {
             let shared = Arc::clone(&shared);
             let spawned =
                 std::thread::Builder::new().name(format!("acervo-{name}-{i}")).spawn(move || {
+                    lower_priority();
                     loop {
                         let job = {
                             let mut q = lock(&shared);
@@ -84,7 +73,7 @@ impl MediaPool {
                 tracing::error!(error = %e, "cannot start a {name} thread");
             }
         }
-        MediaPool { shared, capacity: queue.max(1) }
+        MediaPool { shared, capacity: queue.max(1), name: name.to_string() }
     }
 
     /// Queues `job` on `lane`, or hands it back when that lane is full.
@@ -113,10 +102,27 @@ impl MediaPool {
         self.shared.ready.notify_one();
     }
 
+    /// The pool's name (`media`, `enrich`): its threads' and its metrics'.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Jobs waiting for a thread, per lane (batch, interactive).
     pub fn queued(&self) -> (usize, usize) {
         let q = lock(&self.shared);
         (q.batch.len(), q.interactive.len())
+    }
+}
+
+/// Media and model work yields the cores to the API and the dataflow's own threads: they answer
+/// reads and carry cancels in milliseconds while every core encodes. The threads an encoder or
+/// a model starts inherit it. Linux nice applies per thread; idle cores are still all theirs.
+fn lower_priority() {
+    const NICE: i32 = 10;
+    // SAFETY: plain system calls on the calling thread, no memory handed over.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, NICE) };
+    if rc != 0 {
+        tracing::debug!(error = %std::io::Error::last_os_error(), "could not lower a pool thread's priority");
     }
 }
 

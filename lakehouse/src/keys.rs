@@ -72,3 +72,39 @@ pub fn extension_of(filename: &str) -> String {
         _ => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use acervo_catalog::AssetId;
+
+    use super::*;
+
+    #[test]
+    fn keys_follow_the_seed_layout() {
+        let id: AssetId = "0190a8c2-7e2f-7c3d-9a1b-2c3d4e5f6a7b".parse().unwrap();
+        let sha = "ab".repeat(32);
+        assert_eq!(master(id, &sha, "mp4"), format!("masters/{id}/{sha}/source.mp4"));
+        assert_eq!(master(id, &sha, ""), format!("masters/{id}/{sha}/source"));
+        assert_eq!(rendition_dir(id, &sha, "web", "1a2b"), format!("proxies/{id}/{sha}/web-1a2b"));
+        assert_eq!(
+            thumbnail(id, &sha, "thumbnail", "jpg"),
+            format!("thumbs/{id}/{sha}/thumbnail/output.jpg")
+        );
+        assert_eq!(ondemand_dir(id, "j1"), format!("ondemand/{id}/j1"));
+        assert_eq!(ondemand_record("j1"), "ondemand/jobs/j1.json");
+        assert_eq!(
+            dead_letter(id, "renditions", 42),
+            format!("dead-letters/{id}/renditions-42.json")
+        );
+        assert_eq!(upload_staging("u1"), "uploads/u1");
+    }
+
+    #[test]
+    fn only_plain_short_extensions_are_kept_lower_cased() {
+        assert_eq!(extension_of("Pleno.MP4"), "mp4");
+        assert_eq!(extension_of("archive.tar.gz"), "gz");
+        for none in ["noext", ".hidden", "trailing.", "bad.ext!", "long.abcdefghi", "x.ñ"] {
+            assert_eq!(extension_of(none), "", "{none}");
+        }
+    }
+}

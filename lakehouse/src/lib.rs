@@ -12,7 +12,7 @@ pub mod search;
 pub mod tables;
 
 pub use checkpoint::Checkpoint;
-pub use event_log::{EventLog, LogError, LogRecord, SegmentLog};
+pub use event_log::{EventLog, LogError, LogRecord, NewRecord, SegmentLog};
 pub use masters::{ByteStream, MasterError, MasterStore, StoredMaster};
 pub use objects::{Objects, ObjectsError};
 pub use search::{SearchError, SearchIndex};

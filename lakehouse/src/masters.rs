@@ -35,6 +35,21 @@ pub enum MasterError {
     Store { key: String, source: object_store::Error },
 }
 
+impl acervo_catalog::Classify for MasterError {
+    /// What the upload itself is (empty, too large, cut off) stays so; the store failing, or
+    /// the disk under it, may pass. A missing object does not come back by retrying.
+    fn kind(&self) -> acervo_catalog::ErrorKind {
+        use acervo_catalog::ErrorKind::{Permanent, Transient};
+        match self {
+            MasterError::Empty | MasterError::TooLarge { .. } | MasterError::Body { .. } => {
+                Permanent
+            }
+            MasterError::Store { source: object_store::Error::NotFound { .. }, .. } => Permanent,
+            MasterError::Io { .. } | MasterError::Store { .. } => Transient,
+        }
+    }
+}
+
 /// A master that is stored, durable, at its content-addressed key.
 #[derive(Debug, Clone)]
 pub struct StoredMaster {

@@ -19,6 +19,8 @@ pub enum ObjectsError {
     CreateDir { path: PathBuf, source: std::io::Error },
     #[error("cannot open object store {url}: {source}")]
     Open { url: String, source: object_store::Error },
+    #[error("no object store at {path}")]
+    Missing { path: PathBuf },
 }
 
 /// The object store plus, for local stores, the directory behind it (so media operators can
@@ -31,9 +33,22 @@ pub struct Objects {
 }
 
 impl Objects {
+    /// Opens the store at `url`, creating a local store's directory when it is missing.
     pub fn open(url: &str, cfg: &StorageConfig) -> Result<Objects, ObjectsError> {
+        Self::open_with(url, cfg, true)
+    }
+
+    /// Opens an existing store to read it: a missing local directory is an error.
+    pub fn open_existing(url: &str, cfg: &StorageConfig) -> Result<Objects, ObjectsError> {
+        Self::open_with(url, cfg, false)
+    }
+
+    fn open_with(url: &str, cfg: &StorageConfig, create: bool) -> Result<Objects, ObjectsError> {
         if let Some(path) = url.strip_prefix("file://") {
             let root = PathBuf::from(path);
+            if !create && !root.is_dir() {
+                return Err(ObjectsError::Missing { path: root });
+            }
             std::fs::create_dir_all(&root)
                 .map_err(|source| ObjectsError::CreateDir { path: root.clone(), source })?;
             let fs = LocalFileSystem::new_with_prefix(&root)
@@ -63,7 +78,7 @@ impl Objects {
             if !cfg.s3_access_key_id.is_empty() {
                 builder = builder
                     .with_access_key_id(&cfg.s3_access_key_id)
-                    .with_secret_access_key(&cfg.s3_secret_access_key);
+                    .with_secret_access_key(cfg.s3_secret_access_key.expose());
             }
             let s3 = builder
                 .build()

@@ -31,6 +31,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError::bad_request(format!("cannot read the request body: {e}")))?;
+        // Every body is an object: serde would otherwise take an array for a struct's fields.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| *b != b'{') {
+            return Err(ApiError::unprocessable("the request body must be a JSON object"));
+        }
         match serde_json::from_slice(&bytes) {
             Ok(v) => Ok(ApiJson(v)),
             Err(e) if e.is_syntax() || e.is_eof() => {

@@ -7,7 +7,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 
-use crate::state::AppState;
+use std::sync::Arc;
 
 pub struct HttpMetrics {
     requests: IntCounterVec,
@@ -33,7 +33,7 @@ impl HttpMetrics {
     }
 }
 
-pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn record(State(http): State<Arc<HttpMetrics>>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -42,7 +42,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     let method = req.method().as_str().to_string();
     let start = Instant::now();
     let response = next.run(req).await;
-    state.http.seconds.with_label_values(&[&method, &route]).observe(start.elapsed().as_secs_f64());
-    state.http.requests.with_label_values(&[&method, &route, response.status().as_str()]).inc();
+    http.seconds.with_label_values(&[&method, &route]).observe(start.elapsed().as_secs_f64());
+    http.requests.with_label_values(&[&method, &route, response.status().as_str()]).inc();
     response
 }

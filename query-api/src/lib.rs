@@ -4,6 +4,7 @@
 
 mod extract;
 mod http_metrics;
+mod intents;
 mod media_type;
 mod openapi;
 mod pending;
@@ -58,6 +59,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/reindex", post(routes::reindex::reindex))
         .fallback(routes::ops::not_found)
         .method_not_allowed_fallback(routes::ops::method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), http_metrics::record))
+        .layer(axum::middleware::from_fn_with_state(state.http.clone(), http_metrics::record))
         .with_state(state)
 }

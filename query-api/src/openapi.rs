@@ -38,6 +38,7 @@ use crate::routes;
         routes::reindex::reindex,
     ),
     components(schemas(
+        crate::problem::Problem,
         acervo_catalog::Asset,
         acervo_catalog::Rendition,
         acervo_catalog::TechnicalMetadata,
@@ -61,9 +62,11 @@ use crate::routes;
         acervo_lakehouse::search::Moment,
         acervo_lakehouse::search::Facets,
         acervo_catalog::OnDemandSpec,
-        acervo_dataflows::OnDemandJob,
-        acervo_dataflows::JobState,
-        acervo_dataflows::DeadLetter,
+        acervo_catalog::OnDemandJob,
+        acervo_catalog::JobState,
+        acervo_catalog::Lane,
+        acervo_catalog::DeadLetter,
+        acervo_catalog::EnrichPart,
     ))
 )]
 pub struct ApiDoc;

@@ -1,34 +1,44 @@
-//! RFC 9457 problem details: every error the API returns, as `application/problem+json`.
+//! RFC 9457 problem details: every error the API returns, as `application/problem+json`. The
+//! body is `Problem`, the same type the OpenAPI document describes for every error status.
 
+use acervo_catalog::AssetId;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::Value;
+use utoipa::ToSchema;
+
+/// What went wrong: the status, a short title, and a detail saying what failed and with which
+/// input.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`: the status says which kind of problem it is.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    /// The asset that already holds this content (a 409 of an upload).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing_id: Option<AssetId>,
+}
 
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub title: &'static str,
     pub detail: String,
-    /// Extra members of the problem object (e.g. `existing_id` of a duplicate).
-    pub extra: Option<(&'static str, Value)>,
-}
-
-#[derive(Serialize)]
-struct Problem<'a> {
-    #[serde(rename = "type")]
-    kind: &'a str,
-    title: &'a str,
-    status: u16,
-    detail: &'a str,
+    pub existing_id: Option<AssetId>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Self {
-        ApiError { status, title, detail: detail.into(), extra: None }
+        ApiError { status, title, detail: detail.into(), existing_id: None }
     }
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "Bad request", detail)
+    }
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "Forbidden", detail)
     }
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "Not found", detail)
@@ -46,8 +56,9 @@ impl ApiError {
         tracing::error!(error = %detail, "internal error");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error", detail.to_string())
     }
-    pub fn with(mut self, key: &'static str, value: Value) -> Self {
-        self.extra = Some((key, value));
+    /// A conflict with an asset that already exists.
+    pub fn with_existing(mut self, id: AssetId) -> Self {
+        self.existing_id = Some(id);
         self
     }
 }
@@ -58,13 +69,11 @@ impl IntoResponse for ApiError {
             kind: "about:blank",
             title: self.title,
             status: self.status.as_u16(),
-            detail: &self.detail,
+            detail: self.detail,
+            existing_id: self.existing_id,
         };
-        let mut body = serde_json::to_value(&problem).unwrap_or(Value::Null);
-        if let (Some((k, v)), Value::Object(map)) = (self.extra, &mut body) {
-            map.insert(k.to_string(), v);
-        }
-        let mut response = (self.status, body.to_string()).into_response();
+        let body = serde_json::to_string(&problem).unwrap_or_default();
+        let mut response = (self.status, body).into_response();
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));

@@ -34,3 +34,45 @@ pub fn answer(header: Option<&str>, size: u64) -> RangeAnswer {
         _ => RangeAnswer::Full,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RangeAnswer::{Full, Partial, Unsatisfiable};
+    use super::answer;
+
+    #[test]
+    fn a_first_last_range_is_inclusive_and_clipped_to_the_size() {
+        assert_eq!(answer(Some("bytes=0-9"), 100), Partial(0, 10));
+        assert_eq!(answer(Some("bytes=90-200"), 100), Partial(90, 100));
+        assert_eq!(answer(Some("bytes= 5 - 5 "), 100), Partial(5, 6));
+        assert_eq!(answer(Some("bytes=50-"), 100), Partial(50, 100));
+    }
+
+    #[test]
+    fn a_suffix_range_is_the_last_bytes() {
+        assert_eq!(answer(Some("bytes=-10"), 100), Partial(90, 100));
+        assert_eq!(answer(Some("bytes=-500"), 100), Partial(0, 100));
+        assert_eq!(answer(Some("bytes=-0"), 100), Unsatisfiable);
+    }
+
+    #[test]
+    fn a_range_past_the_end_cannot_be_satisfied() {
+        assert_eq!(answer(Some("bytes=100-"), 100), Unsatisfiable);
+        assert_eq!(answer(Some("bytes=100-120"), 100), Unsatisfiable);
+        assert_eq!(answer(Some("bytes=0-0"), 0), Unsatisfiable);
+    }
+
+    #[test]
+    fn anything_else_gets_the_whole_representation() {
+        for h in [
+            None,
+            Some("items=0-1"),
+            Some("bytes=9-3"),
+            Some("bytes=a-b"),
+            Some("bytes=0-1,5-6"),
+            Some("bytes="),
+        ] {
+            assert_eq!(answer(h, 100), Full, "{h:?}");
+        }
+    }
+}

@@ -21,8 +21,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The sentence model that embeds text queries for vector and hybrid search.
     pub text_model: Option<Arc<acervo_operators::embed::TextVectors>>,
-    /// The model behind each enrichment part now (`part` → `name@version`), for reindexing.
-    pub ai_models: std::collections::BTreeMap<String, String>,
+    /// The model behind each enrichment part now (`name@version`), for reindexing.
+    pub ai_models: std::collections::BTreeMap<acervo_catalog::EnrichPart, String>,
     pub(crate) http: Arc<HttpMetrics>,
     pub(crate) pending: Arc<PendingWrites>,
     /// Serialises the duplicate check and the append of an ingest, so two uploads of the same

@@ -4,8 +4,7 @@ use std::fs::File;
 use std::sync::Arc;
 
 use acervo_catalog::AcervoConfig;
-use acervo_dataflows::enrich_stage::Models;
-use acervo_dataflows::{Engine, EngineContext, JobRegistry, Metrics};
+use acervo_dataflows::{Engine, EngineContext, JobRegistry, Metrics, Models};
 use acervo_lakehouse::{Checkpoint, EventLog, SearchIndex};
 use acervo_operators::ProbeLimits;
 use acervo_query_api::{AppState, router};

@@ -6,7 +6,7 @@ use arrow::util::pretty::pretty_format_batches;
 use crate::open;
 
 pub async fn run(cfg: &AcervoConfig, query: &str) -> anyhow::Result<()> {
-    let catalog = open::catalog(cfg).await?;
+    let catalog = open::existing_catalog(cfg).await?;
     let batches = catalog.sql(query).await?;
     println!("{}", pretty_format_batches(&batches)?);
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();

@@ -9,8 +9,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::open;
 
 pub async fn run(cfg: &AcervoConfig) -> anyhow::Result<ExitCode> {
-    let catalog = open::catalog(cfg).await?;
-    let masters = open::masters(cfg)?;
+    let catalog = open::existing_catalog(cfg).await?;
+    let masters = open::existing_masters(cfg)?;
     let refs = catalog.masters().await?;
     let total: u64 = refs.iter().map(|r| r.size).sum();
     let bar = ProgressBar::new(total).with_style(

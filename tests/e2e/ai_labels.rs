@@ -163,7 +163,7 @@ fn pictures_of_different_assets_share_a_model_call_and_each_gets_its_own_labels(
     assert_eq!(sizes.get_sample_sum(), 10.0, "pictures");
     // Nothing is lost when the model fails: the error reaches the caller.
     assert!(
-        batcher.run(vec![vec![1, 2, 3]]).unwrap_err().contains("RGB"),
+        batcher.run(vec![vec![1, 2, 3]]).unwrap_err().to_string().contains("RGB"),
         "a malformed input is an error"
     );
 }

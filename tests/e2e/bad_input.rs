@@ -92,6 +92,19 @@ async fn bad_uploads_are_refused_or_failed_and_the_server_stays_up() {
         .unwrap();
     assert_eq!(b["status"], "failed", "{b}");
     assert!(b["status_reason"].as_str().unwrap().contains("40000x40000"), "{b}");
+    // Reasons name the file as it was uploaded, never where the server keeps it.
+    let home = server.home.to_str().unwrap();
+    for (asset, name) in [(&b, "bomb.png"), (&t, "truncated.mp4")] {
+        let reason = asset["status_reason"].as_str().unwrap();
+        assert!(
+            reason.contains(name) && !reason.contains(home) && !reason.contains("masters/"),
+            "{reason}"
+        );
+        for (stage, st) in asset["stages"].as_object().unwrap() {
+            let why = st["reason"].as_str().unwrap_or_default();
+            assert!(!why.contains(home) && !why.contains("/objects/"), "{stage}: {why}");
+        }
+    }
     let g = wait_status(&c, &server, &g_id, &["failed", "ready"], Duration::from_secs(60))
         .await
         .unwrap();

@@ -120,7 +120,8 @@ fn configuration_layers_defaults_file_environment_and_flags() {
     assert_eq!(cfg["dataflow"]["workers"], 4, "from the environment");
     assert_eq!(cfg["addr"], "127.0.0.1:9999", "from the environment");
     assert_eq!(cfg["dataflow"]["media_queue"], 64, "from the embedded defaults");
-    assert_eq!(cfg["home"], home.canonicalize().unwrap().to_str().unwrap(), "from the flag");
+    assert_eq!(cfg["home"], std::path::absolute(&home).unwrap().to_str().unwrap(), "from the flag");
+    assert!(!home.exists(), "printing the configuration creates no data directory");
 
     // A bad value fails the start with one clear line that names the setting.
     let refused = |var: &str, value: &str| -> String {
@@ -139,4 +140,79 @@ fn configuration_layers_defaults_file_environment_and_flags() {
     // Out of range, too.
     let err = refused("ACERVO_AI__SCENE_CHANGE", "10");
     assert!(err.contains("ai.scene_change = 10"), "{err}");
+}
+
+/// Runs the CLI in `cwd` with extra variables; (exit code, stdout, stderr).
+fn acervo_in(cwd: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = std::process::Command::new(acervo_bin());
+    cmd.args(args).current_dir(cwd).env("ACERVO_LOG", "error").env_remove("ACERVO_HOME");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn an_unknown_key_is_refused_naming_the_key_and_where_it_was_set() {
+    let work = tempfile::tempdir().unwrap();
+    let (code, _, err) =
+        acervo_in(work.path(), &["config"], &[("ACERVO_DATAFLOW__MEDIA_QUEU", "3")]);
+    assert_ne!(code, 0, "a typo in a variable was accepted");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("dataflow.media_queu") && err.contains("ACERVO_DATAFLOW__MEDIA_QUEU"),
+        "{err}"
+    );
+
+    let file = work.path().join("acervo.toml");
+    std::fs::write(&file, "[search]\nembeding_dim = 512\n").unwrap();
+    let (code, _, err) =
+        acervo_in(work.path(), &["config", "--config", file.to_str().unwrap()], &[]);
+    assert_ne!(code, 0, "a typo in the file was accepted");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("search.embeding_dim") && err.contains(file.to_str().unwrap()), "{err}");
+
+    // A named profile's fields are checked like any other section's.
+    std::fs::write(&file, "[renditions.video.mobile]\nlong_side = 640\nshort_side = 360\nbitrate_kbps = 600\nh264_profile = \"main\"\nmp4 = true\nfaststart = true\nframerate = 25\n").unwrap();
+    let (code, _, err) =
+        acervo_in(work.path(), &["config", "--config", file.to_str().unwrap()], &[]);
+    assert_ne!(code, 0);
+    assert!(err.contains("renditions.video.mobile.framerate"), "{err}");
+}
+
+#[test]
+fn secrets_are_never_printed() {
+    let work = tempfile::tempdir().unwrap();
+    let secret = "wJalrXUtnFEMI-K7MDENG-bPxRfiCY";
+    let (code, out, err) =
+        acervo_in(work.path(), &["config"], &[("ACERVO_STORAGE__S3_SECRET_ACCESS_KEY", secret)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains(secret) && !err.contains(secret), "{out}");
+    let cfg: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(cfg["storage"]["s3_secret_access_key"], "<redacted>");
+}
+
+#[test]
+fn commands_that_only_read_need_a_data_directory_and_never_make_one() {
+    let work = tempfile::tempdir().unwrap();
+    for args in [vec!["sql", "SELECT count(*) FROM assets"], vec!["verify"]] {
+        let (code, out, err) = acervo_in(work.path(), &args, &[]);
+        assert_ne!(code, 0, "{args:?} answered {out}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("acervo: no Acervo data directory at ") && err.contains("acervo-data"),
+            "{err}"
+        );
+        assert!(!work.path().join("acervo-data").exists(), "{args:?} made a data directory");
+    }
+    let elsewhere = work.path().join("nowhere");
+    let (code, _, err) =
+        acervo_in(work.path(), &["sql", "SELECT 1", "--home", elsewhere.to_str().unwrap()], &[]);
+    assert_ne!(code, 0);
+    assert!(err.contains(elsewhere.to_str().unwrap()) && !elsewhere.exists(), "{err}");
 }

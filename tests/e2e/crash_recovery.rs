@@ -125,3 +125,40 @@ async fn sigterm_stops_cleanly_with_the_checkpoint_at_the_end_of_the_log() {
     let checkpoint = std::fs::read_to_string(home.join("checkpoints/catalog.offset")).unwrap();
     assert_eq!(checkpoint.trim(), "1", "the checkpoint covers the one event in the log");
 }
+
+/// A stop lets what is being written land and stores the checkpoint after it: stopped right
+/// after its work became visible, the server restarts with nothing to redo.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stop_right_after_the_work_shows_leaves_nothing_to_redo() {
+    let work = tempfile::tempdir().unwrap();
+    let home = work.path().join("home");
+    let photo = work.path().join("foto.png");
+    make_image(&photo, 320, 240).unwrap();
+    let c = client();
+    let mut server = Server::start(&home).unwrap();
+    let id = upload_ok(&c, &server, &photo, "Foto", "").await.unwrap();
+    wait_status(&c, &server, &id, &["ready"], Duration::from_secs(120)).await.unwrap();
+    let (_, health) = get_json(&c, &server.url("/healthz")).await.unwrap();
+    server.terminate();
+    let stored = std::fs::read_to_string(home.join("checkpoints/catalog.offset")).unwrap();
+    assert_eq!(
+        stored.trim().parse::<u64>().unwrap(),
+        health["log_end_offset"].as_u64().unwrap(),
+        "{health}"
+    );
+
+    let server = Server::start(&home).unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Every stage run and every rendition made or reused counts here: none may have happened.
+    let text = c.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let work: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("acervo_media_stage_total{") || l.starts_with("acervo_renditions_total{")
+        })
+        .filter(|l| {
+            l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()).is_some_and(|v| v > 0.0)
+        })
+        .collect();
+    assert!(work.is_empty(), "the restart redid work: {work:?}");
+}

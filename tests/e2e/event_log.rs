@@ -4,7 +4,7 @@
 use std::fs::OpenOptions;
 use std::io::Write;
 
-use acervo_lakehouse::{EventLog, SegmentLog};
+use acervo_lakehouse::{EventLog, NewRecord, SegmentLog};
 
 fn payload(i: u64) -> Vec<u8> {
     format!("record number {i} {}", "x".repeat((i % 50) as usize)).into_bytes()
@@ -12,7 +12,7 @@ fn payload(i: u64) -> Vec<u8> {
 
 fn append_n(log: &SegmentLog, from: u64, n: u64) {
     for i in from..from + n {
-        let first = log.append(&[&payload(i)]).expect("append");
+        let first = log.append(&[NewRecord::data(&payload(i))]).expect("append");
         assert_eq!(first, i, "offsets are dense and monotonic");
     }
 }
@@ -35,7 +35,7 @@ fn offsets_reads_and_reopen() {
     assert!(log.read(0, 10).unwrap().is_empty());
     append_n(&log, 0, 100);
     let batch: Vec<Vec<u8>> = (100..110).map(payload).collect();
-    let refs: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
+    let refs: Vec<NewRecord> = batch.iter().map(|b| NewRecord::data(b)).collect();
     assert_eq!(log.append(&refs).unwrap(), 100);
     assert_eq!(log.end_offset(), 110);
 
@@ -149,6 +149,6 @@ fn listeners_hear_appends_and_oversized_records_are_refused() {
     append_n(&log, 0, 3);
     assert_eq!(heard.load(Ordering::SeqCst), 3);
     let huge = vec![0u8; (64 << 20) + 1];
-    assert!(log.append(&[&huge]).is_err());
+    assert!(log.append(&[NewRecord::data(&huge)]).is_err());
     assert_eq!(log.end_offset(), 3, "a refused append changes nothing");
 }

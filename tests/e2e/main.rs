@@ -8,7 +8,6 @@ mod ai_ocr;
 mod ai_speech;
 mod api_contract;
 mod bad_input;
-mod catalog_state;
 mod cli;
 mod crash_recovery;
 mod downloads;

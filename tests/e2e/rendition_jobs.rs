@@ -388,3 +388,118 @@ async fn an_ondemand_clip_is_served_ahead_of_ten_batch_jobs_and_expires() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// Waits until the asset's renditions stage is encoding (some progress made).
+async fn wait_encoding(c: &reqwest::Client, server: &Server, id: &str) {
+    let deadline = Instant::now() + READY;
+    loop {
+        let s = stage(c, server, id, "renditions").await;
+        if s["state"] == "running" && s["progress"].as_f64().unwrap_or(0.0) > 0.02 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the renditions stage never ran: {s}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A cancel does not queue behind the work before it: the dataflow reads at most a window of
+/// the log past what is durable, and a long encode holds that back, so here 10 000 ingests wait
+/// in the log between the encode and the cancel. The cancel still reaches the encode at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancel_reaches_a_running_encode_with_ten_thousand_intents_queued_before_it() {
+    let work = tempfile::tempdir().unwrap();
+    let (dir, home) = (work.path(), work.path().join("home"));
+    let clip = dir.join("long.mp4");
+    make_video(&clip, 40, 1920, 1080, 440, true).unwrap();
+    let c = client();
+    let slow = [("ACERVO_RENDITIONS__X264_PRESET", "slow")];
+    let mut server = Server::start_with(&home, &slow).unwrap();
+    let id = upload_ok(&c, &server, &clip, "Largo", "").await.unwrap();
+    wait_encoding(&c, &server, &id).await;
+    // Cut off mid-encode; while the server is down a bulk import lands 10 000 ingests in the
+    // log after it (one append, as an importer does).
+    server.kill();
+    {
+        let log = acervo_lakehouse::SegmentLog::open(home.join("log")).unwrap();
+        let events: Vec<Vec<u8>> = (0..10_000u64)
+            .map(|i| {
+                let env = acervo_catalog::EventEnvelope {
+                    at: chrono::Utc::now(),
+                    principal: "importer".into(),
+                    event: acervo_catalog::Event::AssetIngested {
+                        id: acervo_catalog::AssetId::new(),
+                        title: format!("Nota {i}"),
+                        description: String::new(),
+                        tags: vec![],
+                        kind: acervo_catalog::MediaKind::Document,
+                        mime: "text/plain".into(),
+                        size: 1,
+                        sha256: format!("{i:064x}"),
+                        master_key: format!("masters/imported/{i}"),
+                        original_filename: format!("nota{i}.txt"),
+                        project: "archivo".into(),
+                        owner: "importer".into(),
+                    },
+                };
+                serde_json::to_vec(&env).unwrap()
+            })
+            .collect();
+        let records: Vec<acervo_lakehouse::NewRecord> =
+            events.iter().map(|e| acervo_lakehouse::NewRecord::data(e)).collect();
+        acervo_lakehouse::EventLog::append(&log, &records).unwrap();
+    }
+    // The restart replays the encode first; the ingests wait behind it.
+    let server = Server::start_with(&home, &slow).unwrap();
+    wait_encoding(&c, &server, &id).await;
+    let (_, health) = get_json(&c, &server.url("/healthz")).await.unwrap();
+    let behind =
+        health["log_end_offset"].as_u64().unwrap() - health["durable_offset"].as_u64().unwrap();
+    assert!(behind >= 10_000, "the ingests are queued behind the encode: {health}");
+
+    let asked = Instant::now();
+    let resp = c.delete(server.url(&format!("/api/v1/jobs/{id}"))).send().await.unwrap();
+    assert_eq!(resp.status(), 202);
+    // The encode stops: its progress gauge goes when the pass ends.
+    let gauge = format!("job=\"{id}\"");
+    loop {
+        let text = c.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        if !text.lines().any(|l| l.starts_with("acervo_job_progress_ratio{") && l.contains(&gauge))
+        {
+            break;
+        }
+        assert!(asked.elapsed() < Duration::from_secs(10), "the encode is still running");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stopped = asked.elapsed();
+    let asset =
+        wait_status(&c, &server, &id, &["ready", "failed"], Duration::from_secs(30)).await.unwrap();
+    let took = asked.elapsed();
+    assert_eq!(stage(&c, &server, &id, "renditions").await["state"], "cancelled", "{asset}");
+    assert!(stopped < Duration::from_secs(1), "the encode stopped {stopped:?} after the cancel");
+    assert!(
+        took < Duration::from_secs(3),
+        "the cancellation was shown {took:?} after it was asked"
+    );
+    assert_eq!(
+        files_under(&home.join("objects").join("proxies")),
+        Vec::<String>::new(),
+        "no partial rendition"
+    );
+    // Then the backlog flows: every ingest is in the catalog.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (_, h) = get_json(&c, &server.url("/healthz")).await.unwrap();
+        if h["durable_offset"] == h["log_end_offset"] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the backlog did not drain: {h}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let url = reqwest::Url::parse_with_params(
+        &server.url("/api/v1/assets"),
+        &[("project", "archivo"), ("limit", "1")],
+    )
+    .unwrap();
+    let (_, page) = get_json(&c, url.as_str()).await.unwrap();
+    assert_eq!(page["total"], 10_000, "{page}");
+}

@@ -6,7 +6,8 @@
 use std::collections::{HashMap, HashSet};
 
 use acervo_catalog::{
-    AcervoConfig, Asset, AssetId, AssetStatus, EmbeddingRow, MediaKind, Principal, Stages,
+    AcervoConfig, Asset, AssetId, AssetStatus, EmbeddingRow, MediaKind, NewVectors, Principal,
+    Stages,
 };
 use acervo_lakehouse::search::{
     Mode, SearchFilter, SearchRequest, TEXT_FIELDS, analyze, bm25_length, normalise,
@@ -383,23 +384,21 @@ async fn vector_search_agrees_with_brute_force_knn() {
         v
     };
     let assets: Vec<Asset> = (0..N as u64).map(|i| asset(&mut rng, i)).collect();
-    let rows: Vec<EmbeddingRow> = assets
+    let sets: Vec<NewVectors> = assets
         .iter()
         .enumerate()
-        .map(|(i, a)| EmbeddingRow {
+        .map(|(i, a)| NewVectors {
             asset_id: a.id,
-            ord: i as u32,
-            vkey: i as u64,
-            at_ms: None,
-            vector: near(&mut rng, &centroids[i % centroids.len()]),
+            vectors: vec![(None, near(&mut rng, &centroids[i % centroids.len()]))],
             model: None,
         })
         .collect();
-    {
+    let rows: Vec<EmbeddingRow> = {
         let catalog = Catalog::open(dir.path().join("catalog"), DIM).await.unwrap();
         catalog.append_assets(&assets).await.unwrap();
-        catalog.append_embeddings(&rows).await.unwrap();
-    }
+        let named = catalog.append_embeddings(&sets).await.unwrap();
+        named.into_iter().flat_map(|(_, rows)| rows).collect()
+    };
     let index = open(dir.path(), DIM, 1000).await;
     // The background merger may have moved some already; after this every vector is in the graph.
     index.build_vector_graph(2).unwrap();

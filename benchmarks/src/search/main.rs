@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use acervo_catalog::{AcervoConfig, EmbeddingRow, MediaKind, Principal};
+use acervo_catalog::{AcervoConfig, MediaKind, NewVectors, Principal};
 use acervo_lakehouse::search::{IndexBatch, Mode, SearchFilter, SearchRequest};
 use acervo_lakehouse::{Catalog, SearchIndex};
 use anyhow::Context;
@@ -199,18 +199,11 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
                     vecs.write_all(&x.to_le_bytes())?;
                 }
             }
-            let (ord, keys) = search.vectors().assign(g.asset.id, 1);
-            vectors.push((
-                g.asset.id,
-                vec![EmbeddingRow {
-                    asset_id: g.asset.id,
-                    ord,
-                    vkey: keys[0],
-                    at_ms: None,
-                    vector: v,
-                    model: None,
-                }],
-            ));
+            vectors.push(NewVectors {
+                asset_id: g.asset.id,
+                vectors: vec![(None, v)],
+                model: None,
+            });
             if !g.segments.is_empty() {
                 segments.push((g.asset.id, g.segments));
             }
@@ -221,11 +214,8 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
         segs_total += seg_rows.len();
         catalog.append_assets(&assets).await?;
         catalog.append_segments(&seg_rows).await?;
-        catalog
-            .append_embeddings(
-                &vectors.iter().flat_map(|(_, rows)| rows.iter().cloned()).collect::<Vec<_>>(),
-            )
-            .await?;
+        // The table names the vectors (their ords and keys); the index maps them.
+        let vectors = catalog.append_embeddings(&vectors).await?;
         loaded += assets.len() as u64;
         if to_index.send(IndexBatch { assets, segments, vectors }).is_err() {
             break; // the indexer stopped: its error is reported below

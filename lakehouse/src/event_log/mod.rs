@@ -15,6 +15,25 @@ pub use segment_log::SegmentLog;
 pub struct LogRecord {
     pub offset: u64,
     pub payload: Vec<u8>,
+    /// A control intent (a cancel), which readers may take ahead of the data before it.
+    pub control: bool,
+}
+
+/// A record to append.
+#[derive(Debug, Clone, Copy)]
+pub struct NewRecord<'a> {
+    pub payload: &'a [u8],
+    pub control: bool,
+}
+
+impl<'a> NewRecord<'a> {
+    pub fn data(payload: &'a [u8]) -> Self {
+        NewRecord { payload, control: false }
+    }
+
+    pub fn control(payload: &'a [u8]) -> Self {
+        NewRecord { payload, control: true }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,14 +53,19 @@ pub type AppendListener = Arc<dyn Fn() + Send + Sync>;
 
 pub trait EventLog: Send + Sync {
     /// Appends `records` in order and returns the offset of the first, only once all of them are
-    /// durable. Offsets are dense and monotonic.
-    fn append(&self, records: &[&[u8]]) -> Result<u64, LogError>;
+    /// durable (one sync for the batch). Offsets are dense and monotonic.
+    fn append(&self, records: &[NewRecord<'_>]) -> Result<u64, LogError>;
 
     /// The offset the next append will get; every offset below it is readable.
     fn end_offset(&self) -> u64;
 
     /// Up to `max` records starting at `from`; empty at the end of the log.
     fn read(&self, from: u64, max: usize) -> Result<Vec<LogRecord>, LogError>;
+
+    /// The control records among the next (at most) `max` records from `from`, and the offset
+    /// after the last record looked at. The other records' payloads are skipped unread, so a
+    /// reader can look far ahead of the data it processes for a cancel.
+    fn read_control(&self, from: u64, max: usize) -> Result<(Vec<LogRecord>, u64), LogError>;
 
     /// Registers a callback run after every durable append.
     fn on_append(&self, listener: AppendListener);

@@ -4,6 +4,10 @@
 //!
 //! On open, the last segment is scanned and anything after its last valid record (a write torn
 //! by a crash, which was never acknowledged) is truncated, so it is never misread.
+//!
+//! Readers keep a few cursors (the dataflow reads the data at its pace and scans ahead for
+//! control records), each positioned where its last read stopped, so sequential reads never
+//! rescan a segment.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, Read};
@@ -13,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
 use super::record::{self, HEADER_LEN, MAX_RECORD};
-use super::{AppendListener, EventLog, LogError, LogRecord};
+use super::{AppendListener, EventLog, LogError, LogRecord, NewRecord};
 
 /// Default size at which a segment is sealed.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 64 << 20;
@@ -26,8 +30,9 @@ pub struct SegmentLog {
     end: AtomicU64,
     /// Base offsets of all segments, ascending.
     segments: RwLock<Vec<u64>>,
-    /// Where the last read stopped, so sequential readers do not rescan segments.
-    cursor: Mutex<Option<Cursor>>,
+    /// Where recent reads stopped (most recent last), so sequential readers do not rescan
+    /// segments.
+    cursors: Mutex<Vec<Cursor>>,
     listeners: Mutex<Vec<AppendListener>>,
 }
 
@@ -58,14 +63,29 @@ fn sync_dir(dir: &Path) -> Result<(), LogError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))
 }
 
+/// Cursors kept for sequential readers.
+const CURSORS: usize = 4;
+
 /// Outcome of reading one framed record.
 enum Next {
     Record(LogRecord, u64),
+    /// A record whose payload was skipped unread (`read_framed` with `only_control`).
+    Skipped(u64),
     /// End of the valid data: a clean end of file, or a torn / invalid record.
     End(String),
 }
 
-fn read_record(reader: &mut impl Read, expected_offset: u64) -> std::io::Result<Next> {
+fn read_record(reader: &mut BufReader<File>, expected_offset: u64) -> std::io::Result<Next> {
+    read_framed(reader, expected_offset, false)
+}
+
+/// Reads one record; with `only_control`, a data record's payload is skipped unread (and
+/// unchecked: the reader that processes it checks it).
+fn read_framed(
+    reader: &mut BufReader<File>,
+    expected_offset: u64,
+    only_control: bool,
+) -> std::io::Result<Next> {
     let mut header = [0u8; HEADER_LEN];
     let mut filled = 0;
     while filled < HEADER_LEN {
@@ -83,20 +103,25 @@ fn read_record(reader: &mut impl Read, expected_offset: u64) -> std::io::Result<
     if h.offset != expected_offset {
         return Ok(Next::End(format!("offset {} where {expected_offset} was expected", h.offset)));
     }
-    if h.len as usize > MAX_RECORD {
-        return Ok(Next::End(format!("length {} beyond the record limit", h.len)));
+    if h.len() > MAX_RECORD {
+        return Ok(Next::End(format!("length {} beyond the record limit", h.len())));
     }
-    let mut payload = vec![0u8; h.len as usize];
+    let framed = (HEADER_LEN + h.len()) as u64;
+    if only_control && !h.is_control() {
+        reader.seek_relative(h.len() as i64)?;
+        return Ok(Next::Skipped(framed));
+    }
+    let mut payload = vec![0u8; h.len()];
     if let Err(e) = reader.read_exact(&mut payload) {
         if e.kind() == std::io::ErrorKind::UnexpectedEof {
             return Ok(Next::End("torn payload".into()));
         }
         return Err(e);
     }
-    if record::checksum(h.offset, h.len, &payload) != h.crc {
+    if record::checksum(h.offset, h.raw_len, &payload) != h.crc {
         return Ok(Next::End("checksum mismatch".into()));
     }
-    Ok(Next::Record(LogRecord { offset: h.offset, payload }, (HEADER_LEN + h.len as usize) as u64))
+    Ok(Next::Record(LogRecord { offset: h.offset, payload, control: h.is_control() }, framed))
 }
 
 impl SegmentLog {
@@ -134,7 +159,7 @@ impl SegmentLog {
             writer: Mutex::new(Writer { file, path, len, next }),
             end: AtomicU64::new(next),
             segments: RwLock::new(bases),
-            cursor: Mutex::new(None),
+            cursors: Mutex::new(Vec::new()),
             listeners: Mutex::new(Vec::new()),
         })
     }
@@ -148,7 +173,7 @@ impl SegmentLog {
         let (mut valid, mut next) = (0u64, base);
         let reason = loop {
             match read_record(&mut reader, next).map_err(io_err(path))? {
-                Next::Record(_, n) => {
+                Next::Record(_, n) | Next::Skipped(n) => {
                     valid += n;
                     next += 1;
                 }
@@ -201,8 +226,10 @@ impl SegmentLog {
             next: base,
         };
         while cursor.next < from {
-            match read_record(&mut cursor.reader, cursor.next).map_err(io_err(&cursor.path))? {
-                Next::Record(_, n) => {
+            match read_framed(&mut cursor.reader, cursor.next, true)
+                .map_err(io_err(&cursor.path))?
+            {
+                Next::Record(_, n) | Next::Skipped(n) => {
                     cursor.position += n;
                     cursor.next += 1;
                 }
@@ -217,23 +244,98 @@ impl SegmentLog {
         }
         Ok(cursor)
     }
+
+    /// A cursor at `from`: a kept one that stopped there, or a new one.
+    fn cursor_at(&self, from: u64) -> Result<Cursor, LogError> {
+        let kept = {
+            let mut cursors = self.cursors.lock().unwrap_or_else(|p| p.into_inner());
+            cursors.iter().position(|c| c.next == from).map(|i| cursors.remove(i))
+        };
+        match kept {
+            Some(c) => Ok(c),
+            None => self.seek(from),
+        }
+    }
+
+    fn keep_cursor(&self, cursor: Cursor) {
+        let mut cursors = self.cursors.lock().unwrap_or_else(|p| p.into_inner());
+        if cursors.len() >= CURSORS {
+            cursors.remove(0);
+        }
+        cursors.push(cursor);
+    }
+
+    /// Reads at most `max` records from `from` towards the end of the log, keeping all of them,
+    /// or only the control ones, in `out`. Returns the offset after the last record read.
+    fn scan(
+        &self,
+        from: u64,
+        max: usize,
+        only_control: bool,
+        out: &mut Vec<LogRecord>,
+    ) -> Result<u64, LogError> {
+        let end = self.end_offset();
+        if from >= end || max == 0 {
+            return Ok(from);
+        }
+        let mut cursor = self.cursor_at(from)?;
+        let stop = end.min(from.saturating_add(max as u64));
+        while cursor.next < stop {
+            let next = read_framed(&mut cursor.reader, cursor.next, only_control)
+                .map_err(io_err(&cursor.path))?;
+            match next {
+                Next::Record(r, n) => {
+                    cursor.position += n;
+                    cursor.next += 1;
+                    out.push(r);
+                }
+                Next::Skipped(n) => {
+                    cursor.position += n;
+                    cursor.next += 1;
+                }
+                Next::End(reason) => {
+                    // A sealed segment ends exactly where the next one begins.
+                    let has_next = self
+                        .segments
+                        .read()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .contains(&cursor.next);
+                    if reason == "end of file" && has_next {
+                        let path = segment_path(&self.dir, cursor.next);
+                        let file = File::open(&path).map_err(io_err(&path))?;
+                        let reader = BufReader::with_capacity(1 << 20, file);
+                        cursor = Cursor { reader, path, position: 0, next: cursor.next };
+                    } else {
+                        return Err(LogError::Corrupt {
+                            path: cursor.path,
+                            position: cursor.position,
+                            reason,
+                        });
+                    }
+                }
+            }
+        }
+        let next = cursor.next;
+        self.keep_cursor(cursor);
+        Ok(next)
+    }
 }
 
 impl EventLog for SegmentLog {
-    fn append(&self, records: &[&[u8]]) -> Result<u64, LogError> {
-        if let Some(r) = records.iter().find(|r| r.len() > MAX_RECORD) {
-            return Err(LogError::RecordTooLarge { len: r.len(), max: MAX_RECORD });
+    fn append(&self, records: &[NewRecord<'_>]) -> Result<u64, LogError> {
+        if let Some(r) = records.iter().find(|r| r.payload.len() > MAX_RECORD) {
+            return Err(LogError::RecordTooLarge { len: r.payload.len(), max: MAX_RECORD });
         }
         let first = {
             let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-            let total: usize = records.iter().map(|r| HEADER_LEN + r.len()).sum();
+            let total: usize = records.iter().map(|r| HEADER_LEN + r.payload.len()).sum();
             if w.len > 0 && w.len + total as u64 > self.segment_bytes {
                 self.roll(&mut w)?;
             }
             let first = w.next;
             let mut buf = Vec::with_capacity(total);
             for (i, r) in records.iter().enumerate() {
-                record::encode(first + i as u64, r, &mut buf);
+                record::encode(first + i as u64, r.payload, r.control, &mut buf);
             }
             let written = w.file.write_all_at(&buf, w.len).and_then(|_| w.file.sync_data());
             if let Err(e) = written {
@@ -260,54 +362,116 @@ impl EventLog for SegmentLog {
     }
 
     fn read(&self, from: u64, max: usize) -> Result<Vec<LogRecord>, LogError> {
-        let end = self.end_offset();
-        if from >= end || max == 0 {
-            return Ok(Vec::new());
-        }
-        let mut guard = self.cursor.lock().unwrap_or_else(|p| p.into_inner());
-        let mut cursor = match guard.take() {
-            Some(c) if c.next == from => c,
-            _ => self.seek(from)?,
-        };
-        let mut out = Vec::with_capacity(max.min((end - from) as usize));
-        while out.len() < max && cursor.next < end {
-            match read_record(&mut cursor.reader, cursor.next).map_err(io_err(&cursor.path))? {
-                Next::Record(r, n) => {
-                    cursor.position += n;
-                    cursor.next += 1;
-                    out.push(r);
-                }
-                Next::End(reason) => {
-                    // A sealed segment ends exactly where the next one begins.
-                    let has_next = self
-                        .segments
-                        .read()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .contains(&cursor.next);
-                    if reason == "end of file" && has_next {
-                        let path = segment_path(&self.dir, cursor.next);
-                        let file = File::open(&path).map_err(io_err(&path))?;
-                        cursor = Cursor {
-                            reader: BufReader::with_capacity(1 << 20, file),
-                            path,
-                            position: 0,
-                            next: cursor.next,
-                        };
-                    } else {
-                        return Err(LogError::Corrupt {
-                            path: cursor.path,
-                            position: cursor.position,
-                            reason,
-                        });
-                    }
-                }
-            }
-        }
-        *guard = Some(cursor);
+        let mut out = Vec::with_capacity(max.min(self.end_offset().saturating_sub(from) as usize));
+        self.scan(from, max, false, &mut out)?;
         Ok(out)
+    }
+
+    fn read_control(&self, from: u64, max: usize) -> Result<(Vec<LogRecord>, u64), LogError> {
+        let mut out = Vec::new();
+        let next = self.scan(from, max, true, &mut out)?;
+        Ok((out, next))
     }
 
     fn on_append(&self, listener: AppendListener) {
         self.listeners.lock().unwrap_or_else(|p| p.into_inner()).push(listener);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{EventLog, NewRecord, SegmentLog};
+
+    fn payloads(records: &[super::LogRecord]) -> Vec<&[u8]> {
+        records.iter().map(|r| r.payload.as_slice()).collect()
+    }
+
+    #[test]
+    fn appends_are_read_back_in_order_across_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        // Tiny segments: every few records start a new file.
+        let log = SegmentLog::open_with_segment_bytes(dir.path(), 64).unwrap();
+        for i in 0..10u8 {
+            let body = vec![b'a' + i; 20];
+            assert_eq!(log.append(&[NewRecord::data(&body)]).unwrap(), u64::from(i));
+        }
+        assert_eq!(log.end_offset(), 10);
+        let all = log.read(0, 100).unwrap();
+        assert_eq!(all.len(), 10);
+        assert!(
+            all.iter()
+                .enumerate()
+                .all(|(i, r)| r.offset == i as u64 && r.payload[0] == b'a' + i as u8)
+        );
+        assert_eq!(
+            log.read(7, 2).unwrap().iter().map(|r| r.offset).collect::<Vec<_>>(),
+            vec![7, 8]
+        );
+        assert!(log.read(10, 5).unwrap().is_empty());
+        // Reopened: the same records.
+        drop(log);
+        let log = SegmentLog::open_with_segment_bytes(dir.path(), 64).unwrap();
+        assert_eq!(log.read(0, 100).unwrap(), all);
+    }
+
+    #[test]
+    fn a_control_scan_returns_only_control_records_and_skips_ahead() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = SegmentLog::open(dir.path()).unwrap();
+        let data: Vec<Vec<u8>> = (0..1000).map(|i| format!("ingest {i}").into_bytes()).collect();
+        let refs: Vec<NewRecord> = data.iter().map(|d| NewRecord::data(d)).collect();
+        log.append(&refs).unwrap();
+        log.append(&[NewRecord::control(b"cancel A")]).unwrap();
+        log.append(&[NewRecord::data(b"after")]).unwrap();
+        let (found, next) = log.read_control(0, 10_000).unwrap();
+        assert_eq!(payloads(&found), vec![b"cancel A".as_slice()]);
+        assert_eq!((found[0].offset, found[0].control, next), (1000, true, 1002));
+        // Bounded scans resume where they stopped.
+        let (none, next) = log.read_control(0, 600).unwrap();
+        assert!(none.is_empty());
+        assert_eq!(next, 600);
+        let (found, _) = log.read_control(next, 600).unwrap();
+        assert_eq!(found.len(), 1);
+        // The data reader sees every record, the control one flagged.
+        let all = log.read(999, 3).unwrap();
+        assert_eq!(all.iter().map(|r| r.control).collect::<Vec<_>>(), vec![false, true, false]);
+    }
+
+    #[test]
+    fn two_sequential_readers_keep_their_own_positions() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = SegmentLog::open(dir.path()).unwrap();
+        for i in 0..100u32 {
+            log.append(&[NewRecord::data(&i.to_le_bytes())]).unwrap();
+        }
+        let (mut a, mut b) = (0u64, 50u64);
+        for _ in 0..10 {
+            let ra = log.read(a, 5).unwrap();
+            let rb = log.read(b, 5).unwrap();
+            assert_eq!(ra[0].offset, a);
+            assert_eq!(rb[0].offset, b);
+            a += 5;
+            b += 5;
+        }
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut_off_at_the_last_whole_record() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let log = SegmentLog::open(dir.path()).unwrap();
+            log.append(&[NewRecord::data(b"one"), NewRecord::data(b"two")]).unwrap();
+        }
+        let segment = dir.path().join(format!("{:020}.log", 0));
+        let mut bytes = std::fs::read(&segment).unwrap();
+        let whole = bytes.len();
+        // Half of a third record: a write cut off by a crash.
+        bytes.extend_from_slice(&[3, 0, 0, 0, 0, 0, 0, 0, 9, 0]);
+        std::fs::write(&segment, &bytes).unwrap();
+        let log = SegmentLog::open(dir.path()).unwrap();
+        assert_eq!(log.end_offset(), 2);
+        assert_eq!(std::fs::metadata(&segment).unwrap().len(), whole as u64);
+        assert_eq!(log.append(&[NewRecord::data(b"three")]).unwrap(), 2);
+        assert_eq!(payloads(&log.read(0, 10).unwrap()), vec![b"one".as_slice(), b"two", b"three"]);
     }
 }

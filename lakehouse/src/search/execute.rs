@@ -560,3 +560,48 @@ fn fuse(text: &[Ranked], vector: &[VectorHit]) -> Vec<Scored> {
     out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| b.id.cmp(&a.id)));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use acervo_catalog::AssetId;
+    use tantivy::DocAddress;
+
+    use super::{RRF_K, fuse};
+    use crate::search::VectorHit;
+    use crate::search::collect::Ranked;
+
+    fn ids(n: usize) -> Vec<AssetId> {
+        let mut v: Vec<AssetId> = (0..n).map(|_| AssetId::new()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn rank_fusion_adds_one_over_k_plus_rank_from_each_list() {
+        let [a, b, c] = ids(3).try_into().unwrap();
+        let text: Vec<Ranked> = [a, b]
+            .iter()
+            .enumerate()
+            .map(|(i, id)| Ranked {
+                score: 10.0 - i as f32,
+                id: *id,
+                doc: DocAddress::new(0, i as u32),
+            })
+            .collect();
+        let hit = |asset, at_ms| VectorHit { asset, ord: 0, similarity: 0.9, at_ms };
+        let vector = vec![hit(c, Some(1500)), hit(b, None)];
+        let fused = fuse(&text, &vector);
+        // b is second in both lists: 2 / (k + 2) beats a's and c's 1 / (k + 1).
+        assert_eq!(fused.iter().map(|s| s.id).collect::<Vec<_>>()[0], b);
+        let score = |id| fused.iter().find(|s| s.id == id).unwrap().score;
+        assert!((score(b) - 2.0 / (RRF_K + 2.0)).abs() < 1e-6);
+        assert!((score(a) - 1.0 / (RRF_K + 1.0)).abs() < 1e-6);
+        // A tie (a and c, each first in one list) goes to the newer id.
+        assert_eq!(fused[1].id, c.max(a));
+        let from_vector = fused.iter().find(|s| s.id == c).unwrap();
+        assert_eq!(
+            (from_vector.vector_rank, from_vector.text_rank, from_vector.frame_ms),
+            (Some(1), None, Some(1500))
+        );
+    }
+}

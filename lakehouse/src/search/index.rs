@@ -48,7 +48,7 @@ pub struct IndexBatch {
     pub assets: Vec<Asset>,
     /// Replaced transcript segments, per asset.
     pub segments: Vec<(AssetId, Vec<SegmentRow>)>,
-    /// Replaced vectors, per asset (rows named through `vectors().assign`).
+    /// Replaced vectors, per asset, as the `embeddings` table named them.
     pub vectors: Vec<(AssetId, Vec<EmbeddingRow>)>,
 }
 

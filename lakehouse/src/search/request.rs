@@ -195,3 +195,46 @@ pub struct SearchResponse {
     pub next: Option<String>,
     pub took_ms: f64,
 }
+
+#[cfg(test)]
+mod tests {
+    use acervo_catalog::AssetId;
+
+    use super::Cursor;
+    use crate::SearchError;
+
+    #[test]
+    fn a_cursor_survives_its_round_trip_through_text() {
+        let c = Cursor { generation: 7, score: 1.25, id: AssetId::new() };
+        let text = c.encode();
+        assert!(
+            text.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'),
+            "{text}"
+        );
+        assert_eq!(Cursor::decode(&text).unwrap(), c);
+        assert_eq!(
+            Cursor::decode(&format!(" {text}\n")).unwrap(),
+            c,
+            "surrounding blanks are ignored"
+        );
+    }
+
+    #[test]
+    fn a_cursor_the_server_did_not_hand_out_is_a_bad_request() {
+        for bad in ["", "not base64!", "e30"] {
+            assert!(matches!(Cursor::decode(bad), Err(SearchError::BadRequest(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn results_after_a_cursor_score_lower_or_tie_with_an_older_id() {
+        let mut ids = [AssetId::new(), AssetId::new()];
+        ids.sort();
+        let [older, newer] = ids;
+        let c = Cursor { generation: 1, score: 2.0, id: newer };
+        assert!(c.precedes(1.9, newer));
+        assert!(c.precedes(2.0, older));
+        assert!(!c.precedes(2.0, newer), "the cursor's own result is not repeated");
+        assert!(!c.precedes(2.1, older));
+    }
+}

@@ -4,8 +4,9 @@
 //! waits for a rebuild. The `embeddings` table is the durable copy; the graph is saved now and
 //! then and reconciled with the table on open.
 //!
-//! Keys: `vkey` names one vector, `ord` one asset (dense, shared by its vectors). Filters arrive
-//! as a bitset over ords computed by the text index.
+//! Keys: `vkey` names one vector, `ord` one asset (dense, shared by its vectors); both are the
+//! `embeddings` table's, which mints them, and this store maps them. Filters arrive as a bitset
+//! over ords computed by the text index.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -123,6 +124,7 @@ struct Inner {
     ord_keys: Vec<SmallVec<[u64; 1]>>,
     /// Live keys not yet in the graph.
     tail: Vec<u64>,
+    /// One past the highest key loaded: searches of a snapshot ignore keys added after it.
     next_vkey: u64,
 }
 
@@ -270,16 +272,6 @@ impl VectorStore {
     /// The ord of `asset`, when it has vectors.
     pub fn ord_of(&self, asset: &AssetId) -> Option<u32> {
         self.read().asset_ord.get(asset).copied()
-    }
-
-    /// Names the vectors of a new embedding set for `asset`: its ord (kept if it had one) and
-    /// fresh keys. Call before writing the rows to the table.
-    pub fn assign(&self, asset: AssetId, count: usize) -> (u32, Vec<u64>) {
-        let mut inner = self.write();
-        let ord = ord_for(&mut inner, asset);
-        let first = inner.next_vkey;
-        inner.next_vkey += count as u64;
-        (ord, (first..first + count as u64).collect())
     }
 
     /// Replaces the vectors of `asset` (rows as written to the table; empty removes them).
@@ -579,17 +571,6 @@ impl VectorStore {
         hits.truncate(k);
         Ok(hits)
     }
-}
-
-fn ord_for(inner: &mut Inner, asset: AssetId) -> u32 {
-    if let Some(o) = inner.asset_ord.get(&asset) {
-        return *o;
-    }
-    let ord = inner.ord_asset.len() as u32;
-    inner.asset_ord.insert(asset, ord);
-    inner.ord_asset.push(asset);
-    inner.ord_keys.push(SmallVec::new());
-    ord
 }
 
 fn insert_row(inner: &mut Inner, dim: usize, mut row: EmbeddingRow) {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use acervo_catalog::schema::{ASSETS, FRAMES, RENDITIONS, SEGMENTS, embeddings};
-use acervo_catalog::{Asset, AssetId, Principal, Rendition};
+use acervo_catalog::{Asset, AssetId, Classify, ErrorKind, Principal, Rendition};
 use arrow_array::{RecordBatch, RecordBatchIterator};
 use arrow_schema::SchemaRef;
 use datafusion::execution::context::{SQLOptions, SessionContext};
@@ -21,6 +21,7 @@ use super::asset_rows::{
     RowError, assets_to_batch, batch_to_assets, batch_to_renditions, renditions_to_batch,
 };
 use super::filter::{AssetFilter, quote};
+use super::vector_keys::VectorKeys;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -32,6 +33,21 @@ pub enum CatalogError {
     Sql(#[from] datafusion::error::DataFusionError),
     #[error("cannot create catalog directory {path}: {source}")]
     Dir { path: PathBuf, source: std::io::Error },
+    #[error("no catalog at {path} (is the data directory right?)")]
+    Missing { path: PathBuf },
+}
+
+impl Classify for CatalogError {
+    /// Reads and commits of the tables fail on storage: worth another try. Rows or SQL that do
+    /// not fit, or a catalog that is not there, stay wrong.
+    fn kind(&self) -> ErrorKind {
+        match self {
+            CatalogError::Lance { .. } | CatalogError::Dir { .. } => ErrorKind::Transient,
+            CatalogError::Rows(_) | CatalogError::Sql(_) | CatalogError::Missing { .. } => {
+                ErrorKind::Permanent
+            }
+        }
+    }
 }
 
 pub(crate) fn lance_err(table: &'static str) -> impl FnOnce(lance::Error) -> CatalogError {
@@ -57,6 +73,8 @@ pub struct Catalog {
     pub(crate) embedding_dim: usize,
     /// Lance commits from one process are serialised here: the dataflow is the only writer.
     pub(crate) write_lock: tokio::sync::Mutex<()>,
+    /// The names the `embeddings` table gives its rows (minted under `write_lock`).
+    pub(crate) vector_keys: std::sync::Mutex<VectorKeys>,
 }
 
 async fn open_or_create(
@@ -120,6 +138,41 @@ impl Catalog {
             open_or_create(&uri(&dir, "embeddings"), embeddings(embedding_dim), "embeddings")
                 .await?;
         let frames = open_or_create(&uri(&dir, "frames"), FRAMES.clone(), "frames").await?;
+        Self::with_tables(dir, [assets, renditions, segments, embeddings, frames], embedding_dim)
+            .await
+    }
+
+    /// Opens the tables under `dir` to read them, changing nothing on disk (the CLI's queries):
+    /// a missing catalog is an error, not a new empty one.
+    pub async fn open_existing(
+        dir: impl AsRef<Path>,
+        embedding_dim: usize,
+    ) -> Result<Catalog, CatalogError> {
+        let dir = dir.as_ref().to_path_buf();
+        if !dir.is_dir() {
+            return Err(CatalogError::Missing { path: dir });
+        }
+        let mut tables = Vec::new();
+        for name in TABLES {
+            match Dataset::open(&uri(&dir, name)).await {
+                Ok(ds) => tables.push(ds),
+                Err(lance::Error::DatasetNotFound { .. }) => {
+                    return Err(CatalogError::Missing { path: dir.join(format!("{name}.lance")) });
+                }
+                Err(e) => return Err(lance_err(name)(e)),
+            }
+        }
+        let tables: [Dataset; 5] =
+            tables.try_into().map_err(|_| CatalogError::Missing { path: dir.clone() })?;
+        Self::with_tables(dir, tables, embedding_dim).await
+    }
+
+    async fn with_tables(
+        dir: PathBuf,
+        [assets, renditions, segments, embeddings, frames]: [Dataset; 5],
+        embedding_dim: usize,
+    ) -> Result<Catalog, CatalogError> {
+        let vector_keys = stored_vector_keys(&embeddings).await?;
         Ok(Catalog {
             dir,
             assets: RwLock::new(Arc::new(assets)),
@@ -129,6 +182,7 @@ impl Catalog {
             frames: RwLock::new(Arc::new(frames)),
             embedding_dim,
             write_lock: tokio::sync::Mutex::new(()),
+            vector_keys: std::sync::Mutex::new(vector_keys),
         })
     }
 
@@ -318,6 +372,34 @@ impl Catalog {
         let df = ctx.sql_with_options(query, options).await?;
         Ok(df.collect().await?)
     }
+}
+
+/// The catalog's tables, in the order `with_tables` takes them.
+const TABLES: [&str; 5] = ["assets", "renditions", "segments", "embeddings", "frames"];
+
+/// The names the `embeddings` table holds (its ords and keys), read at open.
+async fn stored_vector_keys(ds: &Dataset) -> Result<VectorKeys, CatalogError> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{UInt32Type, UInt64Type};
+    let mut keys = VectorKeys::default();
+    let mut scan = ds.scan();
+    scan.project(&["asset_id", "ord", "vkey"]).map_err(lance_err("embeddings"))?;
+    let mut stream = scan.try_into_stream().await.map_err(lance_err("embeddings"))?;
+    while let Some(b) = stream.try_next().await.map_err(lance_err("embeddings"))? {
+        let missing = |c| CatalogError::Rows(RowError::MissingColumn(c));
+        let ids = b.column(0).as_string_opt::<i32>().ok_or_else(|| missing("asset_id"))?;
+        let ords = b.column(1).as_primitive_opt::<UInt32Type>().ok_or_else(|| missing("ord"))?;
+        let vkeys = b.column(2).as_primitive_opt::<UInt64Type>().ok_or_else(|| missing("vkey"))?;
+        for i in 0..b.num_rows() {
+            let id = ids.value(i).parse().map_err(|e: uuid::Error| RowError::BadValue {
+                row: i,
+                column: "asset_id",
+                reason: e.to_string(),
+            })?;
+            keys.saw(id, ords.value(i), vkeys.value(i));
+        }
+    }
+    Ok(keys)
 }
 
 /// Runs a scan and converts every batch it yields.

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use acervo_catalog::schema::{FRAMES, SEGMENTS, embeddings};
-use acervo_catalog::{AssetId, EmbeddingRow, FrameRow, ScoredLabel, SegmentRow};
+use acervo_catalog::{AssetId, EmbeddingRow, FrameRow, NewVectors, ScoredLabel, SegmentRow};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, UInt32Type, UInt64Type};
 use arrow_array::{
@@ -235,22 +235,49 @@ impl Catalog {
             .await
     }
 
-    /// Replaces the vectors of `assets` with `rows`.
+    /// Replaces all vectors of each set's asset with the set (an empty set removes them),
+    /// naming the new rows; returns them as written, per asset, for the search index.
     pub async fn replace_embeddings(
         &self,
-        assets: &[AssetId],
-        rows: &[EmbeddingRow],
-    ) -> Result<(), CatalogError> {
+        sets: &[NewVectors],
+    ) -> Result<Vec<(AssetId, Vec<EmbeddingRow>)>, CatalogError> {
+        if sets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _guard = self.write_lock.lock().await;
+        let named = self.name_vectors(sets);
+        let rows: Vec<EmbeddingRow> = named.iter().flat_map(|(_, r)| r.iter().cloned()).collect();
+        let assets: Vec<AssetId> = named.iter().map(|(a, _)| *a).collect();
         let batch = (!rows.is_empty())
-            .then(|| embeddings_to_batch(rows, self.embedding_dim))
+            .then(|| embeddings_to_batch(&rows, self.embedding_dim))
             .transpose()?;
-        replace_rows(self, &self.embeddings, "embeddings", &["vkey"], assets, batch).await
+        replace_rows_locked(&self.embeddings, "embeddings", &["vkey"], &assets, batch).await?;
+        Ok(named)
     }
 
-    /// Appends rows known to be new (bulk loads); no key check.
-    pub async fn append_embeddings(&self, rows: &[EmbeddingRow]) -> Result<(), CatalogError> {
-        let batch = embeddings_to_batch(rows, self.embedding_dim)?;
-        append(self, &self.embeddings, batch, "embeddings").await
+    /// Appends the vectors of assets known to have none yet (bulk loads; no key check),
+    /// naming them; returns the rows as written, per asset.
+    pub async fn append_embeddings(
+        &self,
+        sets: &[NewVectors],
+    ) -> Result<Vec<(AssetId, Vec<EmbeddingRow>)>, CatalogError> {
+        let _guard = self.write_lock.lock().await;
+        let named = self.name_vectors(sets);
+        let rows: Vec<EmbeddingRow> = named.iter().flat_map(|(_, r)| r.iter().cloned()).collect();
+        if !rows.is_empty() {
+            append_locked(
+                &self.embeddings,
+                embeddings_to_batch(&rows, self.embedding_dim)?,
+                "embeddings",
+            )
+            .await?;
+        }
+        Ok(named)
+    }
+
+    fn name_vectors(&self, sets: &[NewVectors]) -> Vec<(AssetId, Vec<EmbeddingRow>)> {
+        let mut keys = self.vector_keys.lock().unwrap_or_else(|p| p.into_inner());
+        sets.iter().map(|s| (s.asset_id, keys.name(s))).collect()
     }
 
     /// Appends segment rows known to be new (bulk loads).
@@ -276,7 +303,6 @@ impl Catalog {
         Ok(out)
     }
 
-    /// An asset's vectors: the asset's own (`at_ms` none) and those at moments (frames, segments).
     /// Replaces the frame results of `assets` with `rows` (which belong to them).
     pub async fn replace_frames(
         &self,
@@ -298,6 +324,7 @@ impl Catalog {
         Ok(out)
     }
 
+    /// An asset's vectors: the asset's own (`at_ms` none) and those at moments (frames, segments).
     pub async fn embeddings_of(&self, id: AssetId) -> Result<Vec<EmbeddingRow>, CatalogError> {
         let ds = Self::current(&self.embeddings);
         let mut scan = ds.scan();
@@ -315,6 +342,7 @@ impl Catalog {
             "assets" => &self.assets,
             "segments" => &self.segments,
             "embeddings" => &self.embeddings,
+            "frames" => &self.frames,
             _ => &self.renditions,
         };
         let ds = Self::current(slot);
@@ -332,10 +360,21 @@ async fn replace_rows(
     assets: &[AssetId],
     batch: Option<RecordBatch>,
 ) -> Result<(), CatalogError> {
+    let _guard = catalog.write_lock.lock().await;
+    replace_rows_locked(slot, table, keys, assets, batch).await
+}
+
+/// `replace_rows` for a caller holding the write lock.
+async fn replace_rows_locked(
+    slot: &std::sync::RwLock<Arc<lance::Dataset>>,
+    table: &'static str,
+    keys: &[&str],
+    assets: &[AssetId],
+    batch: Option<RecordBatch>,
+) -> Result<(), CatalogError> {
     if assets.is_empty() {
         return Ok(());
     }
-    let _guard = catalog.write_lock.lock().await;
     let ds = Catalog::current(slot);
     let ds = match batch {
         Some(batch) => replace_on(ds, keys, batch, Some(&id_list(assets)), table).await?,
@@ -356,6 +395,15 @@ async fn append(
     table: &'static str,
 ) -> Result<(), CatalogError> {
     let _guard = catalog.write_lock.lock().await;
+    append_locked(slot, batch, table).await
+}
+
+/// `append` for a caller holding the write lock.
+async fn append_locked(
+    slot: &std::sync::RwLock<Arc<lance::Dataset>>,
+    batch: RecordBatch,
+    table: &'static str,
+) -> Result<(), CatalogError> {
     let mut ds = (*Catalog::current(slot)).clone();
     let schema = batch.schema();
     let reader = arrow_array::RecordBatchIterator::new(vec![Ok(batch)], schema);

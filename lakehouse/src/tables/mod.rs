@@ -1,11 +1,12 @@
-//! The Lance catalog tables (`assets`, `renditions`, `segments`, `embeddings`, `frames`): upserts keyed by
-//! id, reads, and SQL through DataFusion. The tables are a materialised view of the
+//! The Lance catalog tables (`assets`, `renditions`, `segments`, `embeddings`, `frames`):
+//! upserts keyed by id, reads, and SQL through DataFusion. The tables are a materialised view of the
 //! event log; the dataflow is their only writer.
 
 mod asset_rows;
 mod catalog;
 mod enrichment_tables;
 mod filter;
+mod vector_keys;
 
 pub use asset_rows::{
     RowError, assets_to_batch, batch_to_assets, batch_to_renditions, renditions_to_batch,

@@ -17,7 +17,7 @@ pub use clip::ClipEmbedder;
 pub use text::{EmbedError, TextEmbedder};
 
 pub enum TextVectors {
-    Sentence(TextEmbedder),
+    Sentence(Box<TextEmbedder>),
     Clip(Arc<ClipEmbedder>),
 }
 

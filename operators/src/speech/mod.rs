@@ -15,7 +15,7 @@ mod kernels;
 pub mod mel;
 pub mod score;
 pub mod transcribe;
-pub mod whisper;
+pub(crate) mod whisper;
 
 pub use audio::decode_16k_mono;
 pub use transcribe::{Language, Segment, SpeechError, SpeechModel, Transcript};

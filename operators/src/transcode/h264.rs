@@ -125,6 +125,11 @@ impl Rung {
         self.encoder.send_frame(out)
     }
 
+    /// The encoder alone, to be closed elsewhere (its scaler and frames are freed here).
+    pub fn into_encoder(self) -> encoder::Video {
+        self.encoder
+    }
+
     /// Moves every packet the encoder has ready into `out`.
     pub fn drain(&mut self, out: &mut Vec<Packet>) {
         loop {

@@ -289,7 +289,7 @@ pub fn video_clip_pass(
     let mut bad_packets = 0u64;
     for (stream, packet) in input.packets() {
         if ctl.cancelled() {
-            return Err(OperatorError::Cancelled);
+            return Err(pass.abandon());
         }
         if pass.past_end {
             break;
@@ -301,7 +301,10 @@ pub fn video_clip_pass(
                 continue;
             }
             while vdec.receive_frame(&mut frame).is_ok() {
-                pass.video_frame(&frame, v_tb, origin)?;
+                match pass.video_frame(&frame, v_tb, origin, ctl) {
+                    Err(OperatorError::Cancelled) => return Err(pass.abandon()),
+                    other => other?,
+                }
             }
             if let (Some(pts), true) = (packet.pts(), duration > 0.0) {
                 let pct =
@@ -326,7 +329,10 @@ pub fn video_clip_pass(
     }
     let _ = vdec.send_eof();
     while vdec.receive_frame(&mut frame).is_ok() {
-        pass.video_frame(&frame, v_tb, origin)?;
+        match pass.video_frame(&frame, v_tb, origin, ctl) {
+            Err(OperatorError::Cancelled) => return Err(pass.abandon()),
+            other => other?,
+        }
     }
     if let Some((_, a_tb, adec)) = audio.as_mut() {
         let _ = adec.send_eof();
@@ -342,7 +348,7 @@ pub fn video_clip_pass(
         });
     }
     if ctl.cancelled() {
-        return Err(OperatorError::Cancelled);
+        return Err(pass.abandon());
     }
     let produced = pass.finish(profiles, &ladder, duration)?;
     (ctl.progress)(1.0);
@@ -350,11 +356,25 @@ pub fn video_clip_pass(
 }
 
 impl Pass<'_> {
+    /// Stops the pass for a cancel. Closing an x264 encoder waits for the frames its threads
+    /// are encoding (a third of a second at 1080p on the slow preset, more under load): the
+    /// encoders are closed on a thread of their own, so the cancel is answered at once.
+    fn abandon(self) -> OperatorError {
+        let encoders: Vec<_> = self.rungs.into_iter().map(Rung::into_encoder).collect();
+        let reaper =
+            std::thread::Builder::new().name("acervo-reaper".into()).spawn(move || drop(encoders));
+        if let Err(e) = reaper {
+            tracing::warn!(error = %e, "cannot start a thread to close cancelled encoders");
+        }
+        OperatorError::Cancelled
+    }
+
     fn video_frame(
         &mut self,
         frame: &VideoFrame,
         tb: Rational,
         origin: f64,
+        ctl: &Control,
     ) -> Result<(), OperatorError> {
         let t = frame
             .timestamp()
@@ -374,6 +394,10 @@ impl Pass<'_> {
         self.last_pts = Some(pts);
         self.frames += 1;
         for i in 0..self.rungs.len() {
+            // Each rung's encode of a big frame takes a while on a slow preset.
+            if ctl.cancelled() {
+                return Err(OperatorError::Cancelled);
+            }
             let rung = &mut self.rungs[i];
             let path = self.path;
             rung.send(frame, pts).map_err(|e| fail(path, &format!("{} encode", rung.name))(e))?;
@@ -400,7 +424,7 @@ impl Pass<'_> {
         for packet in self.packets.drain(..) {
             for sink in self.sinks.iter_mut().filter(|s| s.video.is_some_and(|v| v.0 == rung)) {
                 sink.write_video(&packet)
-                    .map_err(|e| fail(self.path, &sink.path.display().to_string())(e))?;
+                    .map_err(|e| fail(self.path, &crate::error::output_name(&sink.path))(e))?;
             }
         }
         Ok(())
@@ -410,7 +434,7 @@ impl Pass<'_> {
         for packet in self.packets.drain(..) {
             for sink in self.sinks.iter_mut() {
                 sink.write_audio(&packet)
-                    .map_err(|e| fail(self.path, &sink.path.display().to_string())(e))?;
+                    .map_err(|e| fail(self.path, &crate::error::output_name(&sink.path))(e))?;
             }
         }
         Ok(())

@@ -7,7 +7,7 @@
 //! label also gets a plain word for its group where one fits ("tabby" → "cat"), so an editor's
 //! everyday word finds it.
 
-pub mod mobilenet;
+pub(crate) mod mobilenet;
 pub mod pth;
 
 use std::path::{Path, PathBuf};

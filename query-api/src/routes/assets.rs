@@ -2,7 +2,7 @@
 
 use std::pin::pin;
 
-use acervo_catalog::{Asset, AssetId, AssetStatus, Event, EventEnvelope, MediaKind, Rendition};
+use acervo_catalog::{Asset, AssetId, AssetStatus, MediaKind, Rendition};
 use acervo_lakehouse::masters::MasterError;
 use acervo_lakehouse::tables::AssetFilter;
 use acervo_lakehouse::{StoredMaster, keys};
@@ -17,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::visible_asset;
 use crate::extract::{ApiJson, ApiQuery, parse_id};
+use crate::intents;
 use crate::media_type::{check_filename, classify};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -60,7 +61,7 @@ pub struct Suggestions {
     /// Language of the transcript (ISO 639-1).
     pub language: Option<String>,
     /// Which model (name and version) made each part: `ocr`, `labels`, `speech`, `embedding`.
-    pub models: std::collections::BTreeMap<String, String>,
+    pub models: std::collections::BTreeMap<acervo_catalog::EnrichPart, String>,
 }
 
 impl Suggestions {
@@ -88,7 +89,9 @@ impl Suggestions {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptSuggestions {
-    /// Suggested labels to add to the asset's tags.
+    /// Suggested labels to add to the asset's tags (at least one, each among the asset's
+    /// suggestions).
+    #[schema(min_items = 1)]
     pub labels: Vec<String>,
 }
 
@@ -115,6 +118,7 @@ pub struct UploadForm {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     pub kind: Option<String>,
     pub status: Option<String>,
@@ -132,12 +136,17 @@ pub struct AssetPage {
     pub offset: usize,
 }
 
-/// Descriptive fields to change; absent fields stay as they are.
+/// Descriptive fields to change (at least one); absent fields stay as they are.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct AssetPatch {
+    /// Not blank.
+    #[schema(nullable = false, pattern = r"\S")]
     pub title: Option<String>,
+    #[schema(nullable = false)]
     pub description: Option<String>,
+    #[schema(nullable = false)]
     pub tags: Option<Vec<String>>,
 }
 
@@ -187,17 +196,6 @@ fn master_error(e: MasterError) -> ApiError {
     }
 }
 
-pub(crate) async fn append(state: &AppState, env: EventEnvelope) -> Result<(), ApiError> {
-    let bytes = serde_json::to_vec(&env).map_err(ApiError::internal)?;
-    let log = state.log.clone();
-    tokio::task::spawn_blocking(move || log.append(&[&bytes]))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
-    state.pending.add(env);
-    Ok(())
-}
-
 fn view(asset: Asset, renditions: Vec<Rendition>) -> AssetView {
     let id = asset.id;
     AssetView {
@@ -225,11 +223,12 @@ fn view(asset: Asset, renditions: Vec<Rendition>) -> AssetView {
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Master and event are durable", body = Created),
-        (status = 400, description = "Malformed form or file name"),
-        (status = 409, description = "The same content is already in this project"),
-        (status = 413, description = "Too large"),
-        (status = 415, description = "Content does not match its name"),
-        (status = 422, description = "Empty file"),
+        (status = 400, description = "Malformed form, file name or field", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "No access to the project", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The same content is already in this project (existing_id names it)", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Too large", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Content does not match its name", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Empty file", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -276,6 +275,9 @@ pub async fn create(
                         "tags" => &mut tags,
                         _ => &mut project,
                     };
+                    if slot.is_some() {
+                        return Err(ApiError::bad_request(format!("form field {name} is given more than once")));
+                    }
                     *slot = Some(value);
                 }
                 other => return Err(ApiError::bad_request(format!("unknown form field {other:?} (expected file, title, description, tags, project)"))),
@@ -305,12 +307,7 @@ pub async fn create(
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| DEFAULT_PROJECT.into());
     if !principal.can_see_project(&project) {
-        return Err(refuse(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            format!("no access to project {project:?}"),
-        ))
-        .await);
+        return Err(refuse(ApiError::forbidden(format!("no access to project {project:?}"))).await);
     }
     let _admission = state.admission.lock().await;
     let duplicate = match state.pending.ingest_of(&project, &master.sha256) {
@@ -322,14 +319,14 @@ pub async fn create(
             "the same content (sha256 {}) is already asset {existing} in project {project:?}",
             master.sha256
         ))
-        .with("existing_id", serde_json::json!(existing));
+        .with_existing(existing);
         return Err(refuse(e).await);
     }
     let title =
         title.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).unwrap_or_else(|| {
             filename.rsplit_once('.').map(|(stem, _)| stem).unwrap_or(&filename).to_string()
         });
-    let event = Event::AssetIngested {
+    let upload = intents::Upload {
         id,
         title,
         description: description.unwrap_or_default().trim().to_string(),
@@ -341,15 +338,18 @@ pub async fn create(
         master_key: master.key.clone(),
         original_filename: filename,
         project,
-        owner: principal.name.clone(),
     };
-    let env = EventEnvelope { at: Utc::now(), principal: principal.name, event };
-    if let Err(e) = append(&state, env).await {
+    if let Err(e) = intents::ingest(&state, &principal, upload).await {
         return Err(refuse(e).await);
     }
     tracing::info!(asset = %id, sha256 = %master.sha256, size = master.size, "master ingested");
-    let body =
-        Created { id, sha256: master.sha256, size: master.size, status: AssetStatus::Processing };
+    // What the catalog will say once it applies the ingest (a document has no stages).
+    let status = if acervo_catalog::media_stages(kind).is_empty() {
+        AssetStatus::Ready
+    } else {
+        AssetStatus::Processing
+    };
+    let body = Created { id, sha256: master.sha256, size: master.size, status };
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/assets/{id}")) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -359,7 +359,10 @@ pub async fn create(
 
 /// List assets, newest first.
 #[utoipa::path(get, path = "/api/v1/assets", tag = "assets", params(ListParams),
-    responses((status = 200, body = AssetPage), (status = 400, description = "Invalid filter")))]
+    responses(
+        (status = 200, body = AssetPage),
+        (status = 400, description = "Invalid filter or page", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<ListParams>,
@@ -372,7 +375,10 @@ pub async fn list(
 
 /// An asset with its technical metadata, renditions and stage states.
 #[utoipa::path(get, path = "/api/v1/assets/{id}", tag = "assets", params(("id" = String, Path)),
-    responses((status = 200, body = AssetView), (status = 404, description = "No such asset")))]
+    responses(
+        (status = 200, body = AssetView),
+        (status = 404, description = "No such asset", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn get_one(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -385,8 +391,14 @@ pub async fn get_one(
 
 /// Edit descriptive metadata (recorded as an event).
 #[utoipa::path(patch, path = "/api/v1/assets/{id}", tag = "assets", params(("id" = String, Path)), request_body = AssetPatch,
-    responses((status = 200, body = AssetView), (status = 404), (status = 409, description = "The asset is deleted"),
-        (status = 415), (status = 422, description = "Unknown fields or invalid values")))]
+    responses(
+        (status = 200, body = AssetView),
+        (status = 404, description = "No such asset", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The asset is deleted", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown or mistyped fields, or invalid values", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn patch(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -406,86 +418,22 @@ pub async fn patch(
     }
     let tags = patch.tags.map(|t| Asset::parse_tags(&t.join(",")));
     let description = patch.description.map(|d| d.trim().to_string());
-    let principal = state.principal();
-    let reembed =
-        reembedding(&state, &asset, title.as_deref(), description.as_deref(), tags.as_deref())
-            .await?;
-    let event = Event::MetadataEdited { id, title, description, tags };
-    let at = Utc::now();
-    append(&state, EventEnvelope { at, principal: principal.name.clone(), event }).await?;
-    if let Some(enrichment) = reembed {
-        append(
-            &state,
-            EventEnvelope {
-                at,
-                principal: principal.name,
-                event: Event::EnrichmentImported { id, enrichment },
-            },
-        )
-        .await?;
-    }
+    // The dataflow re-embeds the asset's vector from its new text.
+    intents::edit(&state, &state.principal(), id, title, description, tags).await?;
     get_one(State(state), Path(id.to_string())).await
-}
-
-/// The asset's vector made again from its edited text with the sentence model, beside its
-/// unchanged vectors at moments (transcript segments), when the stage made it with that model:
-/// imported vectors from another model are left alone.
-async fn reembedding(
-    state: &AppState,
-    asset: &Asset,
-    title: Option<&str>,
-    description: Option<&str>,
-    tags: Option<&[String]>,
-) -> Result<Option<acervo_catalog::Enrichment>, ApiError> {
-    let Some(model) = state.text_model.clone() else { return Ok(None) };
-    if asset.ai.models.get("embedding").map(String::as_str) != Some(model.name()) {
-        return Ok(None);
-    }
-    // With CLIP a photo's vector is its picture's: editing its text does not change it.
-    if matches!(*model, acervo_operators::embed::TextVectors::Clip(_))
-        && asset.kind == acervo_catalog::MediaKind::Image
-    {
-        return Ok(None);
-    }
-    let descriptive = acervo_catalog::asset::embedding_text(
-        title.unwrap_or(&asset.title),
-        description.unwrap_or(&asset.description),
-        tags.unwrap_or(&asset.tags),
-    );
-    let text = acervo_catalog::asset::enrichment_text(
-        &descriptive,
-        &asset.ocr_text,
-        &asset.labels,
-        &asset.transcript_text,
-    );
-    let name = model.name().to_string();
-    let vector = tokio::task::spawn_blocking(move || model.embed(&[text.as_str()]))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?
-        .pop();
-    let frames: Vec<acervo_catalog::FrameEmbedding> = state
-        .catalog
-        .embeddings_of(asset.id)
-        .await?
-        .into_iter()
-        .filter_map(|r| {
-            r.at_ms.map(|at_ms| acervo_catalog::FrameEmbedding { at_ms, vector: r.vector })
-        })
-        .collect();
-    Ok(Some(acervo_catalog::Enrichment {
-        embedding: vector,
-        frame_embeddings: (!frames.is_empty()).then_some(frames),
-        models: Some([("embedding".to_string(), name)].into()),
-        ..Default::default()
-    }))
 }
 
 /// Accept suggested labels: they become editorial tags (recorded as an event, so the audit
 /// trail shows who accepted what). Only labels the asset has as suggestions are accepted.
 #[utoipa::path(post, path = "/api/v1/assets/{id}/ai/accept", tag = "assets", params(("id" = String, Path)), request_body = AcceptSuggestions,
-    responses((status = 200, body = AssetView), (status = 404), (status = 409, description = "The asset is deleted"),
-        (status = 415), (status = 422, description = "A label is not among the suggestions, or none given")))]
+    responses(
+        (status = 200, body = AssetView),
+        (status = 404, description = "No such asset", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The asset is deleted", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A label is not among the suggestions, none given, or unknown fields", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn accept(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -508,15 +456,16 @@ pub async fn accept(
             asset.labels.join(", ")
         )));
     }
-    let event = Event::SuggestionsAccepted { id, labels };
-    append(&state, EventEnvelope { at: Utc::now(), principal: state.principal().name, event })
-        .await?;
+    intents::accept_suggestions(&state, &state.principal(), id, labels).await?;
     get_one(State(state), Path(id.to_string())).await
 }
 
 /// Soft delete: the asset leaves listings and search; its master is retained.
 #[utoipa::path(delete, path = "/api/v1/assets/{id}", tag = "assets", params(("id" = String, Path)),
-    responses((status = 200, body = AssetView), (status = 404)))]
+    responses(
+        (status = 200, body = AssetView),
+        (status = 404, description = "No such asset", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -524,10 +473,9 @@ pub async fn delete(
     let id = parse_id(&id)?;
     let asset = visible_asset(&state, id).await?;
     if asset.status != AssetStatus::Deleted {
-        let now = Utc::now();
-        let retention_until = now + chrono::Duration::days(i64::from(state.config.retention_days));
-        let event = Event::AssetDeleted { id, retention_until };
-        append(&state, EventEnvelope { at: now, principal: state.principal().name, event }).await?;
+        let retention_until =
+            Utc::now() + chrono::Duration::days(i64::from(state.config.retention_days));
+        intents::delete(&state, &state.principal(), id, retention_until).await?;
     }
     get_one(State(state), Path(id.to_string())).await
 }
@@ -535,7 +483,11 @@ pub async fn delete(
 /// Run an asset's media stages again. Renditions already stored for the current profiles are
 /// reused; those of changed profiles are made at their new keys.
 #[utoipa::path(post, path = "/api/v1/assets/{id}/reprocess", tag = "assets", params(("id" = String, Path)),
-    responses((status = 202, body = AssetView), (status = 404), (status = 409, description = "Deleted, or nothing to process")))]
+    responses(
+        (status = 202, body = AssetView),
+        (status = 404, description = "No such asset", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Deleted, or nothing to process", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn reprocess(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -551,17 +503,7 @@ pub async fn reprocess(
             asset.status, asset.kind
         )));
     }
-    let text = acervo_catalog::asset::embedding_text(&asset.title, &asset.description, &asset.tags);
-    let event = Event::ReprocessRequested {
-        id,
-        kind: asset.kind,
-        sha256: asset.sha256.clone(),
-        master_key: asset.master_key.clone(),
-        text,
-        only: None,
-    };
-    append(&state, EventEnvelope { at: Utc::now(), principal: state.principal().name, event })
-        .await?;
+    intents::reprocess(&state, &state.principal(), &[id], None).await?;
     let asset = visible_asset(&state, id).await?;
     let renditions = state.catalog.renditions_of(id).await?;
     Ok((StatusCode::ACCEPTED, Json(view(asset, renditions))).into_response())
@@ -579,7 +521,14 @@ pub struct OnDemandAccepted {
 /// interactive lane, ahead of the ingest backlog; the output expires after two days.
 #[utoipa::path(post, path = "/api/v1/assets/{id}/ondemand", tag = "assets", params(("id" = String, Path)),
     request_body = acervo_catalog::OnDemandSpec,
-    responses((status = 202, body = OnDemandAccepted), (status = 400), (status = 404), (status = 409, description = "Deleted"), (status = 422, description = "Not a video, or an impossible profile")))]
+    responses(
+        (status = 202, body = OnDemandAccepted),
+        (status = 404, description = "No such asset", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The asset is deleted", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a video, an impossible profile, or unknown fields", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn ondemand(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -623,15 +572,7 @@ pub async fn ondemand(
         )));
     }
     let job_id = uuid::Uuid::now_v7();
-    let event = Event::OnDemandRequested {
-        id,
-        job_id,
-        sha256: asset.sha256.clone(),
-        master_key: asset.master_key.clone(),
-        spec,
-    };
-    append(&state, EventEnvelope { at: Utc::now(), principal: state.principal().name, event })
-        .await?;
+    intents::request_ondemand(&state, &state.principal(), id, job_id, spec).await?;
     let job_url = format!("/api/v1/jobs/{job_id}");
     let mut r = (
         StatusCode::ACCEPTED,

@@ -123,9 +123,14 @@ async fn serve(
 
 /// Download the master (Range, If-None-Match and If-Range supported).
 #[utoipa::path(get, path = "/api/v1/assets/{id}/download", tag = "assets", params(("id" = String, Path)),
-    responses((status = 200, description = "The master"), (status = 206, description = "A byte range"),
-        (status = 304, description = "Not modified"), (status = 404), (status = 410, description = "Deleted"),
-        (status = 416, description = "Range not satisfiable")))]
+    responses(
+        (status = 200, description = "The master"),
+        (status = 206, description = "A byte range"),
+        (status = 304, description = "Not modified"),
+        (status = 404, description = "No such asset", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The asset is deleted", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 416, description = "Range not satisfiable", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn master(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -150,7 +155,13 @@ pub async fn master(
 /// Download a rendition by profile (`thumbnail`, …).
 #[utoipa::path(get, path = "/api/v1/assets/{id}/renditions/{profile}", tag = "assets",
     params(("id" = String, Path), ("profile" = String, Path)),
-    responses((status = 200, description = "The rendition"), (status = 206), (status = 304), (status = 404)))]
+    responses(
+        (status = 200, description = "The rendition"),
+        (status = 206, description = "A byte range"),
+        (status = 304, description = "Not modified"),
+        (status = 404, description = "No such asset or rendition", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 416, description = "Range not satisfiable", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn rendition(
     State(state): State<AppState>,
     Path((id, profile)): Path<(String, String)>,
@@ -183,7 +194,14 @@ pub async fn rendition(
 /// the storyboard's WebVTT track. Served with its MIME type, Range and immutable caching.
 #[utoipa::path(get, path = "/api/v1/assets/{id}/renditions/{profile}/{file}", tag = "assets",
     params(("id" = String, Path), ("profile" = String, Path), ("file" = String, Path, description = "Path inside the rendition, e.g. 720p/index.m3u8")),
-    responses((status = 200), (status = 206), (status = 304), (status = 400), (status = 404)))]
+    responses(
+        (status = 200, description = "The file"),
+        (status = 206, description = "A byte range"),
+        (status = 304, description = "Not modified"),
+        (status = 400, description = "A path that leaves the rendition", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such asset, rendition or file", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 416, description = "Range not satisfiable", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn rendition_file(
     State(state): State<AppState>,
     Path((id, profile, file)): Path<(String, String, String)>,

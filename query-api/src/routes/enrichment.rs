@@ -1,14 +1,14 @@
 //! `/api/v1/assets/{id}/enrichment` and `/segments`: bring a transcript, OCR text, labels or
 //! embeddings from another system (or correct them), and read an asset's timed transcript.
 
-use acervo_catalog::{AssetStatus, Enrichment, Event, EventEnvelope, FrameRow, SegmentRow};
+use acervo_catalog::{AssetStatus, Enrichment, FrameRow, SegmentRow};
 use axum::Json;
 use axum::extract::{Path, State};
-use chrono::Utc;
 
-use super::assets::{AssetView, append, get_one};
+use super::assets::{AssetView, get_one};
 use super::visible_asset;
 use crate::extract::{ApiJson, parse_id};
+use crate::intents;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -16,7 +16,14 @@ use crate::state::AppState;
 /// given replace all of the asset's vectors). Searchable once the dataflow has applied it.
 #[utoipa::path(put, path = "/api/v1/assets/{id}/enrichment", tag = "assets", params(("id" = String, Path)),
     request_body = Enrichment,
-    responses((status = 200, body = AssetView), (status = 404), (status = 409, description = "Asset deleted"), (status = 422, description = "Invalid enrichment")))]
+    responses(
+        (status = 200, body = AssetView),
+        (status = 404, description = "No such asset", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The asset is deleted", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid enrichment or unknown fields", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn put(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -30,16 +37,17 @@ pub async fn put(
     enrichment
         .validate(state.config.search.embedding_dim)
         .map_err(|e| ApiError::unprocessable(e.to_string()))?;
-    let event = Event::EnrichmentImported { id, enrichment };
-    append(&state, EventEnvelope { at: Utc::now(), principal: state.principal().name, event })
-        .await?;
+    intents::import_enrichment(&state, &state.principal(), id, enrichment).await?;
     get_one(State(state), Path(id.to_string())).await
 }
 
 /// What the picture models found in each sampled video frame (OCR text, labels with scores,
 /// the models), in time order.
 #[utoipa::path(get, path = "/api/v1/assets/{id}/frames", tag = "assets", params(("id" = String, Path)),
-    responses((status = 200, body = Vec<FrameRow>), (status = 404)))]
+    responses(
+        (status = 200, body = Vec<FrameRow>),
+        (status = 404, description = "No such asset", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn frames(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -51,7 +59,10 @@ pub async fn frames(
 
 /// The asset's transcript segments, in time order.
 #[utoipa::path(get, path = "/api/v1/assets/{id}/segments", tag = "assets", params(("id" = String, Path)),
-    responses((status = 200, body = Vec<SegmentRow>), (status = 404)))]
+    responses(
+        (status = 200, body = Vec<SegmentRow>),
+        (status = 404, description = "No such asset", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn segments(
     State(state): State<AppState>,
     Path(id): Path<String>,

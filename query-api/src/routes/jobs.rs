@@ -3,8 +3,7 @@
 //! queued or running work; `/output` downloads an on-demand result; `/api/v1/dead-letters`
 //! lists jobs that failed for good.
 
-use acervo_catalog::{AssetId, AssetStatus, Stage, StageState};
-use acervo_dataflows::{DeadLetter, OnDemandJob};
+use acervo_catalog::{AssetId, AssetStatus, DeadLetter, OnDemandJob, Stage, StageState};
 use acervo_lakehouse::keys;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -17,6 +16,7 @@ use uuid::Uuid;
 
 use super::visible_asset;
 use crate::extract::{ApiQuery, parse_id};
+use crate::intents;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -101,24 +101,30 @@ async fn asset_job(state: &AppState, id: AssetId) -> Result<AssetJobView, ApiErr
         status: asset.status,
         status_reason: asset.status_reason,
         progress,
-        cancellable: state.jobs.is_active(id.0),
+        // Stages not finished are queued or running: a cancel stops them.
+        cancellable: asset.stages.values().any(|s| !s.is_finished()),
         stages,
     })
 }
 
-/// The on-demand job `id`: live while queued or running, then its durable record.
+/// The on-demand job `id`: live while queued or running, then its durable record; accepted
+/// but not yet taken by the dataflow, queued.
 async fn ondemand_job(state: &AppState, id: Uuid) -> Result<Option<OnDemandJob>, ApiError> {
     if let Some(j) = state.jobs.ondemand(id) {
+        state.pending.taken(id);
         return Ok(Some(j));
     }
-    match state
+    let record = state
         .masters
         .get_if_exists(&keys::ondemand_record(&id.to_string()))
         .await
-        .map_err(ApiError::internal)?
-    {
-        Some(bytes) => Ok(Some(serde_json::from_slice(&bytes).map_err(ApiError::internal)?)),
-        None => Ok(None),
+        .map_err(ApiError::internal)?;
+    match record {
+        Some(bytes) => {
+            state.pending.taken(id);
+            Ok(Some(serde_json::from_slice(&bytes).map_err(ApiError::internal)?))
+        }
+        None => Ok(state.pending.ondemand(id)),
     }
 }
 
@@ -136,7 +142,7 @@ async fn job_view(state: &AppState, id: Uuid) -> Result<JobView, ApiError> {
     visible_asset(state, job.asset_id).await?;
     let output_url = job.output_key.as_ref().map(|_| format!("/api/v1/jobs/{id}/output"));
     Ok(JobView::Ondemand(Box::new(OnDemandView {
-        cancellable: state.jobs.is_active(id),
+        cancellable: job.state.is_active(),
         output_url,
         job,
     })))
@@ -144,7 +150,10 @@ async fn job_view(state: &AppState, id: Uuid) -> Result<JobView, ApiError> {
 
 /// An asset's processing (by asset id) or an on-demand job (by job id), with progress.
 #[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = String, Path, description = "Asset id or on-demand job id")),
-    responses((status = 200, body = JobView), (status = 404)))]
+    responses(
+        (status = 200, body = JobView),
+        (status = 404, description = "No such asset or job", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn job(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -154,39 +163,46 @@ pub async fn job(
 }
 
 /// Cancels queued or running work: an asset's media stages (by asset id) or an on-demand job.
-/// The encode stops within a second and nothing partial is kept.
+/// The cancel is an intent in the log; the dataflow reads it ahead of the queued work, the
+/// encode stops within a second and nothing partial is kept.
 #[utoipa::path(delete, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = String, Path)),
-    responses((status = 202, description = "Cancellation requested", body = JobView), (status = 404), (status = 409, description = "Nothing queued or running")))]
+    responses(
+        (status = 202, description = "Cancellation requested", body = JobView),
+        (status = 404, description = "No such asset or job", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Nothing queued or running", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?.0;
     let view = job_view(&state, id).await?;
-    if !state.jobs.cancel(id) {
+    let (asset_id, cancellable) = match &view {
+        JobView::Asset(a) => (a.asset_id, a.cancellable),
+        JobView::Ondemand(o) => (o.job.asset_id, o.cancellable),
+    };
+    if !cancellable {
         return Err(ApiError::conflict(format!(
             "job {id} has nothing queued or running to cancel"
         )));
     }
-    let asset_id = match &view {
-        JobView::Asset(a) => a.asset_id,
-        JobView::Ondemand(o) => o.job.asset_id,
-    };
-    // Who stopped what, in the log with every other intent.
-    let principal = state.principal().name;
-    tracing::info!(job = %id, %principal, "cancellation requested");
-    let event = acervo_catalog::Event::CancelRequested { id: asset_id, job_id: id };
-    super::assets::append(
-        &state,
-        acervo_catalog::EventEnvelope { at: Utc::now(), principal, event },
-    )
-    .await?;
+    let principal = state.principal();
+    tracing::info!(job = %id, principal = %principal.name, "cancellation requested");
+    intents::cancel(&state, &principal, asset_id, id).await?;
     Ok((StatusCode::ACCEPTED, Json(view)).into_response())
 }
 
 /// The output of a finished on-demand job (Range supported).
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/output", tag = "jobs", params(("id" = String, Path)),
-    responses((status = 200), (status = 206), (status = 404), (status = 409, description = "Not done"), (status = 410, description = "Expired")))]
+    responses(
+        (status = 200, description = "The output"),
+        (status = 206, description = "A byte range"),
+        (status = 304, description = "Not modified"),
+        (status = 404, description = "No such job", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The job has no output (not done)", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The output expired", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 416, description = "Range not satisfiable", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn output(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -224,6 +240,7 @@ pub async fn output(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeadLetterParams {
     /// Only this asset's.
     pub asset_id: Option<String>,
@@ -231,7 +248,11 @@ pub struct DeadLetterParams {
 
 /// Jobs that failed for good: their reason, attempts and whether the failure was permanent.
 #[utoipa::path(get, path = "/api/v1/dead-letters", tag = "jobs", params(DeadLetterParams),
-    responses((status = 200, body = Vec<DeadLetter>)))]
+    responses(
+        (status = 200, body = Vec<DeadLetter>),
+        (status = 400, description = "Invalid query string", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such asset", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn dead_letters(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<DeadLetterParams>,

@@ -3,15 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use acervo_catalog::{Asset, AssetId, AssetStatus, Event, EventEnvelope, MediaKind, Stage};
+use acervo_catalog::{AssetId, AssetStatus, EnrichPart, Stage};
 use acervo_lakehouse::tables::AssetFilter;
 use axum::Json;
 use axum::extract::State;
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::extract::ApiJson;
+use crate::intents;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -21,7 +21,8 @@ const PAGE: usize = 1000;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReindexRequest {
-    /// The stage to run again; `enrich` is the one whose results depend on model versions.
+    /// The stage to run again: `enrich`, the one whose results depend on model versions.
+    #[schema(value_type = String, pattern = "^enrich$")]
     pub stage: Stage,
     /// Only this model (its configured name, e.g. `whisper-base`); every model otherwise.
     #[serde(default)]
@@ -35,22 +36,17 @@ pub struct ReindexQueued {
     /// Assets already enriched by the current version.
     pub up_to_date: usize,
     /// The model versions compared against (`part` → `name@version`).
-    pub models: BTreeMap<String, String>,
-}
-
-/// Whether an enrichment part applies to an asset at all (a photo has no speech).
-fn applies(part: &str, asset: &Asset) -> bool {
-    let sound = asset.technical.as_ref().is_some_and(|t| t.audio_codec.is_some());
-    match part {
-        "ocr" | "labels" => matches!(asset.kind, MediaKind::Image | MediaKind::Video),
-        "speech" => asset.kind == MediaKind::Audio || (asset.kind == MediaKind::Video && sound),
-        _ => true,
-    }
+    pub models: BTreeMap<EnrichPart, String>,
 }
 
 /// Queue the enrichment stage again for every asset a model's new version has not enriched.
 #[utoipa::path(post, path = "/api/v1/reindex", tag = "jobs", request_body = ReindexRequest,
-    responses((status = 202, body = ReindexQueued), (status = 415), (status = 422, description = "Not the enrich stage, or no such model")))]
+    responses(
+        (status = 202, body = ReindexQueued),
+        (status = 400, description = "Malformed JSON", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not the enrich stage, no such model, or unknown fields", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn reindex(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ReindexRequest>,
@@ -62,12 +58,12 @@ pub async fn reindex(
         )));
     }
     let current = state.ai_models.clone();
-    let parts: BTreeMap<String, String> = match &req.model {
+    let parts: BTreeMap<EnrichPart, String> = match &req.model {
         None => current.clone(),
         Some(name) => current
             .iter()
             .filter(|(_, v)| v.split('@').next() == Some(name.as_str()) || *v == name)
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (*k, v.clone()))
             .collect(),
     };
     if parts.is_empty() {
@@ -80,7 +76,6 @@ pub async fn reindex(
     }
     let principal = state.principal();
     let (mut queued, mut up_to_date, mut offset) = (Vec::new(), 0usize, 0usize);
-    let mut events = Vec::new();
     loop {
         let (page, _) =
             state.catalog.list(&AssetFilter::default(), &principal, PAGE, offset).await?;
@@ -92,32 +87,21 @@ pub async fn reindex(
             {
                 continue;
             }
-            let stale = parts
-                .iter()
-                .any(|(part, now)| applies(part, a) && a.ai.models.get(part) != Some(now));
+            let stale = parts.iter().any(|(part, now)| {
+                part.applies(a.kind, a.technical.as_ref()) && a.ai.models.get(part) != Some(now)
+            });
             if !stale {
                 up_to_date += 1;
                 continue;
             }
-            let text = acervo_catalog::asset::embedding_text(&a.title, &a.description, &a.tags);
-            let event = Event::ReprocessRequested {
-                id: a.id,
-                kind: a.kind,
-                sha256: a.sha256.clone(),
-                master_key: a.master_key.clone(),
-                text,
-                only: Some(Stage::Enrich),
-            };
-            events.push(EventEnvelope { at: Utc::now(), principal: principal.name.clone(), event });
             queued.push(a.id);
         }
         if page.len() < PAGE {
             break;
         }
     }
-    for env in events {
-        super::assets::append(&state, env).await?;
-    }
+    // In batches: one sync of the log per thousand assets, not one per asset.
+    intents::reprocess(&state, &principal, &queued, Some(Stage::Enrich)).await?;
     Ok((
         axum::http::StatusCode::ACCEPTED,
         Json(ReindexQueued { queued, up_to_date, models: parts }),

@@ -17,6 +17,7 @@ use crate::problem::ApiError;
 use crate::state::AppState;
 
 #[derive(Default, Deserialize, IntoParams, ToSchema)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct SearchParams {
     /// Words to find; "quoted phrases", -excluded words and prefix* words. Empty lists every
@@ -189,7 +190,10 @@ async fn run(state: AppState, params: SearchParams) -> Result<Json<SearchRespons
 
 /// Search assets (text, vector or hybrid) with filters, facets, highlights and moments.
 #[utoipa::path(get, path = "/api/v1/search", tag = "search", params(SearchParams),
-    responses((status = 200, body = SearchResponse), (status = 400, description = "Invalid parameter")))]
+    responses(
+        (status = 200, body = SearchResponse),
+        (status = 400, description = "Invalid parameter", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn search(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<SearchParams>,
@@ -199,7 +203,12 @@ pub async fn search(
 
 /// The same search with a JSON body (query vectors are long for a URL).
 #[utoipa::path(post, path = "/api/v1/search", tag = "search", request_body = SearchParams,
-    responses((status = 200, body = SearchResponse), (status = 400, description = "Invalid parameter")))]
+    responses(
+        (status = 200, body = SearchResponse),
+        (status = 400, description = "Invalid parameter or malformed JSON", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown or mistyped fields", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn search_post(
     State(state): State<AppState>,
     ApiJson(p): ApiJson<SearchParams>,

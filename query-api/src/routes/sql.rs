@@ -9,7 +9,6 @@ use acervo_lakehouse::CatalogError;
 use acervo_lakehouse::search::sql as search_sql;
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use datafusion::error::DataFusionError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -26,6 +25,7 @@ const MAX_ROWS: usize = 10_000;
 pub struct SqlRequest {
     /// One SELECT statement, e.g.
     /// `SELECT s.rank, a.title FROM search('incendio', 20) s JOIN assets a ON a.id = s.asset_id ORDER BY s.rank`.
+    #[schema(pattern = r"\S")]
     pub query: String,
 }
 
@@ -66,17 +66,20 @@ fn sql_error(e: CatalogError) -> ApiError {
 
 /// Run a read-only SQL query over the catalog (with `search()`).
 #[utoipa::path(post, path = "/api/v1/sql", tag = "sql", request_body = SqlRequest,
-    responses((status = 200, body = SqlResponse), (status = 400, description = "Invalid or refused statement"),
-        (status = 403, description = "The principal may not see every project")))]
+    responses(
+        (status = 200, body = SqlResponse),
+        (status = 400, description = "Invalid or refused statement, or malformed JSON", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The principal may not see every project", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown or mistyped fields", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn sql(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<SqlRequest>,
 ) -> Result<Json<SqlResponse>, ApiError> {
     let principal = state.principal();
     if principal.projects.is_some() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "Forbidden",
+        return Err(ApiError::forbidden(
             "SQL reads every project's rows: it needs access to all projects",
         ));
     }
