@@ -31,7 +31,12 @@ if [ "$(free_gib)" -lt 25 ]; then
   rm -rf "$CARGO_TARGET_DIR/debug"
 fi
 
-# What both commands build: every binary of the workspace, the server the tests drive among them.
-build_acervo() {
+# The server alone (the first command) and every binary of the workspace (the tests, which drive
+# the server, and the benchmarks). The dependencies resolve to the same features either way, so
+# the second reuses all of the first.
+build_server() {
+  cargo build -p acervo --bin acervo --locked
+}
+build_workspace() {
   cargo build --workspace --bins --locked
 }

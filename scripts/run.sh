@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/cargo-env.sh
-build_acervo
+build_server
 exec "$CARGO_TARGET_DIR/debug/acervo" "$@"

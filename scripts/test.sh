@@ -23,5 +23,5 @@ fi
 source scripts/cargo-env.sh
 python3 scripts/check-module-cycles.py
 cargo fmt --all --check
-build_acervo
+build_workspace
 cargo nextest run --workspace --locked --no-fail-fast
