@@ -142,10 +142,46 @@ pub(crate) fn intent_writer<'s>(
     items: StreamVec<'s, u64, LogItem>,
     writer: CatalogWriter,
 ) -> StreamVec<'s, u64, (u64, Json<Planned>)> {
-    let scope = items.scope();
-    items.unary_frontier::<CapacityContainerBuilder<Vec<(u64, Json<Planned>)>>, _, _, _>(
-        Exchange::new(|_: &LogItem| 0u64),
-        "IntentWriter",
+    writer_operator(items, writer, "IntentWriter", |items| {
+        Updates::Intents(
+            items
+                .into_iter()
+                .filter_map(|item| match item {
+                    LogItem::Intent { offset, event } => Some((offset, event.0)),
+                    LogItem::Control(_) => None,
+                })
+                .collect(),
+        )
+    })
+}
+
+/// Applies the stages' results (on worker 0); its output (results plan nothing) carries the
+/// frontier below which everything is durable.
+pub(crate) fn result_writer<'s>(
+    results: StreamVec<'s, u64, Json<WorkResult>>,
+    writer: CatalogWriter,
+) -> StreamVec<'s, u64, (u64, Json<Planned>)> {
+    writer_operator(results, writer, "ResultWriter", |results| {
+        Updates::Results(results.into_iter().map(|r| r.0).collect())
+    })
+}
+
+/// The operator of both writers: each activation's input becomes one write request (`updates`
+/// makes it); the batch's capability is held until the write is acknowledged, then the work
+/// it planned leaves at its intents' times.
+fn writer_operator<'s, I>(
+    input: StreamVec<'s, u64, I>,
+    writer: CatalogWriter,
+    name: &str,
+    updates: impl Fn(Vec<I>) -> Updates + 'static,
+) -> StreamVec<'s, u64, (u64, Json<Planned>)>
+where
+    I: timely::ExchangeData,
+{
+    let scope = input.scope();
+    input.unary_frontier::<CapacityContainerBuilder<Vec<(u64, Json<Planned>)>>, _, _, _>(
+        Exchange::new(|_: &I| 0u64),
+        name,
         move |_cap, info| {
             let wake = scope.worker().sync_activator_for(info.address.to_vec());
             let (reply, acks) = std::sync::mpsc::channel();
@@ -156,17 +192,14 @@ pub(crate) fn intent_writer<'s>(
                 let mut least: Option<Capability<u64>> = None;
                 input.for_each(|cap, data| {
                     keep_least(&mut least, cap.retain_least(0));
-                    batch.extend(data.drain(..).filter_map(|item| match item {
-                        LogItem::Intent { offset, event } => Some((offset, event.0)),
-                        LogItem::Control(_) => None,
-                    }));
+                    batch.append(data);
                 });
                 if let Some(cap) = least
                     && !batch.is_empty()
                 {
                     next_id += 1;
                     let req = WriteRequest {
-                        updates: Updates::Intents(batch),
+                        updates: updates(batch),
                         reply: reply.clone(),
                         id: next_id,
                         wake: wake.clone(),
@@ -185,51 +218,6 @@ pub(crate) fn intent_writer<'s>(
                             output.session(&at).give((offset, Json(work)));
                         }
                     }
-                }
-            }
-        },
-    )
-}
-
-/// Applies the stages' results (on worker 0); its (empty) output carries the frontier below
-/// which everything is durable.
-pub(crate) fn result_writer<'s>(
-    results: StreamVec<'s, u64, Json<WorkResult>>,
-    writer: CatalogWriter,
-) -> StreamVec<'s, u64, ()> {
-    let scope = results.scope();
-    results.unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
-        Exchange::new(|_: &Json<WorkResult>| 0u64),
-        "ResultWriter",
-        move |_cap, info| {
-            let wake = scope.worker().sync_activator_for(info.address.to_vec());
-            let (reply, acks) = std::sync::mpsc::channel();
-            let mut in_flight: HashMap<u64, Capability<u64>> = HashMap::new();
-            let mut next_id = 0u64;
-            move |(input, _frontier), _output| {
-                let mut batch = Vec::new();
-                let mut least: Option<Capability<u64>> = None;
-                input.for_each(|cap, data| {
-                    keep_least(&mut least, cap.retain_least(0));
-                    batch.extend(data.drain(..).map(|r| r.0));
-                });
-                if let Some(cap) = least
-                    && !batch.is_empty()
-                {
-                    next_id += 1;
-                    let req = WriteRequest {
-                        updates: Updates::Results(batch),
-                        reply: reply.clone(),
-                        id: next_id,
-                        wake: wake.clone(),
-                    };
-                    if !writer.send(req) {
-                        tracing::error!("the catalog writer stopped; holding the checkpoint");
-                    }
-                    in_flight.insert(next_id, cap);
-                }
-                while let Ok((id, _)) = acks.try_recv() {
-                    in_flight.remove(&id);
                 }
             }
         },
