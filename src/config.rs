@@ -14,8 +14,10 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::{Dict, Value};
 
 /// `ACERVO_*` variables that are not configuration keys: the log settings, the config file
-/// itself, and the test suite's own (the binary under test, the S3 test server).
-const NOT_KEYS: &[&str] = &["log", "log_format", "config", "bin", "s3s_fs"];
+/// itself, the first administrator's password (read once by `acervo serve`, never kept in the
+/// configuration), and the test suite's own (the binary under test, the S3 test server).
+const NOT_KEYS: &[&str] =
+    &["log", "log_format", "config", "admin_password", "admin_password_file", "bin", "s3s_fs"];
 
 /// Sections whose entries are named by the user: each entry has the fields of the named one.
 const NAMED_SECTIONS: &[(&str, &str)] = &[("renditions.video", "proxy")];
@@ -41,9 +43,40 @@ pub fn load(
     let mut cfg: AcervoConfig = figment.extract().context("invalid configuration")?;
     cfg.renditions.validate().context("invalid configuration")?;
     cfg.ai.validate().context("invalid configuration")?;
+    check_auth(&cfg).context("invalid configuration")?;
     cfg.home = std::path::absolute(&cfg.home)
         .with_context(|| format!("data directory {}", cfg.home.display()))?;
     Ok(cfg)
+}
+
+/// Authentication may be off only where nobody else can connect, and an OpenID provider's
+/// tokens are accepted only for a named audience.
+fn check_auth(cfg: &AcervoConfig) -> anyhow::Result<()> {
+    if cfg.auth.disabled {
+        let loopback = cfg
+            .addr
+            .parse::<std::net::SocketAddr>()
+            .map(|a| a.ip().is_loopback())
+            .unwrap_or_else(|_| cfg.addr.starts_with("localhost:"));
+        anyhow::ensure!(
+            loopback,
+            "auth.disabled = true is accepted only on a loopback address, not {}: turn authentication on or listen on 127.0.0.1",
+            cfg.addr
+        );
+    }
+    let oidc = &cfg.auth.oidc;
+    if !oidc.issuer.is_empty() {
+        anyhow::ensure!(
+            !oidc.audience.is_empty(),
+            "auth.oidc.issuer is set but auth.oidc.audience is empty: name the audience its tokens must carry"
+        );
+    }
+    anyhow::ensure!(
+        (1..=1440).contains(&cfg.auth.access_token_minutes),
+        "auth.access_token_minutes must be between 1 and 1440, not {}",
+        cfg.auth.access_token_minutes
+    );
+    Ok(())
 }
 
 /// Creates the data directory (the server owns it).

@@ -270,6 +270,9 @@ fn crc32(data: &[u8]) -> u32 {
     !crc
 }
 
+/// The first administrator's password on the servers the tests start.
+pub const ADMIN_PASSWORD: &str = "test-admin-password-1";
+
 /// A running `acervo serve` on a loopback port, killed when dropped.
 pub struct Server {
     pub child: Child,
@@ -294,6 +297,14 @@ impl Server {
             .env("ACERVO_AI__OCR_EVERY_SECONDS", "10")
             // Speech to text costs seconds per 30 s of sound: on for the tests about it only.
             .env("ACERVO_AI__SPEECH_MODEL_PATH", "")
+            // The tests of media, search and storage run as the administrator of a loopback
+            // server without authentication; the identity tests turn it on
+            // (`Server::start_with_auth`). The first password is set, so none is generated.
+            .env("ACERVO_AUTH__DISABLED", "true")
+            .env("ACERVO_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            // A cheap argon2id: the tests log in often; the cost itself is the benchmark's.
+            .env("ACERVO_AUTH__ARGON2_MEMORY_KIB", "1024")
+            .env("ACERVO_AUTH__ARGON2_ITERATIONS", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         for (k, v) in env {
@@ -312,6 +323,13 @@ impl Server {
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         Ok(Server { child, base, home: home.to_path_buf() })
+    }
+
+    /// A server with authentication on (the default of a real installation).
+    pub fn start_with_auth(home: &Path, env: &[(&str, &str)]) -> Result<Server> {
+        let mut all = vec![("ACERVO_AUTH__DISABLED", "false")];
+        all.extend_from_slice(env);
+        Self::start_with(home, &all)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -369,6 +387,19 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A client that sends `token` as its bearer token with every request.
+pub fn bearer_client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Ok(v) = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")) {
+        headers.insert(reqwest::header::AUTHORIZATION, v);
+    }
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap_or_default()
 }
 
 pub fn client() -> reqwest::Client {

@@ -182,6 +182,40 @@ max_backoff_ms = 300000
 # Hours an on-demand rendition is kept (objects under ondemand/).
 ondemand_expiry_hours = 48
 
+[auth]
+# Every request is authenticated. `disabled = true` (every request acts as the administrator)
+# is accepted only when `addr` is a loopback address.
+disabled = false
+# The `iss` of the access tokens Acervo issues to its local users.
+local_issuer = "acervo"
+# Minutes an access token lives (seed 001: 5 to 15), and days a login's refresh tokens do.
+access_token_minutes = 10
+refresh_token_days = 30
+# argon2id's cost for local passwords (OWASP's recommendation: 19 MiB, 2 passes, 1 lane) and
+# the shortest password accepted.
+argon2_memory_kib = 19456
+argon2_iterations = 2
+min_password_length = 12
+# PBKDF2 iterations of the SCRAM-SHA-256 verifier kept for PostgreSQL clients (PostgreSQL's
+# own default).
+scram_iterations = 4096
+# Failed logins per user name in a minute before further tries wait (per client address: ten
+# times as many, for a newsroom behind one NAT address).
+login_attempts_per_minute = 10
+
+[auth.oidc]
+# An OpenID provider whose bearer tokens are accepted beside the local users' (its issuer URL
+# exactly as its tokens' `iss` say it; "" for none), the audience its tokens must name, the
+# client id a browser logs in with (Authorization Code + PKCE), where the roles are in its
+# tokens (Keycloak: realm roles; groups /projects/{slug}/{role} grant a role in one project),
+# and the clock skew allowed on exp and nbf.
+issuer = ""
+audience = ""
+client_id = ""
+roles_claim = "realm_access.roles"
+groups_claim = "groups"
+clock_skew_seconds = 60
+
 [limits]
 max_upload_bytes = 1099511627776
 # Images larger than this are refused by the operators (decompression bombs).
@@ -202,6 +236,33 @@ pub struct AcervoConfig {
     pub renditions: crate::profiles::RenditionProfiles,
     pub jobs: JobsConfig,
     pub ai: AiConfig,
+    pub auth: AuthConfig,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    pub disabled: bool,
+    pub local_issuer: String,
+    pub access_token_minutes: u64,
+    pub refresh_token_days: u32,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub min_password_length: usize,
+    pub scram_iterations: u32,
+    pub login_attempts_per_minute: usize,
+    pub oidc: OidcConfig,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    pub issuer: String,
+    pub audience: String,
+    pub client_id: String,
+    pub roles_claim: String,
+    pub groups_claim: String,
+    pub clock_skew_seconds: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -411,6 +472,9 @@ impl AcervoConfig {
         } else {
             PathBuf::from(&self.dataflow.work_dir)
         }
+    }
+    pub fn identity_dir(&self) -> PathBuf {
+        self.home.join("identity")
     }
     pub fn search_dir(&self) -> PathBuf {
         self.home.join("search")

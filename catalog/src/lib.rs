@@ -6,6 +6,7 @@
 
 pub mod names;
 
+pub mod action;
 pub mod apply;
 pub mod asset;
 pub mod asset_id;
@@ -31,6 +32,7 @@ pub mod storage_tier;
 pub mod technical;
 pub mod work;
 
+pub use action::Action;
 pub use apply::{apply_event, apply_result};
 pub use asset::Asset;
 pub use asset_id::AssetId;
@@ -46,7 +48,7 @@ pub use event::{Event, EventEnvelope, OnDemandSpec, WorkResult};
 pub use failure::{Classify, ErrorKind};
 pub use jobs::{DeadLetter, JobState, Lane, LiveStage, OnDemandJob};
 pub use media_kind::MediaKind;
-pub use principal::Principal;
+pub use principal::{ADMIN, Principal};
 pub use profiles::RenditionProfiles;
 pub use project_slug::ProjectSlug;
 pub use rendition::Rendition;
@@ -86,6 +88,7 @@ mod tests {
         check(crate::StorageTier::ALL);
         check(crate::DistributionStatus::ALL);
         check(crate::Role::ALL);
+        check(crate::Action::ALL);
         check(crate::EnrichPart::ALL);
         check(crate::Lane::ALL);
         check(crate::JobState::ALL);

@@ -2,6 +2,7 @@
 //! ETag, the catalog, full-text search with facets, job progress, health, Prometheus metrics
 //! and the OpenAPI document. Every error is an RFC 9457 `application/problem+json`.
 
+mod auth;
 mod extract;
 mod http_metrics;
 mod intents;
@@ -18,7 +19,7 @@ pub use state::AppState;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 
 /// The API router over `state`.
 pub fn router(state: AppState) -> Router {
@@ -57,8 +58,32 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/jobs/{id}/output", get(routes::jobs::output))
         .route("/api/v1/dead-letters", get(routes::jobs::dead_letters))
         .route("/api/v1/reindex", post(routes::reindex::reindex))
+        .route("/api/v1/auth/login", post(routes::auth::login))
+        .route("/api/v1/auth/refresh", post(routes::auth::refresh))
+        .route("/api/v1/auth/logout", post(routes::auth::logout))
+        .route("/api/v1/auth/config", get(routes::auth::config))
+        .route("/api/v1/auth/me", get(routes::auth::me))
+        .route("/api/v1/auth/password", put(routes::auth::change_password))
+        .route("/api/v1/auth/tokens", get(routes::auth::tokens).post(routes::auth::create_token))
+        .route("/api/v1/auth/tokens/{id}", delete(routes::auth::revoke_token))
+        .route("/api/v1/users", get(routes::admin::list_users).post(routes::admin::create_user))
+        .route(
+            "/api/v1/users/{name}",
+            get(routes::admin::get_user).patch(routes::admin::update_user),
+        )
+        .route("/api/v1/users/{name}/password", put(routes::admin::set_password))
+        .route(
+            "/api/v1/projects",
+            get(routes::admin::list_projects).post(routes::admin::create_project),
+        )
+        .route("/api/v1/projects/{slug}", get(routes::admin::get_project))
+        .route(
+            "/api/v1/projects/{slug}/members/{user}",
+            put(routes::admin::set_member).delete(routes::admin::remove_member),
+        )
         .fallback(routes::ops::not_found)
         .method_not_allowed_fallback(routes::ops::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(axum::middleware::from_fn_with_state(state.http.clone(), http_metrics::record))
         .with_state(state)
 }

@@ -1,6 +1,10 @@
-//! The OpenAPI document, generated from the handlers' annotations.
+//! The OpenAPI document, generated from the handlers' annotations. Every operation but the
+//! public ones (the `PUBLIC` list of the auth middleware) gets the bearer security requirement
+//! and its 401 problem here, once, rather than in each annotation.
 
-use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
 
 use crate::routes;
 
@@ -36,7 +40,27 @@ use crate::routes;
         routes::jobs::output,
         routes::jobs::dead_letters,
         routes::reindex::reindex,
+        routes::auth::login,
+        routes::auth::refresh,
+        routes::auth::logout,
+        routes::auth::config,
+        routes::auth::me,
+        routes::auth::change_password,
+        routes::auth::tokens,
+        routes::auth::create_token,
+        routes::auth::revoke_token,
+        routes::admin::list_users,
+        routes::admin::create_user,
+        routes::admin::get_user,
+        routes::admin::update_user,
+        routes::admin::set_password,
+        routes::admin::list_projects,
+        routes::admin::create_project,
+        routes::admin::get_project,
+        routes::admin::set_member,
+        routes::admin::remove_member,
     ),
+    modifiers(&BearerAuth),
     components(schemas(
         crate::problem::Problem,
         acervo_catalog::Asset,
@@ -67,6 +91,59 @@ use crate::routes;
         acervo_catalog::Lane,
         acervo_catalog::DeadLetter,
         acervo_catalog::EnrichPart,
+        acervo_catalog::Role,
+        acervo_identity::TokenPair,
+        acervo_identity::UserInfo,
+        acervo_identity::ProjectInfo,
+        acervo_identity::Member,
+        acervo_identity::ApiTokenInfo,
+        routes::auth::LoginRequest,
+        routes::auth::RefreshRequest,
+        routes::auth::PasswordChange,
+        routes::auth::NewApiToken,
+        routes::auth::CreatedApiToken,
+        routes::auth::Me,
+        routes::auth::AuthConfigView,
+        routes::auth::OidcLogin,
+        routes::admin::CreateUser,
+        routes::admin::UpdateUser,
+        routes::admin::SetPassword,
+        routes::admin::CreateProject,
+        routes::admin::Membership,
     ))
 )]
 pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let scheme = SecurityScheme::Http(
+            HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
+        );
+        doc.components.get_or_insert_with(Default::default).add_security_scheme("bearer", scheme);
+        let unauthorized = ResponseBuilder::new()
+            .description("No valid bearer token")
+            .content(
+                "application/problem+json",
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(RefOr::Ref(Ref::from_schema_name("Problem"))))
+                    .build(),
+            )
+            .build();
+        for (path, item) in doc.paths.paths.iter_mut() {
+            if crate::auth::PUBLIC.contains(&path.as_str()) {
+                continue;
+            }
+            let ops =
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for op in ops.into_iter().flatten() {
+                op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+                op.responses
+                    .responses
+                    .entry("401".into())
+                    .or_insert_with(|| RefOr::T(unauthorized.clone()));
+            }
+        }
+    }
+}

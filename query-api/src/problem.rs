@@ -40,6 +40,9 @@ impl ApiError {
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "Forbidden", detail)
     }
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", detail)
+    }
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "Not found", detail)
     }
@@ -74,9 +77,15 @@ impl IntoResponse for ApiError {
         };
         let body = serde_json::to_string(&problem).unwrap_or_default();
         let mut response = (self.status, body).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 6750 §3: a 401 names the scheme it wants.
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"acervo\""),
+            );
+        }
         response
     }
 }
@@ -93,5 +102,34 @@ impl From<acervo_lakehouse::SearchError> for ApiError {
 impl From<acervo_lakehouse::CatalogError> for ApiError {
     fn from(e: acervo_lakehouse::CatalogError) -> Self {
         ApiError::internal(e)
+    }
+}
+
+impl From<acervo_identity::AuthFailure> for ApiError {
+    fn from(e: acervo_identity::AuthFailure) -> Self {
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+        let title = match status {
+            StatusCode::UNAUTHORIZED => "Unauthorized",
+            StatusCode::FORBIDDEN => "Forbidden",
+            StatusCode::TOO_MANY_REQUESTS => "Too many requests",
+            StatusCode::UNPROCESSABLE_ENTITY => "Unprocessable content",
+            StatusCode::SERVICE_UNAVAILABLE => "Service unavailable",
+            _ => "Internal server error",
+        };
+        ApiError::new(status, title, e.to_string())
+    }
+}
+
+impl From<acervo_identity::IdentityError> for ApiError {
+    fn from(e: acervo_identity::IdentityError) -> Self {
+        use acervo_identity::IdentityError as E;
+        match e {
+            E::NoSuchUser(_) | E::NoSuchProject(_) | E::NoSuchToken(_) => {
+                ApiError::not_found(e.to_string())
+            }
+            E::UserExists(_) | E::ProjectExists(_) => ApiError::conflict(e.to_string()),
+            E::Invalid(_) => ApiError::unprocessable(e.to_string()),
+            other => ApiError::internal(other),
+        }
     }
 }

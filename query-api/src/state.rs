@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use acervo_catalog::{AcervoConfig, Principal};
+use acervo_catalog::AcervoConfig;
 use acervo_dataflows::{Engine, JobRegistry, Metrics};
+use acervo_identity::{Authenticator, IdentityStore};
 use acervo_lakehouse::{Catalog, EventLog, MasterStore, SearchIndex};
 
 use crate::http_metrics::HttpMetrics;
@@ -19,6 +20,12 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     pub jobs: Arc<JobRegistry>,
     pub metrics: Arc<Metrics>,
+    /// Users, projects, memberships and sessions.
+    pub identity: Arc<IdentityStore>,
+    /// Bearer token → principal (local tokens and the OpenID provider's).
+    pub authenticator: Arc<Authenticator>,
+    /// Every request acts as the administrator (loopback only: `acervo serve` checks).
+    pub auth_disabled: bool,
     /// The sentence model that embeds text queries for vector and hybrid search.
     pub text_model: Option<Arc<acervo_operators::embed::TextVectors>>,
     /// The model behind each enrichment part now (`name@version`), for reindexing.
@@ -41,8 +48,10 @@ impl AppState {
         engine: Arc<Engine>,
         jobs: Arc<JobRegistry>,
         metrics: Arc<Metrics>,
+        authenticator: Arc<Authenticator>,
     ) -> AppState {
         let http = Arc::new(HttpMetrics::register(&metrics.registry));
+        let auth_disabled = config.auth.disabled;
         AppState {
             config,
             catalog,
@@ -52,17 +61,14 @@ impl AppState {
             engine,
             jobs,
             metrics,
+            identity: Arc::clone(&authenticator.store),
+            auth_disabled,
+            authenticator,
             text_model: None,
             ai_models: Default::default(),
             http,
             pending: Arc::new(PendingWrites::default()),
             admission: Arc::default(),
         }
-    }
-
-    /// The principal a request acts for. Authentication plugs in here; until then every
-    /// request is the built-in local administrator.
-    pub fn principal(&self) -> Principal {
-        Principal::local_admin()
     }
 }

@@ -3,8 +3,9 @@
 use std::fs::File;
 use std::sync::Arc;
 
-use acervo_catalog::AcervoConfig;
+use acervo_catalog::{AcervoConfig, ProjectSlug};
 use acervo_dataflows::{Engine, EngineContext, JobRegistry, Metrics, Models};
+use acervo_identity::{AdminPassword, Authenticator, FirstStart, IdentityStore, OidcVerifier};
 use acervo_lakehouse::{Checkpoint, EventLog, SearchIndex};
 use acervo_operators::ProbeLimits;
 use acervo_query_api::{AppState, router};
@@ -40,6 +41,7 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
     let search = SearchIndex::open(&cfg.search_dir(), &cfg.search, &catalog)
         .await
         .context("search index")?;
+    let authenticator = Arc::new(open_identity(&cfg, &catalog).await?);
     let metrics = Arc::new(Metrics::new());
     // The models, loaded once: the enrichment stage runs them; the search API embeds query
     // text with the same sentence model. Without one, the server still runs and that part of
@@ -102,12 +104,17 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
         Arc::clone(&engine),
         jobs,
         metrics,
+        authenticator,
     );
     state.text_model = text_model.ok();
     state.ai_models = ai_models;
     tracing::info!(%addr, home = %cfg.home.display(), objects = %cfg.objects_url(), "acervo is serving");
     println!("acervo listening on http://{addr} (data in {})", cfg.home.display());
-    axum::serve(listener, router(state))
+    if cfg.auth.disabled {
+        tracing::warn!(%addr, "authentication is disabled: every request acts as the administrator");
+    }
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("HTTP server")?;
@@ -118,6 +125,71 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
         .context("saving the search index")?;
     drop(lock);
     Ok(())
+}
+
+/// The identity store, its first administrator, and the projects the catalog's assets name.
+async fn open_identity(
+    cfg: &AcervoConfig,
+    catalog: &acervo_lakehouse::Catalog,
+) -> anyhow::Result<Authenticator> {
+    let dir = cfg.identity_dir();
+    let store = {
+        let (dir, auth) = (dir.clone(), cfg.auth.clone());
+        tokio::task::spawn_blocking(move || IdentityStore::open(&dir, &auth)).await??
+    };
+    let password = match (
+        std::env::var("ACERVO_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty()),
+        std::env::var_os("ACERVO_ADMIN_PASSWORD_FILE"),
+    ) {
+        (Some(p), _) => AdminPassword::Given(p),
+        (None, Some(file)) => {
+            let text = std::fs::read_to_string(&file).with_context(|| {
+                format!("ACERVO_ADMIN_PASSWORD_FILE: cannot read {}", file.to_string_lossy())
+            })?;
+            AdminPassword::Given(text.trim_end_matches(['\n', '\r']).to_string())
+        }
+        (None, None) => AdminPassword::Generate,
+    };
+    let store = Arc::new(store);
+    let first = {
+        let store = Arc::clone(&store);
+        tokio::task::spawn_blocking(move || acervo_identity::ensure_admin(&store, password))
+            .await?
+            .context("creating the first administrator")?
+    };
+    match first {
+        FirstStart::Existing => {}
+        FirstStart::Given => {
+            tracing::info!("created the administrator 'admin' with the given password")
+        }
+        FirstStart::Generated { password, file } => {
+            // Printed once, on stderr (stdout's first line is the listening address).
+            eprintln!(
+                "acervo: created the administrator 'admin' with the one-time password {password} (also in {}); change it at the first login",
+                file.display()
+            );
+        }
+    }
+    // Every project an asset names is a project (assets uploaded before projects existed).
+    let named: Vec<ProjectSlug> = catalog
+        .distinct_projects()
+        .await
+        .context("reading the catalog's projects")?
+        .into_iter()
+        .filter_map(|p| match p.parse::<ProjectSlug>() {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!(error = %e, "an asset's project is not a slug: only an administrator sees it");
+                None
+            }
+        })
+        .collect();
+    let created = store.ensure_projects(&named)?;
+    if created > 0 {
+        tracing::info!(created, "projects created for the catalog's assets");
+    }
+    let oidc = (!cfg.auth.oidc.issuer.is_empty()).then(|| OidcVerifier::new(cfg.auth.oidc.clone()));
+    Ok(Authenticator { store, oidc })
 }
 
 /// Ctrl-C or SIGTERM (what Kubernetes sends before it kills a pod).

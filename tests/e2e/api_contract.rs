@@ -85,14 +85,38 @@ async fn openapi_health_and_metrics() {
     assert!(text.contains("route=\"/api/v1/assets\""), "{text}");
 }
 
-/// Schemathesis (PyPI) against a live server holding real assets: every operation of the
-/// OpenAPI document, with generated valid and invalid inputs, answers only the statuses and
-/// content types it documents, with bodies that fit their schemas, and never a server error.
+/// Schemathesis (PyPI) against a live server with authentication on, holding real assets: every
+/// operation of the OpenAPI document, with generated valid and invalid inputs, answers only the
+/// statuses and content types it documents, with bodies that fit their schemas, and never a
+/// server error; and every operation that declares the bearer scheme refuses a request without a
+/// valid token (its `ignored_auth` check).
 #[tokio::test(flavor = "multi_thread")]
 async fn every_operation_answers_as_the_openapi_document_says() {
     let work = tempfile::tempdir().unwrap();
-    let server = Server::start(&work.path().join("home")).unwrap();
-    let c = client();
+    let server = Server::start_with_auth(&work.path().join("home"), &[]).unwrap();
+    // The administrator's personal token: a password change or a logout schemathesis makes
+    // does not end it.
+    let login: serde_json::Value = client()
+        .post(server.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let session = bearer_client(login["access_token"].as_str().unwrap());
+    let token: serde_json::Value = session
+        .post(server.url("/api/v1/auth/tokens"))
+        .json(&serde_json::json!({"name": "schemathesis"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().unwrap().to_string();
+    let c = bearer_client(&token);
     let photo = work.path().join("foto.png");
     make_image(&photo, 64, 48).unwrap();
     let id = upload_ok(&c, &server, &photo, "Foto de prueba", "prueba").await.unwrap();
@@ -106,7 +130,10 @@ async fn every_operation_answers_as_the_openapi_document_says() {
         .env("PYTHONPATH", &tools)
         .arg(tools.join("bin/schemathesis"))
         .args(["run", &server.url("/api/v1/openapi.json"), "--url", &server.base])
-        .args(["--max-examples", "20", "--seed", "20261203", "--workers", "2"])
+        .args(["--header", &format!("Authorization: Bearer {token}")])
+        // One worker: with two, the Python 3.11 here fails inside hypothesis ("AST constructor
+        // recursion depth mismatch", a CPython bug in ast.parse across threads).
+        .args(["--max-examples", "20", "--seed", "20261203", "--workers", "1"])
         // Every default check but two. A soft delete keeps the asset readable (status
         // "deleted", restorable), which the use-after-free check takes for a bug. And requests
         // that fit the schema but not the asset's state (accepting a label that is not among its

@@ -13,6 +13,7 @@ mod crash_recovery;
 mod downloads;
 mod event_log;
 mod hls_browser;
+mod identity;
 mod media_pipeline;
 mod rendition_jobs;
 mod renditions;

@@ -81,7 +81,7 @@ impl SearchIndex {
             q.weight(EnableScoring::disabled_from_searcher(&snap.assets)).map_err(idx_err)
         };
         let caches = (&self.facet_cache, &self.filter_cache);
-        let scope = format!("{:?}|{:?}", req.filter, principal.projects);
+        let scope = format!("{:?}|{:?}", req.filter, principal.visible_projects());
 
         let (ranked, total, facets) = match req.mode {
             Mode::Text => {
@@ -262,7 +262,7 @@ impl SearchIndex {
         f: &super::request::SearchFilter,
         principal: &Principal,
     ) -> Result<Arc<OrdSet>, SearchError> {
-        let key = format!("{f:?}|{:?}", principal.projects);
+        let key = format!("{f:?}|{:?}", principal.visible_projects());
         {
             let cache = self.ord_cache.lock().unwrap_or_else(|p| p.into_inner());
             if cache.0 == snap.generation

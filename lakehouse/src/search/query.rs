@@ -264,7 +264,7 @@ pub fn explicit_filter_query(
         let hi = f.duration_max_ms.map_or(Bound::Unbounded, |v| Bound::Included(at(v)));
         clauses.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
     }
-    if let Some(projects) = &principal.projects {
+    if let Some(projects) = &principal.visible_projects() {
         if projects.is_empty() {
             return Some(Box::new(EmptyQuery));
         }

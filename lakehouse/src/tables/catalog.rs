@@ -339,6 +339,20 @@ impl Catalog {
             .collect())
     }
 
+    /// Every project some asset names, deleted ones included.
+    pub async fn distinct_projects(&self) -> Result<Vec<String>, CatalogError> {
+        let batches = self.sql("SELECT DISTINCT project FROM assets ORDER BY project").await?;
+        let mut out = Vec::new();
+        for b in &batches {
+            // The column's string layout is DataFusion's choice (Utf8, Utf8View): cast to one.
+            let strings = arrow::compute::cast(b.column(0), &arrow_schema::DataType::Utf8)
+                .map_err(|e| CatalogError::Sql(e.into()))?;
+            let strings = arrow_array::cast::AsArray::as_string::<i32>(strings.as_ref());
+            out.extend(strings.iter().flatten().map(str::to_string));
+        }
+        Ok(out)
+    }
+
     /// A DataFusion session with every catalog table registered.
     pub fn session(&self) -> Result<SessionContext, CatalogError> {
         let ctx = SessionContext::new();

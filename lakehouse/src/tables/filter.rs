@@ -34,7 +34,7 @@ impl AssetFilter {
         if let Some(h) = &self.sha256 {
             parts.push(format!("sha256 = {}", quote(h)));
         }
-        if let Some(projects) = &principal.projects {
+        if let Some(projects) = &principal.visible_projects() {
             if projects.is_empty() {
                 parts.push("false".into());
             } else {

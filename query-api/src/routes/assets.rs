@@ -2,7 +2,7 @@
 
 use std::pin::pin;
 
-use acervo_catalog::{Asset, AssetId, AssetStatus, MediaKind, Rendition};
+use acervo_catalog::{Action, Asset, AssetId, AssetStatus, MediaKind, ProjectSlug, Rendition};
 use acervo_lakehouse::masters::MasterError;
 use acervo_lakehouse::tables::AssetFilter;
 use acervo_lakehouse::{StoredMaster, keys};
@@ -15,7 +15,8 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::visible_asset;
+use super::{asset_for, visible_asset};
+use crate::auth::Caller;
 use crate::extract::{ApiJson, ApiQuery, parse_id};
 use crate::intents;
 use crate::media_type::{check_filename, classify};
@@ -228,15 +229,19 @@ fn view(asset: Asset, renditions: Vec<Rendition>) -> AssetView {
         (status = 409, description = "The same content is already in this project (existing_id names it)", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Too large", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Content does not match its name", body = crate::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Empty file", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Empty file, or the project is not a slug", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     State(state): State<AppState>,
+    Caller(principal): Caller,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
+    // Refused before a byte is stored when the caller may upload nowhere.
+    if !principal.may_somewhere(Action::AssetCreate) {
+        return Err(ApiError::forbidden(format!("{} may not upload assets", principal.name)));
+    }
     let mut multipart = multipart
         .map_err(|e| ApiError::bad_request(format!("expected a multipart/form-data body: {e}")))?;
-    let principal = state.principal();
     let id = AssetId::new();
     let (mut title, mut description, mut tags, mut project) = (None, None, None, None);
     let mut stored: Option<(StoredMaster, String, String)> = None;
@@ -306,8 +311,21 @@ pub async fn create(
         .map(|p| p.trim().to_string())
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| DEFAULT_PROJECT.into());
-    if !principal.can_see_project(&project) {
-        return Err(refuse(ApiError::forbidden(format!("no access to project {project:?}"))).await);
+    let slug = match project.parse::<ProjectSlug>() {
+        Ok(s) => s,
+        Err(e) => return Err(refuse(ApiError::unprocessable(e.to_string())).await),
+    };
+    if !principal.may(Action::AssetCreate, &project) {
+        return Err(refuse(ApiError::forbidden(format!(
+            "{} may not upload assets to project {project:?}",
+            principal.name
+        )))
+        .await);
+    }
+    // An administrator's upload into a new project creates it; anyone else's role is in a
+    // project that exists.
+    if let Err(e) = state.identity.ensure_projects(std::slice::from_ref(&slug)) {
+        return Err(refuse(e.into()).await);
     }
     let _admission = state.admission.lock().await;
     let duplicate = match state.pending.ingest_of(&project, &master.sha256) {
@@ -365,11 +383,12 @@ pub async fn create(
     ))]
 pub async fn list(
     State(state): State<AppState>,
+    Caller(principal): Caller,
     ApiQuery(p): ApiQuery<ListParams>,
 ) -> Result<Json<AssetPage>, ApiError> {
     let filter = asset_filter(p.kind.as_deref(), p.status.as_deref(), p.project, p.sha256)?;
     let (limit, offset) = page_bounds(p.limit, p.offset)?;
-    let (items, total) = state.catalog.list(&filter, &state.principal(), limit, offset).await?;
+    let (items, total) = state.catalog.list(&filter, &principal, limit, offset).await?;
     Ok(Json(AssetPage { items, total, limit, offset }))
 }
 
@@ -381,10 +400,11 @@ pub async fn list(
     ))]
 pub async fn get_one(
     State(state): State<AppState>,
+    Caller(principal): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<AssetView>, ApiError> {
     let id = parse_id(&id)?;
-    let asset = visible_asset(&state, id).await?;
+    let asset = visible_asset(&state, &principal, id).await?;
     let renditions = state.catalog.renditions_of(id).await?;
     Ok(Json(view(asset, renditions)))
 }
@@ -401,11 +421,12 @@ pub async fn get_one(
     ))]
 pub async fn patch(
     State(state): State<AppState>,
+    Caller(principal): Caller,
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<AssetPatch>,
 ) -> Result<Json<AssetView>, ApiError> {
     let id = parse_id(&id)?;
-    let asset = visible_asset(&state, id).await?;
+    let asset = asset_for(&state, &principal, id, Action::AssetEdit).await?;
     if asset.status == AssetStatus::Deleted {
         return Err(ApiError::conflict(format!("asset {id} is deleted")));
     }
@@ -419,8 +440,8 @@ pub async fn patch(
     let tags = patch.tags.map(|t| Asset::parse_tags(&t.join(",")));
     let description = patch.description.map(|d| d.trim().to_string());
     // The dataflow re-embeds the asset's vector from its new text.
-    intents::edit(&state, &state.principal(), id, title, description, tags).await?;
-    get_one(State(state), Path(id.to_string())).await
+    intents::edit(&state, &principal, id, title, description, tags).await?;
+    get_one(State(state), Caller(principal), Path(id.to_string())).await
 }
 
 /// Accept suggested labels: they become editorial tags (recorded as an event, so the audit
@@ -436,11 +457,12 @@ pub async fn patch(
     ))]
 pub async fn accept(
     State(state): State<AppState>,
+    Caller(principal): Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AcceptSuggestions>,
 ) -> Result<Json<AssetView>, ApiError> {
     let id = parse_id(&id)?;
-    let asset = visible_asset(&state, id).await?;
+    let asset = asset_for(&state, &principal, id, Action::AssetEdit).await?;
     if asset.status == AssetStatus::Deleted {
         return Err(ApiError::conflict(format!("asset {id} is deleted")));
     }
@@ -456,8 +478,8 @@ pub async fn accept(
             asset.labels.join(", ")
         )));
     }
-    intents::accept_suggestions(&state, &state.principal(), id, labels).await?;
-    get_one(State(state), Path(id.to_string())).await
+    intents::accept_suggestions(&state, &principal, id, labels).await?;
+    get_one(State(state), Caller(principal), Path(id.to_string())).await
 }
 
 /// Soft delete: the asset leaves listings and search; its master is retained.
@@ -468,16 +490,17 @@ pub async fn accept(
     ))]
 pub async fn delete(
     State(state): State<AppState>,
+    Caller(principal): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<AssetView>, ApiError> {
     let id = parse_id(&id)?;
-    let asset = visible_asset(&state, id).await?;
+    let asset = asset_for(&state, &principal, id, Action::AssetDelete).await?;
     if asset.status != AssetStatus::Deleted {
         let retention_until =
             Utc::now() + chrono::Duration::days(i64::from(state.config.retention_days));
-        intents::delete(&state, &state.principal(), id, retention_until).await?;
+        intents::delete(&state, &principal, id, retention_until).await?;
     }
-    get_one(State(state), Path(id.to_string())).await
+    get_one(State(state), Caller(principal), Path(id.to_string())).await
 }
 
 /// Run an asset's media stages again. Renditions already stored for the current profiles are
@@ -490,10 +513,11 @@ pub async fn delete(
     ))]
 pub async fn reprocess(
     State(state): State<AppState>,
+    Caller(principal): Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let asset = visible_asset(&state, id).await?;
+    let asset = asset_for(&state, &principal, id, Action::AssetEdit).await?;
     if !asset.status.can_become(AssetStatus::Processing)
         || asset.status == AssetStatus::Deleted
         || acervo_catalog::media_stages(asset.kind).is_empty()
@@ -503,8 +527,8 @@ pub async fn reprocess(
             asset.status, asset.kind
         )));
     }
-    intents::reprocess(&state, &state.principal(), &[id], None).await?;
-    let asset = visible_asset(&state, id).await?;
+    intents::reprocess(&state, &principal, &[id], None).await?;
+    let asset = visible_asset(&state, &principal, id).await?;
     let renditions = state.catalog.renditions_of(id).await?;
     Ok((StatusCode::ACCEPTED, Json(view(asset, renditions))).into_response())
 }
@@ -531,11 +555,12 @@ pub struct OnDemandAccepted {
     ))]
 pub async fn ondemand(
     State(state): State<AppState>,
+    Caller(principal): Caller,
     Path(id): Path<String>,
     ApiJson(spec): ApiJson<acervo_catalog::OnDemandSpec>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let asset = visible_asset(&state, id).await?;
+    let asset = asset_for(&state, &principal, id, Action::AssetEdit).await?;
     if asset.status == AssetStatus::Deleted {
         return Err(ApiError::conflict(format!("asset {id} is deleted")));
     }
@@ -572,7 +597,7 @@ pub async fn ondemand(
         )));
     }
     let job_id = uuid::Uuid::now_v7();
-    intents::request_ondemand(&state, &state.principal(), id, job_id, spec).await?;
+    intents::request_ondemand(&state, &principal, id, job_id, spec).await?;
     let job_url = format!("/api/v1/jobs/{job_id}");
     let mut r = (
         StatusCode::ACCEPTED,

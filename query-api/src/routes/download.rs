@@ -9,6 +9,7 @@ use futures::TryStreamExt;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::visible_asset;
+use crate::auth::Caller;
 use crate::extract::parse_id;
 use crate::problem::ApiError;
 use crate::range::{RangeAnswer, answer};
@@ -133,11 +134,12 @@ async fn serve(
     ))]
 pub async fn master(
     State(state): State<AppState>,
+    Caller(principal): Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let asset = visible_asset(&state, id).await?;
+    let asset = visible_asset(&state, &principal, id).await?;
     if asset.status == AssetStatus::Deleted {
         return Err(ApiError::new(StatusCode::GONE, "Gone", format!("asset {id} is deleted")));
     }
@@ -164,11 +166,12 @@ pub async fn master(
     ))]
 pub async fn rendition(
     State(state): State<AppState>,
+    Caller(principal): Caller,
     Path((id, profile)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let asset = visible_asset(&state, id).await?;
+    let asset = visible_asset(&state, &principal, id).await?;
     let renditions = state.catalog.renditions_of(id).await?;
     let r = renditions
         .iter()
@@ -204,11 +207,12 @@ pub async fn rendition(
     ))]
 pub async fn rendition_file(
     State(state): State<AppState>,
+    Caller(principal): Caller,
     Path((id, profile, file)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    visible_asset(&state, id).await?;
+    visible_asset(&state, &principal, id).await?;
     let parts: Vec<&str> = file.split('/').collect();
     if parts.iter().any(|p| p.is_empty() || *p == "." || *p == ".." || p.contains('\\'))
         || parts.len() > 4

@@ -1,12 +1,13 @@
 //! `/api/v1/assets/{id}/enrichment` and `/segments`: bring a transcript, OCR text, labels or
 //! embeddings from another system (or correct them), and read an asset's timed transcript.
 
-use acervo_catalog::{AssetStatus, Enrichment, FrameRow, SegmentRow};
+use acervo_catalog::{Action, AssetStatus, Enrichment, FrameRow, SegmentRow};
 use axum::Json;
 use axum::extract::{Path, State};
 
 use super::assets::{AssetView, get_one};
-use super::visible_asset;
+use super::{asset_for, visible_asset};
+use crate::auth::Caller;
 use crate::extract::{ApiJson, parse_id};
 use crate::intents;
 use crate::problem::ApiError;
@@ -26,19 +27,20 @@ use crate::state::AppState;
     ))]
 pub async fn put(
     State(state): State<AppState>,
+    Caller(principal): Caller,
     Path(id): Path<String>,
     ApiJson(enrichment): ApiJson<Enrichment>,
 ) -> Result<Json<AssetView>, ApiError> {
     let id = parse_id(&id)?;
-    let asset = visible_asset(&state, id).await?;
+    let asset = asset_for(&state, &principal, id, Action::AssetEdit).await?;
     if asset.status == AssetStatus::Deleted {
         return Err(ApiError::conflict(format!("asset {id} is deleted")));
     }
     enrichment
         .validate(state.config.search.embedding_dim)
         .map_err(|e| ApiError::unprocessable(e.to_string()))?;
-    intents::import_enrichment(&state, &state.principal(), id, enrichment).await?;
-    get_one(State(state), Path(id.to_string())).await
+    intents::import_enrichment(&state, &principal, id, enrichment).await?;
+    get_one(State(state), Caller(principal), Path(id.to_string())).await
 }
 
 /// What the picture models found in each sampled video frame (OCR text, labels with scores,
@@ -50,10 +52,11 @@ pub async fn put(
     ))]
 pub async fn frames(
     State(state): State<AppState>,
+    Caller(principal): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<FrameRow>>, ApiError> {
     let id = parse_id(&id)?;
-    visible_asset(&state, id).await?;
+    visible_asset(&state, &principal, id).await?;
     Ok(Json(state.catalog.frames_of(id).await?))
 }
 
@@ -65,9 +68,10 @@ pub async fn frames(
     ))]
 pub async fn segments(
     State(state): State<AppState>,
+    Caller(principal): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<SegmentRow>>, ApiError> {
     let id = parse_id(&id)?;
-    visible_asset(&state, id).await?;
+    visible_asset(&state, &principal, id).await?;
     Ok(Json(state.catalog.segments_of(id).await?))
 }

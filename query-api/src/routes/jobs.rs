@@ -3,7 +3,9 @@
 //! queued or running work; `/output` downloads an on-demand result; `/api/v1/dead-letters`
 //! lists jobs that failed for good.
 
-use acervo_catalog::{AssetId, AssetStatus, DeadLetter, OnDemandJob, Stage, StageState};
+use acervo_catalog::{
+    Action, AssetId, AssetStatus, DeadLetter, OnDemandJob, Principal, Stage, StageState,
+};
 use acervo_lakehouse::keys;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -15,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::visible_asset;
+use crate::auth::Caller;
 use crate::extract::{ApiQuery, parse_id};
 use crate::intents;
 use crate::problem::ApiError;
@@ -62,8 +65,12 @@ pub struct OnDemandView {
     pub output_url: Option<String>,
 }
 
-async fn asset_job(state: &AppState, id: AssetId) -> Result<AssetJobView, ApiError> {
-    let asset = visible_asset(state, id).await?;
+async fn asset_job(
+    state: &AppState,
+    principal: &Principal,
+    id: AssetId,
+) -> Result<AssetJobView, ApiError> {
+    let asset = visible_asset(state, principal, id).await?;
     let running = state.jobs.running(id);
     let stages: Vec<StageView> = asset
         .stages
@@ -128,18 +135,18 @@ async fn ondemand_job(state: &AppState, id: Uuid) -> Result<Option<OnDemandJob>,
     }
 }
 
-async fn job_view(state: &AppState, id: Uuid) -> Result<JobView, ApiError> {
+async fn job_view(state: &AppState, principal: &Principal, id: Uuid) -> Result<JobView, ApiError> {
     // Live on-demand jobs first, then assets (the id polled most), then finished on-demand
     // records: an asset's view costs no object-store miss.
     let job = match state.jobs.ondemand(id) {
         Some(job) => job,
-        None => match asset_job(state, AssetId(id)).await {
+        None => match asset_job(state, principal, AssetId(id)).await {
             Ok(view) => return Ok(JobView::Asset(view)),
             Err(e) if e.status != StatusCode::NOT_FOUND => return Err(e),
             Err(not_found) => ondemand_job(state, id).await?.ok_or(not_found)?,
         },
     };
-    visible_asset(state, job.asset_id).await?;
+    visible_asset(state, principal, job.asset_id).await?;
     let output_url = job.output_key.as_ref().map(|_| format!("/api/v1/jobs/{id}/output"));
     Ok(JobView::Ondemand(Box::new(OnDemandView {
         cancellable: job.state.is_active(),
@@ -156,10 +163,11 @@ async fn job_view(state: &AppState, id: Uuid) -> Result<JobView, ApiError> {
     ))]
 pub async fn job(
     State(state): State<AppState>,
+    Caller(principal): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, ApiError> {
     let id = parse_id(&id)?;
-    Ok(Json(job_view(&state, id.0).await?))
+    Ok(Json(job_view(&state, &principal, id.0).await?))
 }
 
 /// Cancels queued or running work: an asset's media stages (by asset id) or an on-demand job.
@@ -168,25 +176,27 @@ pub async fn job(
 #[utoipa::path(delete, path = "/api/v1/jobs/{id}", tag = "jobs", params(("id" = String, Path)),
     responses(
         (status = 202, description = "Cancellation requested", body = JobView),
+        (status = 403, description = "The caller may read but not change the asset", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such asset or job", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Nothing queued or running", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn cancel(
     State(state): State<AppState>,
+    Caller(principal): Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?.0;
-    let view = job_view(&state, id).await?;
+    let view = job_view(&state, &principal, id).await?;
     let (asset_id, cancellable) = match &view {
         JobView::Asset(a) => (a.asset_id, a.cancellable),
         JobView::Ondemand(o) => (o.job.asset_id, o.cancellable),
     };
+    super::asset_for(&state, &principal, asset_id, Action::AssetEdit).await?;
     if !cancellable {
         return Err(ApiError::conflict(format!(
             "job {id} has nothing queued or running to cancel"
         )));
     }
-    let principal = state.principal();
     tracing::info!(job = %id, principal = %principal.name, "cancellation requested");
     intents::cancel(&state, &principal, asset_id, id).await?;
     Ok((StatusCode::ACCEPTED, Json(view)).into_response())
@@ -205,6 +215,7 @@ pub async fn cancel(
     ))]
 pub async fn output(
     State(state): State<AppState>,
+    Caller(principal): Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -212,7 +223,7 @@ pub async fn output(
     let job = ondemand_job(&state, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no on-demand job has the id {id}")))?;
-    visible_asset(&state, job.asset_id).await?;
+    visible_asset(&state, &principal, job.asset_id).await?;
     let (Some(key), Some(sha256)) = (job.output_key.as_deref(), job.output_sha256.as_deref())
     else {
         return Err(ApiError::conflict(format!(
@@ -255,6 +266,7 @@ pub struct DeadLetterParams {
     ))]
 pub async fn dead_letters(
     State(state): State<AppState>,
+    Caller(principal): Caller,
     ApiQuery(p): ApiQuery<DeadLetterParams>,
 ) -> Result<Json<Vec<DeadLetter>>, ApiError> {
     let prefix = match p.asset_id.as_deref() {
@@ -264,7 +276,6 @@ pub async fn dead_letters(
     let mut keys = state.masters.list(&prefix).await.map_err(ApiError::internal)?;
     keys.sort();
     keys.truncate(1000);
-    let principal = state.principal();
     // One catalog read per asset, however many of its jobs failed.
     let mut visible: std::collections::HashMap<AssetId, bool> = std::collections::HashMap::new();
     let mut out = Vec::new();

@@ -1,6 +1,8 @@
 //! Handlers, one file per resource.
 
+pub mod admin;
 pub mod assets;
+pub mod auth;
 pub mod download;
 pub mod enrichment;
 pub mod jobs;
@@ -9,17 +11,42 @@ pub mod reindex;
 pub mod search;
 pub mod sql;
 
-use acervo_catalog::{Asset, AssetId};
+use acervo_catalog::{Action, Asset, AssetId, Principal};
 
 use crate::problem::ApiError;
 use crate::state::AppState;
 
-/// The asset as its principal may see it, with intents accepted but not yet materialised.
-pub(crate) async fn visible_asset(state: &AppState, id: AssetId) -> Result<Asset, ApiError> {
+/// The asset as `principal` may see it, with intents accepted but not yet materialised. One it
+/// may not read is not found (its existence is not told).
+pub(crate) async fn visible_asset(
+    state: &AppState,
+    principal: &Principal,
+    id: AssetId,
+) -> Result<Asset, ApiError> {
     let row = state.catalog.get_asset(id).await?;
     state
         .pending
         .view(id, row)
-        .filter(|a| state.principal().can_see_project(&a.project))
+        .filter(|a| principal.may(Action::AssetRead, &a.project))
         .ok_or_else(|| ApiError::not_found(format!("no asset has the id {id}")))
+}
+
+/// The asset, if `principal` may do `action` to it: not found if it may not even read it,
+/// forbidden if it may read but not do this.
+pub(crate) async fn asset_for(
+    state: &AppState,
+    principal: &Principal,
+    id: AssetId,
+    action: Action,
+) -> Result<Asset, ApiError> {
+    let asset = visible_asset(state, principal, id).await?;
+    if !principal.may(action, &asset.project) {
+        return Err(ApiError::forbidden(format!(
+            "{} may not {} in project {:?}",
+            principal.name,
+            action.describe(),
+            asset.project
+        )));
+    }
+    Ok(asset)
 }

@@ -3,13 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use acervo_catalog::{AssetId, AssetStatus, EnrichPart, Stage};
+use acervo_catalog::{Action, AssetId, AssetStatus, EnrichPart, Stage};
 use acervo_lakehouse::tables::AssetFilter;
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::auth::Caller;
 use crate::extract::ApiJson;
 use crate::intents;
 use crate::problem::ApiError;
@@ -44,13 +45,21 @@ pub struct ReindexQueued {
     responses(
         (status = 202, body = ReindexQueued),
         (status = 400, description = "Malformed JSON", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller may reindex no project", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not the enrich stage, no such model, or unknown fields", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn reindex(
     State(state): State<AppState>,
+    Caller(principal): Caller,
     ApiJson(req): ApiJson<ReindexRequest>,
 ) -> Result<(axum::http::StatusCode, Json<ReindexQueued>), ApiError> {
+    if !principal.may_somewhere(Action::AssetArchive) {
+        return Err(ApiError::forbidden(format!(
+            "{} may not reindex (an archivist's work)",
+            principal.name
+        )));
+    }
     if req.stage != Stage::Enrich {
         return Err(ApiError::unprocessable(format!(
             "only the enrich stage is reindexed by model version, not {}",
@@ -74,14 +83,14 @@ pub async fn reindex(
             names.join(", ")
         )));
     }
-    let principal = state.principal();
     let (mut queued, mut up_to_date, mut offset) = (Vec::new(), 0usize, 0usize);
     loop {
         let (page, _) =
             state.catalog.list(&AssetFilter::default(), &principal, PAGE, offset).await?;
         offset += page.len();
         for a in &page {
-            if !acervo_catalog::media_stages(a.kind).contains(&Stage::Enrich)
+            if !principal.may(Action::AssetArchive, &a.project)
+                || !acervo_catalog::media_stages(a.kind).contains(&Stage::Enrich)
                 || a.status == AssetStatus::Deleted
                 || !a.status.can_become(AssetStatus::Processing)
             {

@@ -4,7 +4,7 @@
 //! filters, facet counts over the whole filtered result, highlights, transcript moments and a
 //! `search_after` cursor. GET takes query parameters; POST takes the same as JSON (for vectors).
 
-use acervo_catalog::{AssetStatus, MediaKind};
+use acervo_catalog::{AssetStatus, MediaKind, Principal};
 use acervo_lakehouse::search::{Cursor, Mode, SearchFilter, SearchRequest, SearchResponse};
 use axum::Json;
 use axum::extract::State;
@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::auth::Caller;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -163,7 +164,11 @@ impl SearchParams {
     }
 }
 
-async fn run(state: AppState, params: SearchParams) -> Result<Json<SearchResponse>, ApiError> {
+async fn run(
+    state: AppState,
+    principal: Principal,
+    params: SearchParams,
+) -> Result<Json<SearchResponse>, ApiError> {
     let mut req = params.into_request(state.config.search.embedding_dim)?;
     // Vector and hybrid search without a vector: the query text, embedded with the model that
     // embedded the assets.
@@ -178,7 +183,6 @@ async fn run(state: AppState, params: SearchParams) -> Result<Json<SearchRespons
             .map_err(ApiError::internal)?;
         req.vector = v.into_iter().next();
     }
-    let principal = state.principal();
     let search = state.search.clone();
     let started = std::time::Instant::now();
     let res = tokio::task::spawn_blocking(move || search.search(&req, &principal))
@@ -196,9 +200,10 @@ async fn run(state: AppState, params: SearchParams) -> Result<Json<SearchRespons
     ))]
 pub async fn search(
     State(state): State<AppState>,
+    Caller(principal): Caller,
     ApiQuery(p): ApiQuery<SearchParams>,
 ) -> Result<Json<SearchResponse>, ApiError> {
-    run(state, p).await
+    run(state, principal, p).await
 }
 
 /// The same search with a JSON body (query vectors are long for a URL).
@@ -211,7 +216,8 @@ pub async fn search(
     ))]
 pub async fn search_post(
     State(state): State<AppState>,
+    Caller(principal): Caller,
     ApiJson(p): ApiJson<SearchParams>,
 ) -> Result<Json<SearchResponse>, ApiError> {
-    run(state, p).await
+    run(state, principal, p).await
 }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::auth::Caller;
 use crate::extract::ApiJson;
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -75,10 +76,10 @@ fn sql_error(e: CatalogError) -> ApiError {
     ))]
 pub async fn sql(
     State(state): State<AppState>,
+    Caller(principal): Caller,
     ApiJson(req): ApiJson<SqlRequest>,
 ) -> Result<Json<SqlResponse>, ApiError> {
-    let principal = state.principal();
-    if principal.projects.is_some() {
+    if principal.visible_projects().is_some() {
         return Err(ApiError::forbidden(
             "SQL reads every project's rows: it needs access to all projects",
         ));
