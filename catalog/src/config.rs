@@ -208,13 +208,15 @@ login_attempts_per_minute = 10
 # exactly as its tokens' `iss` say it; "" for none), the audience its tokens must name, the
 # client id a browser logs in with (Authorization Code + PKCE), where the roles are in its
 # tokens (Keycloak: realm roles; groups /projects/{slug}/{role} grant a role in one project),
-# and the clock skew allowed on exp and nbf.
+# the clock skew allowed on exp and nbf, and how often at most its keys are fetched again for a
+# token signed with a key not seen yet (a rotation).
 issuer = ""
 audience = ""
 client_id = ""
 roles_claim = "realm_access.roles"
 groups_claim = "groups"
 clock_skew_seconds = 60
+jwks_refetch_seconds = 60
 
 [limits]
 max_upload_bytes = 1099511627776
@@ -263,6 +265,7 @@ pub struct OidcConfig {
     pub roles_claim: String,
     pub groups_claim: String,
     pub clock_skew_seconds: u64,
+    pub jwks_refetch_seconds: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -14,6 +14,7 @@ mod downloads;
 mod event_log;
 mod hls_browser;
 mod identity;
+mod identity_oidc;
 mod media_pipeline;
 mod rendition_jobs;
 mod renditions;
