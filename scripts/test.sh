@@ -19,6 +19,11 @@ fi
 if [ ! -e "$tools/python/schemathesis/__init__.py" ]; then
   python3 -m pip install --quiet --disable-pip-version-check --target "$tools/python" schemathesis==4.32.5
 fi
+# pylance (PyPI), the version of the lance crate: a second writer of the catalog's tables, for
+# the audit trail's tamper test.
+if [ ! -e "$tools/pylance/lance/__init__.py" ]; then
+  python3 -m pip install --quiet --disable-pip-version-check --target "$tools/pylance" pylance==14.0.2
+fi
 
 source scripts/cargo-env.sh
 python3 scripts/check-module-cycles.py

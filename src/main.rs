@@ -44,6 +44,9 @@ enum Command {
     Reindex(cli::reindex::ReindexArgs),
     /// Re-hash every master and compare it with its recorded SHA-256.
     Verify,
+    /// The audit trail: `acervo audit verify` checks its hash chain.
+    #[command(subcommand)]
+    Audit(cli::audit::AuditCommand),
     /// Print the effective configuration.
     Config,
 }
@@ -94,7 +97,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut cfg = config::load(cli.config.as_deref(), cli.home.as_deref(), addr.as_deref())?;
     match cli.command {
         Command::Serve { .. } => config::create_home(&mut cfg)?,
-        Command::Sql { .. } | Command::Verify => {
+        Command::Sql { .. } | Command::Verify | Command::Audit(_) => {
             config::require_home(&cfg)?;
         }
         _ => {}
@@ -108,6 +111,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Reindex(args) => cli::reindex::run(args).await,
             Command::Sql { query } => cli::sql::run(&cfg, &query).await.map(|_| ExitCode::SUCCESS),
             Command::Verify => cli::verify::run(&cfg).await,
+            Command::Audit(c) => cli::audit::run(&cfg, c).await,
             Command::Config => {
                 println!("{}", serde_json::to_string_pretty(&cfg)?);
                 Ok(ExitCode::SUCCESS)

@@ -476,6 +476,9 @@ impl AcervoConfig {
             PathBuf::from(&self.dataflow.work_dir)
         }
     }
+    pub fn audit_dir(&self) -> PathBuf {
+        self.home.join("audit")
+    }
     pub fn identity_dir(&self) -> PathBuf {
         self.home.join("identity")
     }

@@ -103,6 +103,25 @@ pub static FRAMES: LazyLock<SchemaRef> = LazyLock::new(|| {
     ]))
 });
 
+/// `audit`: who did what to which resource, when, from where, and how it ended; append-only,
+/// each row chained to the one before by its hash (`audit::AuditRow`).
+pub static AUDIT: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        Field::new("seq", DataType::UInt64, false),
+        Field::new("at", ts(), false),
+        Field::new("who", DataType::Utf8, false),
+        Field::new("action", DataType::Utf8, false),
+        Field::new("resource", DataType::Utf8, false),
+        Field::new("result", DataType::Utf8, false),
+        Field::new("status", DataType::UInt16, true),
+        Field::new("client_ip", DataType::Utf8, false),
+        Field::new("user_agent", DataType::Utf8, false),
+        Field::new("detail", DataType::Utf8, false),
+        Field::new("prev_hash", DataType::Utf8, false),
+        Field::new("hash", DataType::Utf8, false),
+    ]))
+});
+
 /// `embeddings`: asset vectors (`at_ms` null) and frame vectors, L2-normalised, `dim` wide.
 pub fn embeddings(dim: usize) -> SchemaRef {
     let item = Arc::new(Field::new("item", DataType::Float32, true));

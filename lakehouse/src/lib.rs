@@ -2,6 +2,7 @@
 //! streaming content-addressed master store, the durable event log and checkpoints, and the
 //! Lance catalog tables with their indexes and DataFusion registration.
 
+pub mod audit_trail;
 pub mod checkpoint;
 pub mod derived;
 pub mod event_log;
@@ -11,6 +12,7 @@ pub mod objects;
 pub mod search;
 pub mod tables;
 
+pub use audit_trail::{AuditError, AuditTrail};
 pub use checkpoint::Checkpoint;
 pub use event_log::{EventLog, LogError, LogRecord, NewRecord, SegmentLog};
 pub use masters::{ByteStream, MasterError, MasterStore, StoredMaster};

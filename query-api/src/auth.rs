@@ -72,8 +72,11 @@ pub(crate) async fn authenticate(
         )
         .into_response();
     }
-    req.extensions_mut().insert(who);
-    next.run(req).await
+    req.extensions_mut().insert(who.clone());
+    let mut response = next.run(req).await;
+    // For the audit layer outside this one: who the request acted for.
+    response.extensions_mut().insert(who);
+    response
 }
 
 /// The client's address, for the login throttle and the logs.

@@ -2,6 +2,7 @@
 //! ETag, the catalog, full-text search with facets, job progress, health, Prometheus metrics
 //! and the OpenAPI document. Every error is an RFC 9457 `application/problem+json`.
 
+mod audit;
 mod auth;
 mod extract;
 mod http_metrics;
@@ -58,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/jobs/{id}/output", get(routes::jobs::output))
         .route("/api/v1/dead-letters", get(routes::jobs::dead_letters))
         .route("/api/v1/reindex", post(routes::reindex::reindex))
+        .route("/api/v1/audit", get(routes::audit::list))
         .route("/api/v1/auth/login", post(routes::auth::login))
         .route("/api/v1/auth/refresh", post(routes::auth::refresh))
         .route("/api/v1/auth/logout", post(routes::auth::logout))
@@ -84,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(routes::ops::not_found)
         .method_not_allowed_fallback(routes::ops::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), audit::record))
         .layer(axum::middleware::from_fn_with_state(state.http.clone(), http_metrics::record))
         .with_state(state)
 }

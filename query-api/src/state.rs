@@ -5,7 +5,7 @@ use std::sync::Arc;
 use acervo_catalog::AcervoConfig;
 use acervo_dataflows::{Engine, JobRegistry, Metrics};
 use acervo_identity::{Authenticator, IdentityStore};
-use acervo_lakehouse::{Catalog, EventLog, MasterStore, SearchIndex};
+use acervo_lakehouse::{AuditTrail, Catalog, EventLog, MasterStore, SearchIndex};
 
 use crate::http_metrics::HttpMetrics;
 use crate::pending::PendingWrites;
@@ -24,6 +24,8 @@ pub struct AppState {
     pub identity: Arc<IdentityStore>,
     /// Bearer token → principal (local tokens and the OpenID provider's).
     pub authenticator: Arc<Authenticator>,
+    /// Who did what, chained and durable (the `audit` table).
+    pub audit: Arc<AuditTrail>,
     /// Every request acts as the administrator (loopback only: `acervo serve` checks).
     pub auth_disabled: bool,
     /// The sentence model that embeds text queries for vector and hybrid search.
@@ -49,6 +51,7 @@ impl AppState {
         jobs: Arc<JobRegistry>,
         metrics: Arc<Metrics>,
         authenticator: Arc<Authenticator>,
+        audit: Arc<AuditTrail>,
     ) -> AppState {
         let http = Arc::new(HttpMetrics::register(&metrics.registry));
         let auth_disabled = config.auth.disabled;
@@ -64,6 +67,7 @@ impl AppState {
             identity: Arc::clone(&authenticator.store),
             auth_disabled,
             authenticator,
+            audit,
             text_model: None,
             ai_models: Default::default(),
             http,

@@ -1,5 +1,6 @@
 //! The subcommands.
 
+pub mod audit;
 pub mod ingest;
 pub mod reindex;
 pub mod search;

@@ -42,6 +42,11 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
         .await
         .context("search index")?;
     let authenticator = Arc::new(open_identity(&cfg, &catalog).await?);
+    let audit = Arc::new(
+        acervo_lakehouse::AuditTrail::open(&cfg.audit_dir(), Arc::clone(&catalog))
+            .await
+            .context("the audit trail")?,
+    );
     let metrics = Arc::new(Metrics::new());
     // The models, loaded once: the enrichment stage runs them; the search API embeds query
     // text with the same sentence model. Without one, the server still runs and that part of
@@ -105,6 +110,7 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
         jobs,
         metrics,
         authenticator,
+        Arc::clone(&audit),
     );
     state.text_model = text_model.ok();
     state.ai_models = ai_models;
@@ -119,6 +125,9 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
         .await
         .context("HTTP server")?;
     sweeper.abort();
+    if let Err(e) = audit.flush().await {
+        tracing::error!(error = %e, "the audit trail did not flush before the stop");
+    }
     tokio::task::spawn_blocking(move || engine.stop()).await?.context("stopping the dataflow")?;
     tokio::task::spawn_blocking(move || search.close())
         .await?

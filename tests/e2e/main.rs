@@ -7,6 +7,7 @@ mod ai_labels;
 mod ai_ocr;
 mod ai_speech;
 mod api_contract;
+mod audit;
 mod bad_input;
 mod cli;
 mod crash_recovery;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use acervo_catalog::schema::{ASSETS, FRAMES, RENDITIONS, SEGMENTS, embeddings};
+use acervo_catalog::schema::{ASSETS, AUDIT, FRAMES, RENDITIONS, SEGMENTS, embeddings};
 use acervo_catalog::{Asset, AssetId, Classify, ErrorKind, Principal, Rendition};
 use arrow_array::{RecordBatch, RecordBatchIterator};
 use arrow_schema::SchemaRef;
@@ -70,6 +70,9 @@ pub struct Catalog {
     pub(crate) segments: RwLock<Arc<Dataset>>,
     pub(crate) embeddings: RwLock<Arc<Dataset>>,
     pub(crate) frames: RwLock<Arc<Dataset>>,
+    pub(crate) audit: RwLock<Arc<Dataset>>,
+    /// The audit table has one writer of its own (the trail), apart from the dataflow's.
+    pub(crate) audit_lock: tokio::sync::Mutex<()>,
     pub(crate) embedding_dim: usize,
     /// Lance commits from one process are serialised here: the dataflow is the only writer.
     pub(crate) write_lock: tokio::sync::Mutex<()>,
@@ -138,8 +141,13 @@ impl Catalog {
             open_or_create(&uri(&dir, "embeddings"), embeddings(embedding_dim), "embeddings")
                 .await?;
         let frames = open_or_create(&uri(&dir, "frames"), FRAMES.clone(), "frames").await?;
-        Self::with_tables(dir, [assets, renditions, segments, embeddings, frames], embedding_dim)
-            .await
+        let audit = open_or_create(&uri(&dir, "audit"), AUDIT.clone(), "audit").await?;
+        Self::with_tables(
+            dir,
+            [assets, renditions, segments, embeddings, frames, audit],
+            embedding_dim,
+        )
+        .await
     }
 
     /// Opens the tables under `dir` to read them, changing nothing on disk (the CLI's queries):
@@ -162,14 +170,14 @@ impl Catalog {
                 Err(e) => return Err(lance_err(name)(e)),
             }
         }
-        let tables: [Dataset; 5] =
+        let tables: [Dataset; 6] =
             tables.try_into().map_err(|_| CatalogError::Missing { path: dir.clone() })?;
         Self::with_tables(dir, tables, embedding_dim).await
     }
 
     async fn with_tables(
         dir: PathBuf,
-        [assets, renditions, segments, embeddings, frames]: [Dataset; 5],
+        [assets, renditions, segments, embeddings, frames, audit]: [Dataset; 6],
         embedding_dim: usize,
     ) -> Result<Catalog, CatalogError> {
         let vector_keys = stored_vector_keys(&embeddings).await?;
@@ -180,6 +188,8 @@ impl Catalog {
             segments: RwLock::new(Arc::new(segments)),
             embeddings: RwLock::new(Arc::new(embeddings)),
             frames: RwLock::new(Arc::new(frames)),
+            audit: RwLock::new(Arc::new(audit)),
+            audit_lock: tokio::sync::Mutex::new(()),
             embedding_dim,
             write_lock: tokio::sync::Mutex::new(()),
             vector_keys: std::sync::Mutex::new(vector_keys),
@@ -211,13 +221,14 @@ impl Catalog {
         Ok(())
     }
 
-    fn tables(&self) -> [(&'static str, &RwLock<Arc<Dataset>>); 5] {
+    fn tables(&self) -> [(&'static str, &RwLock<Arc<Dataset>>); 6] {
         [
             ("assets", &self.assets),
             ("renditions", &self.renditions),
             ("segments", &self.segments),
             ("embeddings", &self.embeddings),
             ("frames", &self.frames),
+            ("audit", &self.audit),
         ]
     }
 
@@ -389,7 +400,7 @@ impl Catalog {
 }
 
 /// The catalog's tables, in the order `with_tables` takes them.
-const TABLES: [&str; 5] = ["assets", "renditions", "segments", "embeddings", "frames"];
+const TABLES: [&str; 6] = ["assets", "renditions", "segments", "embeddings", "frames", "audit"];
 
 /// The names the `embeddings` table holds (its ords and keys), read at open.
 async fn stored_vector_keys(ds: &Dataset) -> Result<VectorKeys, CatalogError> {

@@ -1,8 +1,10 @@
-//! The Lance catalog tables (`assets`, `renditions`, `segments`, `embeddings`, `frames`):
-//! upserts keyed by id, reads, and SQL through DataFusion. The tables are a materialised view of the
-//! event log; the dataflow is their only writer.
+//! The Lance catalog tables (`assets`, `renditions`, `segments`, `embeddings`, `frames`,
+//! `audit`): upserts keyed by id, reads, and SQL through DataFusion. The tables are a materialised
+//! view of the event log, written by the dataflow alone; `audit` is the audit trail's, appended
+//! by it alone.
 
 mod asset_rows;
+mod audit_table;
 mod catalog;
 mod enrichment_tables;
 mod filter;
@@ -13,4 +15,4 @@ pub use asset_rows::{
 };
 pub use catalog::{Catalog, CatalogError, MasterRef};
 pub use enrichment_tables::{batch_to_embeddings, batch_to_segments};
-pub use filter::AssetFilter;
+pub use filter::{AssetFilter, quote};

@@ -50,18 +50,42 @@ async fn blocking<T: Send + 'static>(
 pub async fn login(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
+    headers: axum::http::HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<TokenPair>, ApiError> {
     let store = state.identity.clone();
     let user = req.username.clone();
+    let ip = client.clone();
     let result = blocking(move || store.login(&req.username, &req.password, &client)).await?;
+    let (_, user_agent) = crate::audit::client_fields(&headers, None);
+    let entry = |result, status: u16, detail: String| acervo_catalog::AuditEntry {
+        at: Utc::now(),
+        who: user.chars().take(64).collect(),
+        action: "login".into(),
+        resource: format!("user:{}", user.chars().take(64).collect::<String>()),
+        result,
+        status: Some(status),
+        client_ip: ip.clone(),
+        user_agent: user_agent.clone(),
+        detail,
+    };
     match result {
         Ok(pair) => {
             tracing::info!(%user, "login");
+            state
+                .audit
+                .record(entry(acervo_catalog::AuditResult::Allowed, 200, String::new()))
+                .await;
             Ok(Json(pair))
         }
         Err(e) => {
             tracing::info!(%user, reason = %e, "login refused");
+            let result = if e.status() == 401 || e.status() == 403 || e.status() == 429 {
+                acervo_catalog::AuditResult::Denied
+            } else {
+                acervo_catalog::AuditResult::Failed
+            };
+            state.audit.record(entry(result, e.status(), e.to_string())).await;
             Err(e.into())
         }
     }

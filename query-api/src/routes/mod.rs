@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod download;
 pub mod enrichment;

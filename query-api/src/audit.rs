@@ -1,0 +1,90 @@
+//! What leaves an audit row: every request that changes something, the sensitive reads
+//! (downloads, renditions once per playback, on-demand outputs, the audit itself, users and
+//! tokens), and every refusal (401, 403) on any route, recorded after the response with who
+//! (the authenticated principal, or "anonymous"), the route, the path, the status and the
+//! client. Logins are recorded by their handler, which knows the user name tried.
+
+use std::net::SocketAddr;
+
+use acervo_catalog::{AuditEntry, AuditResult};
+use acervo_identity::Authenticated;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::state::AppState;
+
+/// Routes whose handler records its own entry.
+const SELF_RECORDED: &[&str] = &["/api/v1/auth/login"];
+
+fn is_sensitive_read(route: &str, path: &str) -> bool {
+    if route == "/api/v1/assets/{id}/renditions/{profile}/{*file}" {
+        // An HLS playback fetches one playlist, then many segments: the playlist is the read.
+        return path.ends_with("index.m3u8") || path.ends_with("master.m3u8");
+    }
+    route.ends_with("/download")
+        || route == "/api/v1/assets/{id}/renditions/{profile}"
+        || route == "/api/v1/jobs/{id}/output"
+        || route.starts_with("/api/v1/audit")
+        || route.starts_with("/api/v1/users")
+        || route.starts_with("/api/v1/auth/tokens")
+}
+
+fn result_of(status: u16) -> AuditResult {
+    match status {
+        401 | 403 => AuditResult::Denied,
+        s if s >= 400 => AuditResult::Failed,
+        _ => AuditResult::Allowed,
+    }
+}
+
+/// The client's address and user agent, as an entry records them.
+pub(crate) fn client_fields(
+    req_headers: &axum::http::HeaderMap,
+    addr: Option<SocketAddr>,
+) -> (String, String) {
+    let ip = addr.map_or_else(|| "unknown".into(), |a| a.ip().to_string());
+    let ua = req_headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(200).collect())
+        .unwrap_or_default();
+    (ip, ua)
+}
+
+pub(crate) async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
+    let addr = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let (client_ip, user_agent) = client_fields(req.headers(), addr);
+    let response = next.run(req).await;
+    let status = response.status().as_u16();
+    let route_name = route.clone().unwrap_or_else(|| "(no route)".into());
+    if SELF_RECORDED.contains(&route_name.as_str()) || path == "/healthz" || path == "/metrics" {
+        return response;
+    }
+    let changes = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let refused = status == 401 || status == 403;
+    if !(changes || refused || is_sensitive_read(&route_name, &path)) {
+        return response;
+    }
+    let who = response
+        .extensions()
+        .get::<Authenticated>()
+        .map_or_else(|| "anonymous".to_string(), |a| a.principal.name.clone());
+    let entry = AuditEntry {
+        at: chrono::Utc::now(),
+        who,
+        action: format!("{method} {route_name}"),
+        resource: path,
+        result: result_of(status),
+        status: Some(status),
+        client_ip,
+        user_agent,
+        detail: String::new(),
+    };
+    state.audit.record(entry).await;
+    response
+}
