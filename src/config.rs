@@ -15,9 +15,21 @@ use figment::value::{Dict, Value};
 
 /// `ACERVO_*` variables that are not configuration keys: the log settings, the config file
 /// itself, the first administrator's password (read once by `acervo serve`, never kept in the
-/// configuration), and the test suite's own (the binary under test, the S3 test server).
-const NOT_KEYS: &[&str] =
-    &["log", "log_format", "config", "admin_password", "admin_password_file", "bin", "s3s_fs"];
+/// configuration), the CLI's server, token and passwords, and the test suite's own (the binary
+/// under test, the S3 test server).
+const NOT_KEYS: &[&str] = &[
+    "log",
+    "log_format",
+    "config",
+    "admin_password",
+    "admin_password_file",
+    "server",
+    "token",
+    "password",
+    "new_password",
+    "bin",
+    "s3s_fs",
+];
 
 /// Sections whose entries are named by the user: each entry has the fields of the named one.
 const NAMED_SECTIONS: &[(&str, &str)] = &[("renditions.video", "proxy")];

@@ -49,6 +49,25 @@ enum Command {
     Audit(cli::audit::AuditCommand),
     /// Print the effective configuration.
     Config,
+    /// Sign in to a server; later commands that talk to it use the session.
+    Login {
+        /// The user to sign in as (the password is read from stdin, ACERVO_PASSWORD, or asked).
+        #[arg(long, default_value = "admin")]
+        user: String,
+        #[command(flatten)]
+        server: cli::admin::ServerArg,
+    },
+    /// End the session with a server.
+    Logout {
+        #[command(flatten)]
+        server: cli::admin::ServerArg,
+    },
+    /// Users of a server: `acervo user add|list|disable|enable`.
+    #[command(subcommand)]
+    User(cli::admin::UserCommand),
+    /// Projects of a server and their members: `acervo project add|list|member|remove-member`.
+    #[command(subcommand)]
+    Project(cli::admin::ProjectCommand),
 }
 
 fn main() -> ExitCode {
@@ -112,6 +131,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Sql { query } => cli::sql::run(&cfg, &query).await.map(|_| ExitCode::SUCCESS),
             Command::Verify => cli::verify::run(&cfg).await,
             Command::Audit(c) => cli::audit::run(&cfg, c).await,
+            Command::Login { user, server } => {
+                cli::session::login(&server.server, &user).await.map(|_| ExitCode::SUCCESS)
+            }
+            Command::Logout { server } => {
+                cli::session::logout(&server.server).await.map(|_| ExitCode::SUCCESS)
+            }
+            Command::User(c) => cli::admin::user(c).await,
+            Command::Project(c) => cli::admin::project(c).await,
             Command::Config => {
                 println!("{}", serde_json::to_string_pretty(&cfg)?);
                 Ok(ExitCode::SUCCESS)

@@ -165,7 +165,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let client = reqwest::Client::new();
+    let client = super::session::client_for(&args.server).await?;
     let args = Arc::new(args);
     let outcomes: Vec<Outcome> = futures::stream::iter(files.iter().map(|f| {
         let (client, args, bar) = (client.clone(), Arc::clone(&args), bar.clone());

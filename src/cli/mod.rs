@@ -1,9 +1,11 @@
 //! The subcommands.
 
+pub mod admin;
 pub mod audit;
 pub mod ingest;
 pub mod reindex;
 pub mod search;
 pub mod serve;
+pub mod session;
 pub mod sql;
 pub mod verify;

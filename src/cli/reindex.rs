@@ -36,7 +36,7 @@ fn problem(body: &str) -> String {
 }
 
 pub async fn run(args: ReindexArgs) -> anyhow::Result<ExitCode> {
-    let client = reqwest::Client::new();
+    let client = super::session::client_for(&args.server).await?;
     let base = args.server.trim_end_matches('/');
     let resp = client
         .post(format!("{base}/api/v1/reindex"))

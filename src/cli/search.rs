@@ -74,7 +74,8 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         "prefix": args.prefix, "limit": args.limit, "search_after": args.search_after, "highlight": false,
     });
     let url = format!("{}/api/v1/search", args.server.trim_end_matches('/'));
-    let resp = reqwest::Client::new()
+    let resp = super::session::client_for(&args.server)
+        .await?
         .post(&url)
         .json(&body)
         .send()

@@ -400,3 +400,83 @@ fn serving_without_authentication_is_refused_off_loopback() -> Result<()> {
     ensure!(stderr.trim().lines().count() == 1, "not one line: {stderr}");
     Ok(())
 }
+
+/// Runs the CLI with its own config folder (where `acervo login` keeps the session) and `stdin`.
+fn cli(
+    config: &std::path::Path,
+    env: &[(&str, &str)],
+    stdin: &str,
+    args: &[&str],
+) -> Result<(i32, String, String)> {
+    use std::io::Write;
+    let mut cmd = std::process::Command::new(acervo_bin());
+    cmd.args(args)
+        .env("XDG_CONFIG_HOME", config)
+        .env("ACERVO_LOG", "error")
+        .env_remove("ACERVO_TOKEN")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn()?;
+    if let Some(mut i) = child.stdin.take() {
+        i.write_all(stdin.as_bytes())?;
+    }
+    let out = child.wait_with_output()?;
+    Ok((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    ))
+}
+
+#[tokio::test]
+async fn the_cli_logs_in_keeps_its_session_and_administers() -> Result<()> {
+    let home = tempfile::tempdir()?;
+    let config = tempfile::tempdir()?;
+    let server = Server::start_with_auth(home.path(), &[])?;
+    let s = server.base.as_str();
+    // Without a session the server refuses, in one line.
+    let (code, _, err) = cli(config.path(), &[], "", &["search", "--server", s, "x"])?;
+    ensure!(code != 0 && err.trim().lines().count() == 1, "{code} {err}");
+    ensure!(err.contains("Bearer token"), "{err}");
+    let (code, _, err) = cli(config.path(), &[], "wrong-password\n", &["login", "--server", s])?;
+    ensure!(code != 0 && err.contains("wrong user name or password"), "{code} {err}");
+    let (code, out, err) =
+        cli(config.path(), &[], &format!("{ADMIN_PASSWORD}\n"), &["login", "--server", s])?;
+    ensure!(code == 0 && out.contains("logged in"), "{code} {out} {err}");
+    let file = config.path().join("acervo/session.json");
+    ensure!(std::fs::metadata(&file)?.permissions().mode() & 0o777 == 0o600, "session file mode");
+    // Administration through the session.
+    for args in [
+        vec!["project", "add", "deportes", "--server", s],
+        vec!["user", "add", "ana", "--keep-password", "--server", s],
+        vec!["project", "member", "deportes", "ana", "editor", "--server", s],
+    ] {
+        let (code, out, err) =
+            cli(config.path(), &[("ACERVO_NEW_PASSWORD", "ana-password-123")], "", &args)?;
+        ensure!(code == 0, "{args:?}: {out} {err}");
+    }
+    let (_, out, _) = cli(config.path(), &[], "", &["user", "list", "--server", s])?;
+    ensure!(out.lines().any(|l| l.starts_with("ana\t") && l.contains("deportes:editor")), "{out}");
+    let (code, out, err) = cli(config.path(), &[], "", &["search", "--server", s, "x"])?;
+    ensure!(code == 0, "search with the session: {out} {err}");
+    // A personal token works without a session; after logout the session does not.
+    let ana = session(&server, "ana", "ana-password-123").await?;
+    let (_, created) = post(&ana, &server, "/api/v1/auth/tokens", json!({"name": "cli"})).await?;
+    let token = created["token"].as_str().context("token")?;
+    let empty = tempfile::tempdir()?;
+    let (code, out, err) =
+        cli(empty.path(), &[("ACERVO_TOKEN", token)], "", &["search", "--server", s, "x"])?;
+    ensure!(code == 0, "search with ACERVO_TOKEN: {out} {err}");
+    let (code, _, err) =
+        cli(empty.path(), &[("ACERVO_TOKEN", token)], "", &["user", "list", "--server", s])?;
+    ensure!(code != 0 && err.contains("only an administrator"), "an editor lists users: {err}");
+    let (code, _, _) = cli(config.path(), &[], "", &["logout", "--server", s])?;
+    ensure!(code == 0);
+    let (code, _, err) = cli(config.path(), &[], "", &["search", "--server", s, "x"])?;
+    ensure!(code != 0 && err.contains("Bearer token"), "after logout: {err}");
+    Ok(())
+}
