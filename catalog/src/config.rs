@@ -220,6 +220,17 @@ jwks_refetch_seconds = 60
 
 [limits]
 max_upload_bytes = 1099511627776
+# JSON request bodies (seed 001: 10 MB); uploads have max_upload_bytes.
+max_json_bytes = 10485760
+# What an upload may be, by the content type sniffed from its first bytes (the name is only
+# believed for formats the sniffer does not know): `type/*` or exact types. Executables and
+# scripts (an ELF named .jpg, a shell script named .txt) are not on it and are refused (415).
+allowed_types = [
+  "image/*", "video/*", "audio/*", "application/mxf", "application/pdf",
+  "text/plain", "text/csv", "application/json", "application/xml", "text/xml", "application/rtf",
+  "application/msword", "application/vnd.openxmlformats-officedocument.*",
+  "application/vnd.oasis.opendocument.*",
+]
 # Images larger than this are refused by the operators (decompression bombs).
 max_image_pixels = 268435456
 "#;
@@ -445,6 +456,8 @@ pub struct DataflowConfig {
 #[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
     pub max_upload_bytes: u64,
+    pub max_json_bytes: usize,
+    pub allowed_types: Vec<String>,
     pub max_image_pixels: u64,
 }
 

@@ -59,6 +59,10 @@ fn looks_like_text(head: &[u8]) -> bool {
 /// refused.
 pub fn classify(head: &[u8], ext: &str) -> Result<(String, MediaKind), String> {
     let by_name = mime_of_extension(ext);
+    // A script is text to the sniffer unless it starts with an interpreter line.
+    if head.starts_with(b"#!") {
+        return Ok(("text/x-shellscript".into(), MediaKind::Document));
+    }
     if let Some(t) = infer::get(head) {
         let mime = match t.mime_type() {
             "audio/x-wav" => "audio/wav",
@@ -74,6 +78,15 @@ pub fn classify(head: &[u8], ext: &str) -> Result<(String, MediaKind), String> {
         None if looks_like_text(head) => Ok(("text/plain".into(), MediaKind::Document)),
         None => Ok(("application/octet-stream".into(), MediaKind::Document)),
     }
+}
+
+/// Whether `mime` is on the allow-list (`type/*` patterns, a trailing `*` after a prefix, or
+/// exact types).
+pub fn allowed(mime: &str, patterns: &[String]) -> bool {
+    patterns.iter().any(|p| match p.strip_suffix('*') {
+        Some(prefix) => mime.starts_with(prefix),
+        None => mime == p,
+    })
 }
 
 /// A file name as uploaded, checked: a base name only, no path, no control characters.

@@ -1,6 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations. Every operation but the
 //! public ones (the `PUBLIC` list of the auth middleware) gets the bearer security requirement
-//! and its 401 problem here, once, rather than in each annotation.
+//! and its 401 problem here, once, rather than in each annotation; every operation with a JSON
+//! body its 413 (`limits.max_json_bytes`).
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr, ResponseBuilder};
@@ -147,6 +148,26 @@ impl Modify for BearerAuth {
                     .responses
                     .entry("401".into())
                     .or_insert_with(|| RefOr::T(unauthorized.clone()));
+            }
+        }
+        let too_large = ResponseBuilder::new()
+            .description("The body is larger than the server accepts")
+            .content(
+                "application/problem+json",
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(RefOr::Ref(Ref::from_schema_name("Problem"))))
+                    .build(),
+            )
+            .build();
+        for item in doc.paths.paths.values_mut() {
+            let ops = [&mut item.put, &mut item.post, &mut item.patch];
+            for op in ops.into_iter().flatten() {
+                if op.request_body.is_some() {
+                    op.responses
+                        .responses
+                        .entry("413".into())
+                        .or_insert_with(|| RefOr::T(too_large.clone()));
+                }
             }
         }
     }

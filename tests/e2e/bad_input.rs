@@ -187,3 +187,74 @@ async fn bad_uploads_are_refused_or_failed_and_the_server_stays_up() {
     let (code, health) = get_json(&c, &server.url("/healthz")).await.unwrap();
     assert_eq!((code, health["status"].as_str()), (200, Some("ok")));
 }
+
+/// Executables and scripts are refused whatever they are named, by the content sniffed from
+/// their bytes (`limits.allowed_types`), and nothing of them is kept; every answer tells the
+/// browser not to sniff, frame or leak the referrer; an oversized JSON body is a 413.
+#[tokio::test(flavor = "multi_thread")]
+async fn executables_and_scripts_are_refused_by_their_content() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let server = Server::start(&dir.join("home")).unwrap();
+    let c = client();
+    let elf = dir.join("holidays.jpg");
+    std::fs::copy("/bin/true", &elf).unwrap();
+    let script = dir.join("clip.mp4");
+    std::fs::write(&script, "#!/bin/sh\nrm -rf \"$HOME\"\n").unwrap();
+    let named_txt = dir.join("notes.txt");
+    std::fs::write(&named_txt, "#!/usr/bin/env python3\nprint('hi')\n").unwrap();
+    for (path, what) in [
+        (&elf, "application/x-executable"),
+        (&script, "text/x-shellscript"),
+        (&named_txt, "text/x-shellscript"),
+    ] {
+        let resp = upload(&c, &server, path, "Hostile", "").await.unwrap();
+        assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+        let body = assert_problem(resp, 415).await;
+        let detail = body["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(what) && detail.contains("not accepted"),
+            "{}: {detail}",
+            path.display()
+        );
+    }
+    let masters = walk(&dir.join("home/objects/masters"));
+    assert!(masters.is_empty(), "refused uploads left masters: {masters:?}");
+    // Plain text is still a document.
+    let ok = dir.join("minutes.txt");
+    std::fs::write(&ok, "Minutes of the meeting.\n").unwrap();
+    upload_ok(&c, &server, &ok, "Minutes", "").await.unwrap();
+
+    let resp = c.get(server.url("/api/v1/assets")).send().await.unwrap();
+    for (h, v) in [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+    ] {
+        assert_eq!(resp.headers()[h], v, "{h}");
+    }
+    let big = format!("{{\"q\": \"{}\"}}", "a".repeat(11 * 1024 * 1024));
+    let resp = c
+        .post(server.url("/api/v1/search"))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 413).await;
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

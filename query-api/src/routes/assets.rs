@@ -19,7 +19,7 @@ use super::{asset_for, visible_asset};
 use crate::auth::Caller;
 use crate::extract::{ApiJson, ApiQuery, parse_id};
 use crate::intents;
-use crate::media_type::{check_filename, classify};
+use crate::media_type::{self, check_filename, classify};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -307,6 +307,12 @@ pub async fn create(
         Ok(c) => c,
         Err(reason) => return Err(refuse(ApiError::unsupported_media(reason)).await),
     };
+    if !media_type::allowed(&mime, &state.config.limits.allowed_types) {
+        return Err(refuse(ApiError::unsupported_media(format!(
+            "{filename} is {mime} (from its content), which is not accepted here (limits.allowed_types)"
+        )))
+        .await);
+    }
     let project = project
         .map(|p| p.trim().to_string())
         .filter(|p| !p.is_empty())
