@@ -136,6 +136,17 @@ impl Modify for BearerAuth {
                     .build(),
             )
             .build();
+        // Any protected operation refuses a user who must change the password first, besides
+        // what its role does not allow.
+        let forbidden = ResponseBuilder::new()
+            .description("Not allowed to the caller's role, or the password must be changed first")
+            .content(
+                "application/problem+json",
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(RefOr::Ref(Ref::from_schema_name("Problem"))))
+                    .build(),
+            )
+            .build();
         for (path, item) in doc.paths.paths.iter_mut() {
             if crate::auth::PUBLIC.contains(&path.as_str()) {
                 continue;
@@ -148,6 +159,10 @@ impl Modify for BearerAuth {
                     .responses
                     .entry("401".into())
                     .or_insert_with(|| RefOr::T(unauthorized.clone()));
+                op.responses
+                    .responses
+                    .entry("403".into())
+                    .or_insert_with(|| RefOr::T(forbidden.clone()));
             }
         }
         let too_large = ResponseBuilder::new()

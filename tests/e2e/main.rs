@@ -8,6 +8,7 @@ mod ai_ocr;
 mod ai_speech;
 mod api_contract;
 mod audit;
+mod authz_matrix;
 mod bad_input;
 mod cli;
 mod crash_recovery;
