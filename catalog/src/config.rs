@@ -218,6 +218,11 @@ groups_claim = "groups"
 clock_skew_seconds = 60
 jwks_refetch_seconds = 60
 
+[http]
+# Origins (scheme://host[:port]) whose browser pages may call the API; none by default (the web
+# UI is served by Acervo itself, same origin). Credentials travel as bearer tokens, not cookies.
+cors_origins = []
+
 [limits]
 max_upload_bytes = 1099511627776
 # JSON request bodies (seed 001: 10 MB); uploads have max_upload_bytes.
@@ -250,6 +255,13 @@ pub struct AcervoConfig {
     pub jobs: JobsConfig,
     pub ai: AiConfig,
     pub auth: AuthConfig,
+    pub http: HttpConfig,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    pub cors_origins: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

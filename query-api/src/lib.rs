@@ -23,10 +23,53 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
 
 /// The API router over `state`.
+/// Cross-origin access for the configured origins only: preflights are answered here, before
+/// authentication (a browser sends no token with them); the headers a client needs to read
+/// (ETag, ranges, the upload's location) are exposed.
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{HeaderName, HeaderValue, Method, header};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origins: Vec<HeaderValue> =
+        origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([
+                Method::GET,
+                Method::HEAD,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::RANGE,
+                header::IF_RANGE,
+                header::IF_NONE_MATCH,
+            ])
+            .expose_headers([
+                header::ETAG,
+                header::CONTENT_RANGE,
+                header::CONTENT_LENGTH,
+                header::CONTENT_DISPOSITION,
+                header::LOCATION,
+                header::ACCEPT_RANGES,
+                HeaderName::from_static("www-authenticate"),
+            ])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
+
 pub fn router(state: AppState) -> Router {
     let upload_limit = usize::try_from(state.config.limits.max_upload_bytes).unwrap_or(usize::MAX);
     let json_limit = state.config.limits.max_json_bytes;
-    Router::new()
+    let cors = cors(&state.config.http.cors_origins);
+    let router = Router::new()
         .route("/healthz", get(routes::ops::healthz))
         .route("/metrics", get(routes::ops::metrics))
         .route("/api/v1/openapi.json", get(routes::ops::openapi))
@@ -90,8 +133,12 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), audit::record))
         .layer(axum::middleware::from_fn_with_state(state.http.clone(), http_metrics::record))
         .layer(DefaultBodyLimit::max(json_limit))
-        .layer(axum::middleware::from_fn(security_headers))
-        .with_state(state)
+        .layer(axum::middleware::from_fn(security_headers));
+    let router = match cors {
+        Some(layer) => router.layer(layer),
+        None => router,
+    };
+    router.with_state(state)
 }
 
 /// Headers every answer carries: no content sniffing (a download is what its type says), no

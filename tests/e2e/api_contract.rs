@@ -147,3 +147,47 @@ async fn every_operation_answers_as_the_openapi_document_says() {
         format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "schemathesis found problems:\n{report}");
 }
+
+/// CORS is off by default; with `http.cors_origins` a configured origin's preflight is answered
+/// before authentication (a browser sends no token with it) and the headers a page needs are
+/// exposed, while another origin gets no CORS headers.
+#[tokio::test(flavor = "multi_thread")]
+async fn cross_origin_access_is_for_configured_origins_only() {
+    let work = tempfile::tempdir().unwrap();
+    let preflight = |server: &Server, origin: &str| {
+        client()
+            .request(reqwest::Method::OPTIONS, server.url("/api/v1/assets"))
+            .header("origin", origin.to_string())
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization, content-type")
+            .send()
+    };
+    let plain = Server::start_with_auth(&work.path().join("a"), &[]).unwrap();
+    let resp = preflight(&plain, "http://ui.example").await.unwrap();
+    assert!(resp.headers().get("access-control-allow-origin").is_none(), "CORS is on by default");
+    drop(plain);
+
+    let server = Server::start_with_auth(
+        &work.path().join("b"),
+        &[("ACERVO_HTTP__CORS_ORIGINS", "[\"http://ui.example\"]")],
+    )
+    .unwrap();
+    let resp = preflight(&server, "http://ui.example").await.unwrap();
+    assert!(resp.status().is_success(), "preflight: {}", resp.status());
+    assert_eq!(resp.headers()["access-control-allow-origin"], "http://ui.example");
+    let allowed = resp.headers()["access-control-allow-headers"].to_str().unwrap().to_lowercase();
+    assert!(allowed.contains("authorization"), "{allowed}");
+    let resp = preflight(&server, "http://evil.example").await.unwrap();
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+    // A real request from the page: refused without a token, but readable by it.
+    let resp = client()
+        .get(server.url("/api/v1/assets"))
+        .header("origin", "http://ui.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(resp.headers()["access-control-allow-origin"], "http://ui.example");
+    let exposed = resp.headers()["access-control-expose-headers"].to_str().unwrap().to_lowercase();
+    assert!(exposed.contains("etag") && exposed.contains("content-range"), "{exposed}");
+}
