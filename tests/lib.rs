@@ -389,6 +389,24 @@ impl Drop for Server {
     }
 }
 
+/// Logs `user` in (`POST /api/v1/auth/login`): the status and the body (a token pair on 200).
+pub async fn login(server: &Server, user: &str, password: &str) -> Result<(u16, Value)> {
+    let resp = client()
+        .post(server.url("/api/v1/auth/login"))
+        .header("user-agent", "acervo-tests")
+        .json(&serde_json::json!({"username": user, "password": password}))
+        .send()
+        .await?;
+    Ok((resp.status().as_u16(), resp.json().await?))
+}
+
+/// A client with a new session of `user`.
+pub async fn session(server: &Server, user: &str, password: &str) -> Result<reqwest::Client> {
+    let (code, body) = login(server, user, password).await?;
+    ensure!(code == 200, "login of {user} answered {code}: {body}");
+    Ok(bearer_client(body["access_token"].as_str().context("no access token")?))
+}
+
 /// A client that sends `token` as its bearer token with every request.
 pub fn bearer_client(token: &str) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();

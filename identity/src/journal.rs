@@ -18,6 +18,18 @@ pub(crate) struct Journal {
     pub(crate) records: usize,
 }
 
+/// Records as JSON lines.
+fn encode<T: Serialize>(records: &[T]) -> Result<Vec<u8>, IdentityError> {
+    let mut buf = Vec::new();
+    for r in records {
+        serde_json::to_writer(&mut buf, r).map_err(|e| {
+            IdentityError::Invalid(format!("cannot encode an identity record: {e}"))
+        })?;
+        buf.push(b'\n');
+    }
+    Ok(buf)
+}
+
 impl Journal {
     /// Opens (or creates) the journal at `path` and returns it with every record in it.
     pub(crate) fn open<T: DeserializeOwned>(
@@ -64,13 +76,7 @@ impl Journal {
 
     /// Appends `records` and waits until they are on disk.
     pub(crate) fn append<T: Serialize>(&mut self, records: &[T]) -> Result<(), IdentityError> {
-        let mut buf = Vec::new();
-        for r in records {
-            serde_json::to_writer(&mut buf, r).map_err(|e| {
-                IdentityError::Invalid(format!("cannot encode an identity record: {e}"))
-            })?;
-            buf.push(b'\n');
-        }
+        let buf = encode(records)?;
         self.file.write_all(&buf).map_err(IdentityError::io("append to", &self.path))?;
         self.file.sync_data().map_err(IdentityError::io("fsync", &self.path))?;
         self.records += records.len();
@@ -82,13 +88,7 @@ impl Journal {
         let tmp = self.path.with_extension("rewrite");
         {
             let mut f = File::create(&tmp).map_err(IdentityError::io("create", &tmp))?;
-            let mut buf = Vec::new();
-            for r in records {
-                serde_json::to_writer(&mut buf, r).map_err(|e| {
-                    IdentityError::Invalid(format!("cannot encode an identity record: {e}"))
-                })?;
-                buf.push(b'\n');
-            }
+            let buf = encode(records)?;
             f.write_all(&buf).map_err(IdentityError::io("write", &tmp))?;
             f.sync_all().map_err(IdentityError::io("fsync", &tmp))?;
         }

@@ -121,32 +121,30 @@ pub struct ApiDoc;
 
 struct BearerAuth;
 
+/// A response documented as a problem+json body.
+fn problem(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            utoipa::openapi::ContentBuilder::new()
+                .schema(Some(RefOr::Ref(Ref::from_schema_name("Problem"))))
+                .build(),
+        )
+        .build()
+}
+
 impl Modify for BearerAuth {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         let scheme = SecurityScheme::Http(
             HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
         );
         doc.components.get_or_insert_with(Default::default).add_security_scheme("bearer", scheme);
-        let unauthorized = ResponseBuilder::new()
-            .description("No valid bearer token")
-            .content(
-                "application/problem+json",
-                utoipa::openapi::ContentBuilder::new()
-                    .schema(Some(RefOr::Ref(Ref::from_schema_name("Problem"))))
-                    .build(),
-            )
-            .build();
+        let unauthorized = problem("No valid bearer token");
         // Any protected operation refuses a user who must change the password first, besides
         // what its role does not allow.
-        let forbidden = ResponseBuilder::new()
-            .description("Not allowed to the caller's role, or the password must be changed first")
-            .content(
-                "application/problem+json",
-                utoipa::openapi::ContentBuilder::new()
-                    .schema(Some(RefOr::Ref(Ref::from_schema_name("Problem"))))
-                    .build(),
-            )
-            .build();
+        let forbidden =
+            problem("Not allowed to the caller's role, or the password must be changed first");
         for (path, item) in doc.paths.paths.iter_mut() {
             if crate::auth::PUBLIC.contains(&path.as_str()) {
                 continue;
@@ -165,15 +163,7 @@ impl Modify for BearerAuth {
                     .or_insert_with(|| RefOr::T(forbidden.clone()));
             }
         }
-        let too_large = ResponseBuilder::new()
-            .description("The body is larger than the server accepts")
-            .content(
-                "application/problem+json",
-                utoipa::openapi::ContentBuilder::new()
-                    .schema(Some(RefOr::Ref(Ref::from_schema_name("Problem"))))
-                    .build(),
-            )
-            .build();
+        let too_large = problem("The body is larger than the server accepts");
         for item in doc.paths.paths.values_mut() {
             let ops = [&mut item.put, &mut item.post, &mut item.patch];
             for op in ops.into_iter().flatten() {

@@ -96,16 +96,7 @@ async fn every_operation_answers_as_the_openapi_document_says() {
     let server = Server::start_with_auth(&work.path().join("home"), &[]).unwrap();
     // The administrator's personal token: a password change or a logout schemathesis makes
     // does not end it.
-    let login: serde_json::Value = client()
-        .post(server.url("/api/v1/auth/login"))
-        .json(&serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let session = bearer_client(login["access_token"].as_str().unwrap());
+    let session = acervo_tests::session(&server, "admin", ADMIN_PASSWORD).await.unwrap();
     let token: serde_json::Value = session
         .post(server.url("/api/v1/auth/tokens"))
         .json(&serde_json::json!({"name": "schemathesis"}))

@@ -6,20 +6,11 @@
 use std::time::Duration;
 
 use acervo_tests::{
-    ADMIN_PASSWORD, Server, acervo_bin, bearer_client, client, text_asset, tools_dir, wait_status,
+    ADMIN_PASSWORD, Server, acervo_bin, bearer_client, client, login, text_asset, tools_dir,
+    wait_status,
 };
 use anyhow::{Context, Result, ensure};
 use serde_json::{Value, json};
-
-async fn login(server: &Server, user: &str, password: &str) -> Result<(u16, Value)> {
-    let resp = client()
-        .post(server.url("/api/v1/auth/login"))
-        .header("user-agent", "audit-test/1.0")
-        .json(&json!({"username": user, "password": password}))
-        .send()
-        .await?;
-    Ok((resp.status().as_u16(), resp.json().await?))
-}
 
 fn verify(home: &std::path::Path) -> Result<(i32, String)> {
     let out = std::process::Command::new(acervo_bin())
@@ -104,7 +95,7 @@ async fn actions_leave_chained_rows_and_tampering_is_named() -> Result<()> {
     ensure!(seqs == (1..=expect.len() as u64).collect::<Vec<_>>(), "{seqs:?}");
     let failed_login = &rows[0];
     ensure!(
-        failed_login["status"] == 401 && failed_login["user_agent"] == "audit-test/1.0",
+        failed_login["status"] == 401 && failed_login["user_agent"] == "acervo-tests",
         "{failed_login}"
     );
     ensure!(

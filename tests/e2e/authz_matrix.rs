@@ -50,14 +50,11 @@ struct Fixtures {
     note: [String; 2],
 }
 
+/// A login's token pair.
 async fn login(server: &Server, user: &str, password: &str) -> Result<Value> {
-    let resp = client()
-        .post(server.url("/api/v1/auth/login"))
-        .json(&json!({"username": user, "password": password}))
-        .send()
-        .await?;
-    ensure!(resp.status() == 200, "login of {user}: {}", resp.status());
-    Ok(resp.json().await?)
+    let (code, body) = acervo_tests::login(server, user, password).await?;
+    ensure!(code == 200, "login of {user}: {code} {body}");
+    Ok(body)
 }
 
 async fn fixtures(work: &std::path::Path) -> Result<Fixtures> {

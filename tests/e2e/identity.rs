@@ -6,28 +6,15 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use acervo_tests::{ADMIN_PASSWORD, Server, acervo_bin, bearer_client, client, wait_searchable};
+use acervo_tests::{
+    ADMIN_PASSWORD, Server, acervo_bin, bearer_client, client, login, session, wait_searchable,
+};
 use anyhow::{Context, Result, ensure};
 use reqwest::header::AUTHORIZATION;
 use serde_json::{Value, json};
 
-async fn login(server: &Server, user: &str, password: &str) -> Result<(u16, Value)> {
-    let resp = client()
-        .post(server.url("/api/v1/auth/login"))
-        .json(&json!({"username": user, "password": password}))
-        .send()
-        .await?;
-    Ok((resp.status().as_u16(), resp.json().await?))
-}
-
 fn as_bearer(token: &str) -> Result<reqwest::Client> {
     Ok(bearer_client(token))
-}
-
-async fn session(server: &Server, user: &str, password: &str) -> Result<reqwest::Client> {
-    let (code, body) = login(server, user, password).await?;
-    ensure!(code == 200, "login of {user} answered {code}: {body}");
-    as_bearer(body["access_token"].as_str().context("no access token")?)
 }
 
 async fn status_of(resp: reqwest::Response) -> Result<(u16, Value)> {

@@ -141,18 +141,7 @@ async fn a_real_providers_tokens_give_roles_and_every_bad_token_is_refused() -> 
     ensure!(provider.jwks_fetches.load(Ordering::SeqCst) == 1, "the keys are cached");
 
     // Their roles decide what they see.
-    let admin = bearer_client(&{
-        let (code, body) = {
-            let resp = client()
-                .post(server.url("/api/v1/auth/login"))
-                .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
-                .send()
-                .await?;
-            (resp.status(), resp.json::<Value>().await?)
-        };
-        ensure!(code == 200, "{body}");
-        body["access_token"].as_str().context("token")?.to_string()
-    });
+    let admin = acervo_tests::session(&server, "admin", ADMIN_PASSWORD).await?;
     let sport = text_asset(&admin, &server, "Derbi de la ciudad", "", "deportes").await?;
     let politics = text_asset(&admin, &server, "Derbi electoral", "", "politica").await?;
     wait_searchable(&admin, &server, "derbi", &politics, Duration::from_secs(30)).await?;
