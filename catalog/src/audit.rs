@@ -19,7 +19,7 @@ crate::names! {
 }
 
 /// What a caller records; the trail gives it its place in the chain.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub at: DateTime<Utc>,
     /// The principal's name ("anonymous" when none was proven).
@@ -37,20 +37,13 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
-/// One row of the `audit` table.
+/// One row of the `audit` table: an entry in its place in the chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditRow {
     /// 1, 2, 3, … without gaps.
     pub seq: u64,
-    pub at: DateTime<Utc>,
-    pub who: String,
-    pub action: String,
-    pub resource: String,
-    pub result: AuditResult,
-    pub status: Option<u16>,
-    pub client_ip: String,
-    pub user_agent: String,
-    pub detail: String,
+    #[serde(flatten)]
+    pub entry: AuditEntry,
     /// The hash of the row before (`GENESIS` for the first).
     pub prev_hash: String,
     /// SHA-256 (hex) over this row's content and `prev_hash`.
@@ -67,15 +60,7 @@ impl AuditRow {
         let at = DateTime::from_timestamp_micros(entry.at.timestamp_micros()).unwrap_or(entry.at);
         let mut row = AuditRow {
             seq,
-            at,
-            who: entry.who,
-            action: entry.action,
-            resource: entry.resource,
-            result: entry.result,
-            status: entry.status,
-            client_ip: entry.client_ip,
-            user_agent: entry.user_agent,
-            detail: entry.detail,
+            entry: AuditEntry { at, ..entry },
             prev_hash: prev_hash.to_string(),
             hash: String::new(),
         };
@@ -86,17 +71,18 @@ impl AuditRow {
     /// The hash this row's content gives (a canonical JSON array of every field but `hash`).
     pub fn content_hash(&self) -> String {
         use sha2::Digest;
+        let e = &self.entry;
         let canonical = serde_json::json!([
             self.seq,
-            self.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            self.who,
-            self.action,
-            self.resource,
-            self.result.as_str(),
-            self.status,
-            self.client_ip,
-            self.user_agent,
-            self.detail,
+            e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            e.who,
+            e.action,
+            e.resource,
+            e.result.as_str(),
+            e.status,
+            e.client_ip,
+            e.user_agent,
+            e.detail,
             self.prev_hash,
         ]);
         hex::encode(sha2::Sha256::digest(canonical.to_string().as_bytes()))
@@ -195,14 +181,14 @@ mod tests {
     #[test]
     fn a_rewritten_row_is_named() {
         let mut rows = chain(5);
-        rows[2].who = "mallory".into();
+        rows[2].entry.who = "mallory".into();
         assert_eq!(verify_chain(rows, None), Err(vec![ChainBreak::Rewritten { seq: 3 }]));
     }
 
     #[test]
     fn a_row_rewritten_with_a_fresh_hash_breaks_the_next_link() {
         let mut rows = chain(5);
-        rows[2].detail = "nothing happened".into();
+        rows[2].entry.detail = "nothing happened".into();
         rows[2].hash = rows[2].content_hash();
         assert_eq!(verify_chain(rows, None), Err(vec![ChainBreak::Unlinked { seq: 4, prev: 3 }]));
     }
@@ -228,7 +214,7 @@ mod tests {
     fn a_rewritten_row_and_a_cut_end_are_both_named() {
         let mut rows = chain(5);
         let head = rows[4].hash.clone();
-        rows[1].result = AuditResult::Denied;
+        rows[1].entry.result = AuditResult::Denied;
         rows.pop();
         assert_eq!(
             verify_chain(rows, Some((5, &head))),

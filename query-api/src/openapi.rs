@@ -95,6 +95,7 @@ use crate::routes;
         acervo_catalog::EnrichPart,
         acervo_catalog::Role,
         acervo_catalog::AuditRow,
+        acervo_catalog::AuditEntry,
         acervo_catalog::AuditResult,
         routes::audit::AuditPage,
         acervo_identity::TokenPair,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use acervo_catalog::schema::AUDIT;
-use acervo_catalog::{AuditResult, AuditRow};
+use acervo_catalog::{AuditEntry, AuditResult, AuditRow};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{TimestampMicrosecondType, UInt16Type, UInt64Type};
 use arrow_array::{
@@ -24,18 +24,18 @@ fn audit_to_batch(rows: &[AuditRow]) -> Result<RecordBatch, RowError> {
         Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.seq))),
         Arc::new(
             TimestampMicrosecondArray::from_iter_values(
-                rows.iter().map(|r| r.at.timestamp_micros()),
+                rows.iter().map(|r| r.entry.at.timestamp_micros()),
             )
             .with_timezone("UTC"),
         ),
-        strings(rows.iter().map(|r| r.who.as_str())),
-        strings(rows.iter().map(|r| r.action.as_str())),
-        strings(rows.iter().map(|r| r.resource.as_str())),
-        strings(rows.iter().map(|r| r.result.as_str())),
-        Arc::new(UInt16Array::from(rows.iter().map(|r| r.status).collect::<Vec<_>>())),
-        strings(rows.iter().map(|r| r.client_ip.as_str())),
-        strings(rows.iter().map(|r| r.user_agent.as_str())),
-        strings(rows.iter().map(|r| r.detail.as_str())),
+        strings(rows.iter().map(|r| r.entry.who.as_str())),
+        strings(rows.iter().map(|r| r.entry.action.as_str())),
+        strings(rows.iter().map(|r| r.entry.resource.as_str())),
+        strings(rows.iter().map(|r| r.entry.result.as_str())),
+        Arc::new(UInt16Array::from(rows.iter().map(|r| r.entry.status).collect::<Vec<_>>())),
+        strings(rows.iter().map(|r| r.entry.client_ip.as_str())),
+        strings(rows.iter().map(|r| r.entry.user_agent.as_str())),
+        strings(rows.iter().map(|r| r.entry.detail.as_str())),
         strings(rows.iter().map(|r| r.prev_hash.as_str())),
         strings(rows.iter().map(|r| r.hash.as_str())),
     ];
@@ -73,19 +73,21 @@ fn batch_to_audit(b: &RecordBatch) -> Result<Vec<AuditRow>, RowError> {
             };
             Ok(AuditRow {
                 seq: seq.value(i),
-                at: DateTime::<Utc>::from_timestamp_micros(at.value(i))
-                    .ok_or_else(|| bad("at", format!("{} is no time", at.value(i))))?,
-                who: who.value(i).to_string(),
-                action: action.value(i).to_string(),
-                resource: resource.value(i).to_string(),
-                result: result
-                    .value(i)
-                    .parse::<AuditResult>()
-                    .map_err(|e| bad("result", e.to_string()))?,
-                status: status.is_valid(i).then(|| status.value(i)),
-                client_ip: ip.value(i).to_string(),
-                user_agent: ua.value(i).to_string(),
-                detail: detail.value(i).to_string(),
+                entry: AuditEntry {
+                    at: DateTime::<Utc>::from_timestamp_micros(at.value(i))
+                        .ok_or_else(|| bad("at", format!("{} is no time", at.value(i))))?,
+                    who: who.value(i).to_string(),
+                    action: action.value(i).to_string(),
+                    resource: resource.value(i).to_string(),
+                    result: result
+                        .value(i)
+                        .parse::<AuditResult>()
+                        .map_err(|e| bad("result", e.to_string()))?,
+                    status: status.is_valid(i).then(|| status.value(i)),
+                    client_ip: ip.value(i).to_string(),
+                    user_agent: ua.value(i).to_string(),
+                    detail: detail.value(i).to_string(),
+                },
                 prev_hash: prev.value(i).to_string(),
                 hash: hash.value(i).to_string(),
             })
