@@ -99,7 +99,7 @@ pub struct Vocab {
 
 /// Real newsroom words at the head of the distribution, then a long tail of pseudo-words
 /// (place and person names, rare terms) up to `size` entries per language.
-pub fn vocab(size: usize) -> Vocab {
+pub fn vocab(size: usize, projects: usize) -> Vocab {
     let mut rng = Rng::new(7);
     let mut tail = |prefix: &str| -> String {
         let n = 2 + rng.below(3);
@@ -121,13 +121,14 @@ pub fn vocab(size: usize) -> Vocab {
     Vocab {
         zipf: Zipf::new(size, 1.0),
         tag_zipf: Zipf::new(tags.len(), 1.1),
-        project_zipf: Zipf::new(PROJECTS, 0.8),
+        project_zipf: Zipf::new(projects, 0.8),
         es,
         en,
         tags,
     }
 }
 
+/// Projects of the corpus unless `--projects` says otherwise.
 pub const PROJECTS: usize = 20;
 pub const CENTROIDS: usize = 1000;
 

@@ -6,6 +6,8 @@
 //! tantivy (Python bindings) and faiss (HNSW) on them in the same run (benchmarks/peers).
 //!
 //! Usage: bench-search [N] [--dir DIR] [--queries Q] [--peers] [--reuse] [--only WORKLOAD] [--ef N]
+//! [--projects P] [--scoped K]
+//! (`--scoped K` runs the text and hybrid workloads also as a member of K of the P projects.)
 //! (`--reuse` queries the index a previous run left in DIR: the query figures only;
 //! `--only WORKLOAD` runs one workload, e.g. under `perf record`; `--rebuild` with `--reuse`
 //! rebuilds the text index from the tables and times it.)
@@ -41,6 +43,11 @@ struct Args {
     rebuild: bool,
     /// HNSW efSearch instead of the configured one (to compare at equal recall).
     ef: Option<usize>,
+    /// Projects the assets are spread over (Zipf 0.8).
+    projects: usize,
+    /// Also run the text and hybrid workloads as a principal who is a member of this many
+    /// projects (0: not), next to the administrator's.
+    scoped: usize,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -59,6 +66,8 @@ fn args() -> anyhow::Result<Args> {
         only: flag("--only"),
         rebuild: a.iter().any(|x| x == "--rebuild"),
         ef: flag("--ef").map(|e| e.parse()).transpose()?,
+        projects: flag("--projects").map(|p| p.parse()).transpose()?.unwrap_or(corpus::PROJECTS),
+        scoped: flag("--scoped").map(|p| p.parse()).transpose()?.unwrap_or(0),
     })
 }
 
@@ -124,7 +133,7 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
         cfg.search.hnsw_expansion_search = ef;
     }
     let catalog = Arc::new(Catalog::open(home.join("catalog"), DIM).await?);
-    let vocab = corpus::vocab(20_000);
+    let vocab = corpus::vocab(20_000, args.projects);
     let cents = corpus::centroids(DIM);
     let epoch = Utc.with_ymd_and_hms(2021, 1, 1, 0, 0, 0).single().context("epoch")?;
 
@@ -375,12 +384,41 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
             }),
         ),
     ];
+    // A newsroom member: editor in `scoped` projects (the five the filtered queries name, and
+    // more spread over the rest), so every search is filtered to what it may read.
+    let member = (args.scoped > 0).then(|| {
+        let step = (args.projects / args.scoped.max(1)).max(1);
+        let mut projects = std::collections::BTreeSet::new();
+        for p in (0..5).chain((0..args.projects).step_by(step)) {
+            if projects.len() == args.scoped.min(args.projects) {
+                break;
+            }
+            projects.insert(p);
+        }
+        acervo_catalog::Principal {
+            name: "member".into(),
+            roles: vec![],
+            project_roles: projects
+                .into_iter()
+                .map(|p| (format!("proyecto-{p:02}"), vec![acervo_catalog::Role::Editor]))
+                .collect(),
+        }
+    });
+    let mut runs: Vec<(String, &Make, &Principal)> = Vec::new();
     for (name, make) in
         workloads.iter().filter(|(name, _)| args.only.as_deref().is_none_or(|o| o == *name))
     {
+        runs.push((name.to_string(), make, &principal));
+        if let Some(m) = &member
+            && (*name == "text" || *name == "hybrid")
+        {
+            runs.push((format!("{name} scoped"), make, m));
+        }
+    }
+    for (name, make, principal) in runs {
         let reqs: Vec<SearchRequest> = qs.iter().map(make).collect();
         for clients in [1usize, 8] {
-            let (lat, wall, hits) = measure(&search, &principal, &reqs, clients)?;
+            let (lat, wall, hits) = measure(&search, principal, &reqs, clients)?;
             let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1e3;
             println!(
                 "{:<16} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.0} {:>10.1}",
