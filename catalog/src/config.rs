@@ -222,6 +222,11 @@ jwks_refetch_seconds = 60
 # Origins (scheme://host[:port]) whose browser pages may call the API; none by default (the web
 # UI is served by Acervo itself, same origin). Credentials travel as bearer tokens, not cookies.
 cors_origins = []
+# Requests per second (sustained, and as a burst) each principal, and each client address, may
+# make before answers are 429 with Retry-After; 0 turns a limit off. An address carries many
+# users behind a newsroom's NAT: its limit is the larger.
+rate_per_principal = 1000
+rate_per_address = 2000
 
 [limits]
 max_upload_bytes = 1099511627776
@@ -262,6 +267,8 @@ pub struct AcervoConfig {
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     pub cors_origins: Vec<String>,
+    pub rate_per_principal: u32,
+    pub rate_per_address: u32,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -12,6 +12,7 @@ mod openapi;
 mod pending;
 mod problem;
 mod range;
+mod rate_limit;
 mod routes;
 mod state;
 
@@ -69,6 +70,10 @@ pub fn router(state: AppState) -> Router {
     let upload_limit = usize::try_from(state.config.limits.max_upload_bytes).unwrap_or(usize::MAX);
     let json_limit = state.config.limits.max_json_bytes;
     let cors = cors(&state.config.http.cors_origins);
+    let limits = rate_limit::RateLimits::new(
+        state.config.http.rate_per_principal,
+        state.config.http.rate_per_address,
+    );
     let router = Router::new()
         .route("/healthz", get(routes::ops::healthz))
         .route("/metrics", get(routes::ops::metrics))
@@ -129,7 +134,9 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(routes::ops::not_found)
         .method_not_allowed_fallback(routes::ops::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(limits.clone(), rate_limit::per_principal))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(axum::middleware::from_fn_with_state(limits, rate_limit::per_address))
         .layer(axum::middleware::from_fn_with_state(state.clone(), audit::record))
         .layer(axum::middleware::from_fn_with_state(state.http.clone(), http_metrics::record))
         .layer(DefaultBodyLimit::max(json_limit))

@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations. Every operation but the
 //! public ones (the `PUBLIC` list of the auth middleware) gets the bearer security requirement
 //! and its 401 problem here, once, rather than in each annotation; every operation with a JSON
-//! body its 413 (`limits.max_json_bytes`).
+//! body its 413 (`limits.max_json_bytes`), and every operation the 429 of the rate limits.
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr, ResponseBuilder};
@@ -165,7 +165,17 @@ impl Modify for BearerAuth {
             }
         }
         let too_large = problem("The body is larger than the server accepts");
+        let too_many =
+            problem("Too many requests from this principal or address (see Retry-After)");
         for item in doc.paths.paths.values_mut() {
+            let every =
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for op in every.into_iter().flatten() {
+                op.responses
+                    .responses
+                    .entry("429".into())
+                    .or_insert_with(|| RefOr::T(too_many.clone()));
+            }
             let ops = [&mut item.put, &mut item.post, &mut item.patch];
             for op in ops.into_iter().flatten() {
                 if op.request_body.is_some() {

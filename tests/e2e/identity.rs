@@ -467,3 +467,46 @@ async fn the_cli_logs_in_keeps_its_session_and_administers() -> Result<()> {
     ensure!(code != 0 && err.contains("Bearer token"), "after logout: {err}");
     Ok(())
 }
+
+#[tokio::test]
+async fn requests_over_a_principals_or_an_addresss_rate_are_429_with_retry_after() -> Result<()> {
+    let home = tempfile::tempdir()?;
+    let server =
+        Server::start_with_auth(home.path(), &[("ACERVO_HTTP__RATE_PER_PRINCIPAL", "20")])?;
+    newsroom(&server).await?;
+    let ana = session(&server, "ana", "ana-password-123").await?;
+    let vic = session(&server, "vic", "vic-password-123").await?;
+    let mut limited = None;
+    for _ in 0..100 {
+        let resp = ana.get(server.url("/api/v1/auth/me")).send().await?;
+        if resp.status() == 429 {
+            limited = Some(resp);
+            break;
+        }
+    }
+    let resp = limited.context("100 requests at once were never limited at 20 per second")?;
+    let retry: u64 = resp.headers()["retry-after"].to_str()?.parse()?;
+    ensure!((1..=2).contains(&retry), "Retry-After {retry}");
+    let body: Value = resp.json().await?;
+    ensure!(
+        body["status"] == 429 && body["detail"].as_str().is_some_and(|d| d.contains("ana")),
+        "{body}"
+    );
+    // Another principal has a bucket of its own; ana's refills.
+    ensure!(get(&vic, &server, "/api/v1/auth/me").await?.0 == 200);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    ensure!(get(&ana, &server, "/api/v1/auth/me").await?.0 == 200);
+    drop(server);
+
+    let home = tempfile::tempdir()?;
+    let server = Server::start_with_auth(home.path(), &[("ACERVO_HTTP__RATE_PER_ADDRESS", "5")])?;
+    let mut codes = Vec::new();
+    for _ in 0..30 {
+        codes.push(client().get(server.url("/api/v1/assets")).send().await?.status().as_u16());
+    }
+    ensure!(
+        codes.contains(&401) && codes.contains(&429),
+        "unauthenticated guesses from one address: {codes:?}"
+    );
+    Ok(())
+}
