@@ -238,10 +238,18 @@ impl IdentityStore {
         new: &str,
         keep_family: Option<&str>,
     ) -> Result<(), AuthFailure> {
+        // Guessing the current password with a stolen session is throttled like a login.
+        let keys = [format!("user:{name}")];
+        if let Some(wait) = self.throttled(&keys) {
+            return Err(AuthFailure::TooManyAttempts(wait));
+        }
         let stored = self.lock().dir.users.get(name).and_then(|u| u.argon2.clone());
         match stored {
             Some(h) if self.passwords.verify(current, &h) => {}
-            _ => return Err(AuthFailure::BadCredentials),
+            _ => {
+                self.note_failure(&keys);
+                return Err(AuthFailure::BadCredentials);
+            }
         }
         if current == new {
             return Err(AuthFailure::Refused("the new password is the current one".into()));

@@ -510,3 +510,23 @@ async fn requests_over_a_principals_or_an_addresss_rate_are_429_with_retry_after
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn guessing_the_current_password_with_a_session_is_throttled_like_a_login() -> Result<()> {
+    let home = tempfile::tempdir()?;
+    let server =
+        Server::start_with_auth(home.path(), &[("ACERVO_AUTH__LOGIN_ATTEMPTS_PER_MINUTE", "3")])?;
+    newsroom(&server).await?;
+    let ana = session(&server, "ana", "ana-password-123").await?;
+    let change = |current: &str| {
+        ana.put(server.url("/api/v1/auth/password"))
+            .json(&json!({"current_password": current, "new_password": "a brand new password"}))
+            .send()
+    };
+    for _ in 0..3 {
+        ensure!(change("a-guess-123").await?.status() == 401);
+    }
+    let resp = change("ana-password-123").await?;
+    ensure!(resp.status() == 429, "the right password after three guesses: {}", resp.status());
+    Ok(())
+}
