@@ -22,7 +22,7 @@ pub use bootstrap::{AdminPassword, FirstStart, ensure_admin, initial_password_fi
 pub use directory::{ApiTokenInfo, Member, ProjectInfo, UserInfo};
 pub use error::IdentityError;
 pub use local_tokens::{TOKEN_TYPE, TokenPair};
-pub use oidc::{OidcVerifier, claims_to_principal};
+pub use oidc::OidcVerifier;
 pub use password::PasswordPolicy;
 pub use scram::ScramVerifier;
 pub use store::{IdentityStore, NewUser};

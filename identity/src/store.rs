@@ -335,10 +335,6 @@ impl IdentityStore {
         inner.dir.projects.keys().filter_map(|s| inner.dir.project_info(s)).collect()
     }
 
-    pub fn project_exists(&self, slug: &str) -> bool {
-        slug.parse::<ProjectSlug>().is_ok_and(|s| self.lock().dir.projects.contains_key(&s))
-    }
-
     /// Grants `user` `role` in `project`, or ends the membership (`None`).
     pub fn set_member(
         &self,
@@ -600,7 +596,7 @@ impl IdentityStore {
         if t.expires_at.is_some_and(|e| e <= Utc::now()) {
             return Err(AuthFailure::Expired);
         }
-        Self::active_principal(&inner.dir, &t.user.clone()).map(|(p, _)| p)
+        Self::active_principal(&inner.dir, &t.user).map(|(p, _)| p)
     }
 
     // ---- the login throttle ----

@@ -4,15 +4,14 @@
 //! (the authenticated principal, or "anonymous"), the route, the path, the status and the
 //! client. Logins are recorded by their handler, which knows the user name tried.
 
-use std::net::SocketAddr;
-
 use acervo_catalog::{AuditEntry, AuditResult};
 use acervo_identity::Authenticated;
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{Method, header};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 
+use crate::auth::Client;
 use crate::state::AppState;
 
 /// Routes whose handler records its own entry.
@@ -39,29 +38,14 @@ fn result_of(status: u16) -> AuditResult {
     }
 }
 
-/// The client's address and user agent, as an entry records them.
-pub(crate) fn client_fields(
-    req_headers: &axum::http::HeaderMap,
-    addr: Option<SocketAddr>,
-) -> (String, String) {
-    let ip = addr.map_or_else(|| "unknown".into(), |a| a.ip().to_string());
-    let ua = req_headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(200).collect())
-        .unwrap_or_default();
-    (ip, ua)
-}
-
 pub(crate) async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
-    let addr = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-    let (client_ip, user_agent) = client_fields(req.headers(), addr);
+    let client = Client::of(req.extensions(), req.headers());
     let response = next.run(req).await;
     let status = response.status().as_u16();
-    let route_name = route.clone().unwrap_or_else(|| "(no route)".into());
+    let route_name = route.unwrap_or_else(|| "(no route)".into());
     if SELF_RECORDED.contains(&route_name.as_str()) || path == "/healthz" || path == "/metrics" {
         return response;
     }
@@ -81,8 +65,8 @@ pub(crate) async fn record(State(state): State<AppState>, req: Request, next: Ne
         resource: path,
         result: result_of(status),
         status: Some(status),
-        client_ip,
-        user_agent,
+        client_ip: client.ip,
+        user_agent: client.user_agent,
         detail: String::new(),
     };
     state.audit.record(entry).await;

@@ -9,8 +9,8 @@ use std::net::SocketAddr;
 use acervo_catalog::Principal;
 use acervo_identity::{AuthFailure, Authenticated};
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -61,7 +61,7 @@ pub(crate) async fn authenticate(
         match state.authenticator.authenticate(header).await {
             Ok(who) => who,
             Err(failure) => {
-                tracing::info!(%path, client = %client_of(&req), reason = %failure, "request refused: not authenticated");
+                tracing::info!(%path, client = %Client::of(req.extensions(), req.headers()).ip, reason = %failure, "request refused: not authenticated");
                 return ApiError::from(failure).into_response();
             }
         }
@@ -79,24 +79,32 @@ pub(crate) async fn authenticate(
     response
 }
 
-/// The client's address, for the login throttle and the logs.
-pub(crate) fn client_of(req: &Request) -> String {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".into(), |c| c.0.ip().to_string())
+/// Where a request comes from, as the login throttle, the logs and the audit record it.
+pub struct Client {
+    pub ip: String,
+    /// At most 200 characters of it.
+    pub user_agent: String,
 }
 
-/// The principal a request acts for (the middleware has authenticated it).
-pub struct Caller(pub Principal);
+impl Client {
+    pub(crate) fn of(extensions: &Extensions, headers: &HeaderMap) -> Client {
+        Client {
+            ip: extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or_else(|| "unknown".into(), |c| c.0.ip().to_string()),
+            user_agent: headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.chars().take(200).collect())
+                .unwrap_or_default(),
+        }
+    }
+}
 
-impl<S: Send + Sync> FromRequestParts<S> for Caller {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        parts
-            .extensions
-            .get::<Authenticated>()
-            .map(|a| Caller(a.principal.clone()))
-            .ok_or_else(|| ApiError::unauthorized("this request is not authenticated"))
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Client::of(&parts.extensions, &parts.headers))
     }
 }
 
@@ -115,17 +123,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
     }
 }
 
-/// The client's address, as an extractor.
-pub struct ClientAddr(pub String);
+/// The principal a request acts for (the middleware has authenticated it).
+pub struct Caller(pub Principal);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "unknown".into(), |c| c.0.ip().to_string()),
-        ))
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Session::from_request_parts(parts, state).await.map(|s| Caller(s.0.principal))
     }
 }

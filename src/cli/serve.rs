@@ -160,6 +160,9 @@ async fn open_identity(
         (None, None) => AdminPassword::Generate,
     };
     let store = Arc::new(store);
+    // Uploads create their projects from now on: the catalog is scanned for the projects its
+    // assets name only when the store is new (a data directory from before accounts existed).
+    let new_store = store.is_empty();
     let first = {
         let store = Arc::clone(&store);
         tokio::task::spawn_blocking(move || acervo_identity::ensure_admin(&store, password))
@@ -179,7 +182,18 @@ async fn open_identity(
             );
         }
     }
-    // Every project an asset names is a project (assets uploaded before projects existed).
+    if new_store {
+        adopt_catalog_projects(&store, catalog).await?;
+    }
+    let oidc = (!cfg.auth.oidc.issuer.is_empty()).then(|| OidcVerifier::new(cfg.auth.oidc.clone()));
+    Ok(Authenticator { store, oidc })
+}
+
+/// Every project an asset names becomes a project (assets uploaded before projects existed).
+async fn adopt_catalog_projects(
+    store: &IdentityStore,
+    catalog: &acervo_lakehouse::Catalog,
+) -> anyhow::Result<()> {
     let named: Vec<ProjectSlug> = catalog
         .distinct_projects()
         .await
@@ -197,8 +211,7 @@ async fn open_identity(
     if created > 0 {
         tracing::info!(created, "projects created for the catalog's assets");
     }
-    let oidc = (!cfg.auth.oidc.issuer.is_empty()).then(|| OidcVerifier::new(cfg.auth.oidc.clone()));
-    Ok(Authenticator { store, oidc })
+    Ok(())
 }
 
 /// Ctrl-C or SIGTERM (what Kubernetes sends before it kills a pod).

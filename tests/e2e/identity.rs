@@ -13,10 +13,6 @@ use anyhow::{Context, Result, ensure};
 use reqwest::header::AUTHORIZATION;
 use serde_json::{Value, json};
 
-fn as_bearer(token: &str) -> Result<reqwest::Client> {
-    Ok(bearer_client(token))
-}
-
 async fn status_of(resp: reqwest::Response) -> Result<(u16, Value)> {
     let code = resp.status().as_u16();
     Ok((code, resp.json().await.unwrap_or(Value::Null)))
@@ -227,7 +223,7 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_its_login() -> Result<()
         post(&c, &server, "/api/v1/auth/refresh", json!({"refresh_token": first["refresh_token"]}))
             .await?;
     ensure!(code == 200 && second["refresh_token"] != first["refresh_token"], "{code} {second}");
-    let fresh = as_bearer(second["access_token"].as_str().context("access")?)?;
+    let fresh = bearer_client(second["access_token"].as_str().context("access")?);
     ensure!(get(&fresh, &server, "/api/v1/auth/me").await?.0 == 200);
     // The spent token again (a thief's copy): refused, and the whole login ends.
     let (code, body) =
@@ -266,7 +262,7 @@ async fn personal_tokens_work_until_revoked_and_a_disabled_user_is_shut_out() ->
     ensure!(code == 201, "{code} {created}");
     let token = created["token"].as_str().context("token")?;
     ensure!(token.starts_with("acvp_"), "{token}");
-    let script = as_bearer(token)?;
+    let script = bearer_client(token);
     let (code, me) = get(&script, &server, "/api/v1/auth/me").await?;
     ensure!(code == 200 && me["name"] == "ana" && me["method"] == "api_token", "{me}");
     // Listed without the secret; revoked, it stops working.
@@ -349,7 +345,7 @@ async fn the_first_start_makes_a_one_time_admin_password_that_must_be_changed() 
     // It signs in, but only to change it.
     let (code, body) = login(&server, "admin", &first).await?;
     ensure!(code == 200 && body["must_change_password"] == true, "{code} {body}");
-    let admin = as_bearer(body["access_token"].as_str().context("access")?)?;
+    let admin = bearer_client(body["access_token"].as_str().context("access")?);
     let (code, body) = get(&admin, &server, "/api/v1/assets").await?;
     ensure!(code == 403, "before the change: {code} {body}");
     let resp = admin

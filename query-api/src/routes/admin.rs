@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::blocking;
 use crate::auth::Caller;
 use crate::extract::ApiJson;
 use crate::problem::ApiError;
@@ -69,12 +70,6 @@ pub struct SetPassword {
     pub password: String,
     #[serde(default = "yes")]
     pub must_change_password: bool,
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)
 }
 
 /// Every local user (administrators).

@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{Caller, ClientAddr, Session};
+use super::blocking;
+use crate::auth::{Caller, Client, Session};
 use crate::extract::ApiJson;
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -29,13 +30,6 @@ pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
-/// Runs a password hash (tens of milliseconds of CPU) off the async threads.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)
-}
-
 /// Sign in with a local user's name and password.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
@@ -49,15 +43,13 @@ async fn blocking<T: Send + 'static>(
     ))]
 pub async fn login(
     State(state): State<AppState>,
-    ClientAddr(client): ClientAddr,
-    headers: axum::http::HeaderMap,
+    client: Client,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<TokenPair>, ApiError> {
     let store = state.identity.clone();
     let user = req.username.clone();
-    let ip = client.clone();
-    let result = blocking(move || store.login(&req.username, &req.password, &client)).await?;
-    let (_, user_agent) = crate::audit::client_fields(&headers, None);
+    let ip = client.ip.clone();
+    let result = blocking(move || store.login(&req.username, &req.password, &ip)).await?;
     let entry = |result, status: u16, detail: String| acervo_catalog::AuditEntry {
         at: Utc::now(),
         who: user.chars().take(64).collect(),
@@ -65,8 +57,8 @@ pub async fn login(
         resource: format!("user:{}", user.chars().take(64).collect::<String>()),
         result,
         status: Some(status),
-        client_ip: ip.clone(),
-        user_agent: user_agent.clone(),
+        client_ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
         detail,
     };
     match result {

@@ -290,7 +290,7 @@ pub async fn dead_letters(
                         .catalog
                         .get_asset(d.asset_id)
                         .await?
-                        .is_some_and(|a| principal.can_see_project(&a.project));
+                        .is_some_and(|a| principal.may(Action::AssetRead, &a.project));
                     visible.insert(d.asset_id, v);
                     v
                 }

@@ -17,6 +17,13 @@ use acervo_catalog::{Action, Asset, AssetId, Principal};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
+/// Runs a password hash (tens of milliseconds of CPU) off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)
+}
+
 /// The asset as `principal` may see it, with intents accepted but not yet materialised. One it
 /// may not read is not found (its existence is not told).
 pub(crate) async fn visible_asset(
