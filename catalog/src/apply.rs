@@ -4,6 +4,7 @@
 //! both apply intents with `apply_event`.
 
 use crate::asset::Asset;
+use crate::editorial_status::EditorialStatus;
 use crate::enrichment::Enrichment;
 use crate::event::{Event, EventEnvelope, WorkResult};
 use crate::stage::{Stage, StageState, Stages, media_stages};
@@ -55,6 +56,8 @@ pub fn apply_event(current: Option<Asset>, env: &EventEnvelope) -> Option<Asset>
                 project: project.clone(),
                 owner: owner.clone(),
                 status,
+                editorial_status: EditorialStatus::Draft,
+                collections: Vec::new(),
                 status_reason: None,
                 created_at: env.at,
                 updated_at: env.at,
@@ -77,6 +80,23 @@ pub fn apply_event(current: Option<Asset>, env: &EventEnvelope) -> Option<Asset>
             }
             if let Some(t) = tags {
                 asset.tags = t.clone();
+            }
+            asset.updated_at = env.at;
+            Some(asset)
+        }
+        (Event::EditorialStatusChanged { from, to, .. }, Some(mut asset)) => {
+            if asset.editorial_status == *from && from.can_move_to(*to) {
+                asset.editorial_status = *to;
+                asset.updated_at = env.at;
+            }
+            Some(asset)
+        }
+        (Event::CollectionsChanged { add, remove, .. }, Some(mut asset)) => {
+            asset.collections.retain(|c| !remove.contains(c));
+            for c in add {
+                if !asset.collections.contains(c) {
+                    asset.collections.push(c.clone());
+                }
             }
             asset.updated_at = env.at;
             Some(asset)

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use crate::asset_id::AssetId;
+use crate::editorial_status::EditorialStatus;
 use crate::enrichment::AiInfo;
 use crate::media_kind::MediaKind;
 use crate::stage::Stages;
@@ -32,6 +33,13 @@ pub struct Asset {
     pub project: String,
     pub owner: String,
     pub status: AssetStatus,
+    /// Where the asset stands in the newsroom's workflow (viewers read `published` ones only).
+    #[serde(default)]
+    pub editorial_status: EditorialStatus,
+    /// The collections (ids) the asset is in; a restricted one hides it from project members
+    /// who were not granted it.
+    #[serde(default)]
+    pub collections: Vec<String>,
     /// Why the asset failed, when it did.
     pub status_reason: Option<String>,
     pub created_at: DateTime<Utc>,

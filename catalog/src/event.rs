@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::asset_id::AssetId;
+use crate::editorial_status::EditorialStatus;
 use crate::enrichment::Enrichment;
 use crate::media_kind::MediaKind;
 use crate::rendition::Rendition;
@@ -49,6 +50,23 @@ pub enum Event {
         title: Option<String>,
         description: Option<String>,
         tags: Option<Vec<String>>,
+    },
+    /// A move in the editorial workflow (`from` is what the author saw: a move made from a
+    /// status the asset has left meanwhile is not applied).
+    EditorialStatusChanged {
+        id: AssetId,
+        from: EditorialStatus,
+        to: EditorialStatus,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+    },
+    /// The asset joins and leaves collections (ids).
+    CollectionsChanged {
+        id: AssetId,
+        #[serde(default)]
+        add: Vec<String>,
+        #[serde(default)]
+        remove: Vec<String>,
     },
     /// Soft delete: the asset leaves listings and search; its master is kept until the deadline.
     AssetDeleted { id: AssetId, retention_until: DateTime<Utc> },
@@ -99,6 +117,8 @@ impl Event {
         match self {
             Event::AssetIngested { id, .. }
             | Event::MetadataEdited { id, .. }
+            | Event::EditorialStatusChanged { id, .. }
+            | Event::CollectionsChanged { id, .. }
             | Event::AssetDeleted { id, .. }
             | Event::EnrichmentImported { id, .. }
             | Event::SuggestionsAccepted { id, .. }

@@ -1,7 +1,8 @@
 //! Who a request, SQL session or job acts for: a name for the audit, the roles that apply in every
 //! project (an OIDC realm role, a local user's global role) and the roles granted in one project
 //! each (a membership, or a `/projects/{slug}/{role}` group). Every handler and catalog query takes
-//! one; what it may read becomes a filter (`visible_projects`), never a per-row check.
+//! one; what it may do is the policy's decision (`acervo-policy`), and what it may read becomes a
+//! filter (`ReadScope`), never a per-row check.
 
 use std::collections::BTreeMap;
 
@@ -30,21 +31,8 @@ impl Principal {
         Principal { name: ADMIN.into(), roles: vec![Role::Admin], project_roles: BTreeMap::new() }
     }
 
-    /// The projects this principal may read; `None` means every project (a role that applies
-    /// everywhere).
-    pub fn visible_projects(&self) -> Option<Vec<String>> {
-        if !self.roles.is_empty() {
-            return None;
-        }
-        Some(
-            self.project_roles
-                .iter()
-                .filter(|(_, rs)| !rs.is_empty())
-                .map(|(p, _)| p.clone())
-                .collect(),
-        )
-    }
-
+    /// Whether a role of this principal applies in `project` (it sees the project itself; what
+    /// it may do there is the policy's decision).
     pub fn can_see_project(&self, project: &str) -> bool {
         !self.roles.is_empty() || self.project_roles.get(project).is_some_and(|rs| !rs.is_empty())
     }
@@ -54,34 +42,17 @@ impl Principal {
 mod tests {
     use super::*;
 
-    fn member(project: &str, role: Role) -> Principal {
-        Principal {
+    #[test]
+    fn a_project_role_applies_in_its_project_only_and_a_global_one_everywhere() {
+        let ana = Principal {
             name: "ana".into(),
             roles: vec![],
-            project_roles: BTreeMap::from([(project.to_string(), vec![role])]),
-        }
-    }
-
-    #[test]
-    fn a_project_role_applies_in_its_project_only() {
-        let ana = member("deportes", Role::Editor);
+            project_roles: BTreeMap::from([("deportes".to_string(), vec![Role::Editor])]),
+        };
         assert!(ana.can_see_project("deportes"));
         assert!(!ana.can_see_project("politica"));
-        assert_eq!(ana.visible_projects(), Some(vec!["deportes".to_string()]));
-    }
-
-    #[test]
-    fn a_global_role_sees_every_project() {
-        let admin = Principal::local_admin();
-        assert_eq!(admin.visible_projects(), None);
-        let viewer = Principal { roles: vec![Role::Viewer], ..member("x", Role::Editor) };
-        assert_eq!(viewer.visible_projects(), None);
-    }
-
-    #[test]
-    fn nobody_without_roles_sees_anything() {
+        assert!(Principal::local_admin().can_see_project("politica"));
         let nobody = Principal { name: "x".into(), roles: vec![], project_roles: BTreeMap::new() };
-        assert_eq!(nobody.visible_projects(), Some(vec![]));
         assert!(!nobody.can_see_project("deportes"));
     }
 }

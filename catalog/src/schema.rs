@@ -57,6 +57,9 @@ pub static ASSETS: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("transcript_text", DataType::Utf8, false),
         // Suggestion details as JSON (label scores, language, model per part); null when none.
         Field::new("ai", DataType::Utf8, true),
+        // Null in rows written before the workflow existed: read as `draft`.
+        Field::new("editorial_status", DataType::Utf8, true),
+        Field::new("collections", tags(), true),
     ]))
 });
 

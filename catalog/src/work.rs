@@ -72,6 +72,8 @@ pub fn plan(env: &EventEnvelope, after: Option<&Asset>) -> Option<Planned> {
                 .then(|| Planned::Reembed { asset: asset.clone() })
         }
         Event::AssetDeleted { .. }
+        | Event::EditorialStatusChanged { .. }
+        | Event::CollectionsChanged { .. }
         | Event::EnrichmentImported { .. }
         | Event::SuggestionsAccepted { .. }
         | Event::CancelRequested { .. } => None,

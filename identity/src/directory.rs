@@ -448,7 +448,7 @@ mod tests {
         });
         d.apply(&Record::MemberSet { project: slug("b"), user: "ana".into(), role: None });
         let p = d.principal("ana").unwrap();
-        assert_eq!(p.visible_projects(), Some(vec!["a".to_string()]));
+        assert_eq!(p.project_roles, BTreeMap::from([("a".to_string(), vec![Role::Viewer])]));
         assert!(d.principal("nobody").is_none());
     }
 }

@@ -224,7 +224,7 @@ mod tests {
             claims_to_principal(&serde_json::json!({"sub": "svc", "realm_access": "x"}), &config());
         assert_eq!(p.name, "svc");
         assert!(p.roles.is_empty() && p.project_roles.is_empty());
-        assert_eq!(p.visible_projects(), Some(vec![]));
+        assert!(!p.can_see_project("deportes"));
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! read-your-writes overlay until the catalog shows it.
 
 use acervo_catalog::{
-    AssetId, Enrichment, Event, EventEnvelope, MediaKind, OnDemandSpec, Principal, Stage,
+    AssetId, EditorialStatus, Enrichment, Event, EventEnvelope, MediaKind, OnDemandSpec, Principal,
+    Stage,
 };
 use acervo_lakehouse::NewRecord;
 use chrono::{DateTime, Utc};
@@ -98,6 +99,41 @@ pub(crate) async fn edit(
     tags: Option<Vec<String>>,
 ) -> Result<(), ApiError> {
     one(state, principal, Event::MetadataEdited { id, title, description, tags }).await
+}
+
+/// A move in the editorial workflow, from the status the author saw.
+pub(crate) async fn move_editorial_status(
+    state: &AppState,
+    principal: &Principal,
+    id: AssetId,
+    from: EditorialStatus,
+    to: EditorialStatus,
+    comment: Option<String>,
+) -> Result<(), ApiError> {
+    one(state, principal, Event::EditorialStatusChanged { id, from, to, comment }).await
+}
+
+/// Assets join (or leave) collections, in batches of one durable write each.
+pub(crate) async fn change_collections(
+    state: &AppState,
+    principal: &Principal,
+    ids: &[AssetId],
+    add: Vec<String>,
+    remove: Vec<String>,
+) -> Result<(), ApiError> {
+    for chunk in ids.chunks(BATCH) {
+        let envs = chunk
+            .iter()
+            .map(|id| {
+                envelope(
+                    principal,
+                    Event::CollectionsChanged { id: *id, add: add.clone(), remove: remove.clone() },
+                )
+            })
+            .collect();
+        append(state, envs).await?;
+    }
+    Ok(())
 }
 
 /// A soft delete, retained until `retention_until`.

@@ -27,6 +27,8 @@ fn applied(env: &EventEnvelope, row: Option<&Asset>) -> bool {
         (Event::AssetIngested { .. }, Some(_)) => true,
         (
             Event::MetadataEdited { .. }
+            | Event::EditorialStatusChanged { .. }
+            | Event::CollectionsChanged { .. }
             | Event::EnrichmentImported { .. }
             | Event::SuggestionsAccepted { .. }
             | Event::ReprocessRequested { .. },

@@ -137,6 +137,8 @@ pub fn collect(
             kind: next().into_iter().collect(),
             status: next().into_iter().collect(),
             project: next().into_iter().collect(),
+            editorial_status: next().into_iter().collect(),
+            collections: top_n(next()),
             tags: top_n(next()),
             labels: top_n(next()),
         }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
-use acervo_catalog::{AssetId, Principal};
+use acervo_catalog::{AssetId, ReadScope};
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, EnableScoring, Occur, Query, TermQuery, Weight};
 use tantivy::schema::{IndexRecordOption, Value};
@@ -53,7 +53,7 @@ impl SearchIndex {
     pub fn search(
         &self,
         req: &SearchRequest,
-        principal: &Principal,
+        read_scope: &ReadScope,
     ) -> Result<SearchResponse, SearchError> {
         let started = Instant::now();
         if req.limit == 0 || req.limit > 1000 {
@@ -65,7 +65,7 @@ impl SearchIndex {
         let snap = self.snapshot_for(req.search_after.map(|c| c.generation));
         let tokenizers = self.assets.index.tokenizers();
         let text = text_queries(&self.fields.text, tokenizers, &req.q, req.prefix);
-        let filter = filter_query(&self.fields, &req.filter, principal);
+        let filter = filter_query(&self.fields, &req.filter, read_scope);
         let after = req.search_after.as_ref();
         let want = req.limit + 1;
         let weights = |qs: &[Box<dyn Query>]| -> Result<Vec<Box<dyn Weight>>, SearchError> {
@@ -81,13 +81,13 @@ impl SearchIndex {
             q.weight(EnableScoring::disabled_from_searcher(&snap.assets)).map_err(idx_err)
         };
         let caches = (&self.facet_cache, &self.filter_cache);
-        let scope = format!("{:?}|{:?}", req.filter, principal.visible_projects());
+        let scope = format!("{:?}|{}", req.filter, read_scope.cache_key());
 
         let (ranked, total, facets) = match req.mode {
             Mode::Text => {
                 // "Not deleted" and the filter are checked while collecting (the filter from
                 // its cached bitset), so the text query stays a prunable term intersection.
-                let explicit = explicit_filter_query(&self.fields, &req.filter, principal, false);
+                let explicit = explicit_filter_query(&self.fields, &req.filter, read_scope, false);
                 let skip_deleted = req.filter.status.is_none();
                 let explicit_weight = explicit.as_deref().map(unscored).transpose()?;
                 let key = format!("explicit|{scope}");
@@ -134,7 +134,7 @@ impl SearchIndex {
                     .vector
                     .as_deref()
                     .ok_or_else(|| SearchError::BadRequest("mode=vector needs a vector".into()))?;
-                let allowed = self.allowed_ords(&snap, filter.as_ref(), &req.filter, principal)?;
+                let allowed = self.allowed_ords(&snap, filter.as_ref(), &req.filter, read_scope)?;
                 let hits = self.vector_after(&snap, vector, want, &allowed, after)?;
                 let facets = if req.facets {
                     collect(
@@ -200,7 +200,7 @@ impl SearchIndex {
                     ),
                     None => (Vec::new(), None),
                 };
-                let allowed = self.allowed_ords(&snap, filter.as_ref(), &req.filter, principal)?;
+                let allowed = self.allowed_ords(&snap, filter.as_ref(), &req.filter, read_scope)?;
                 let vector_list =
                     self.vectors().search(vector, window, &allowed, snap.key_limit)?;
                 let mut fused = fuse(&text_list, &vector_list);
@@ -260,9 +260,9 @@ impl SearchIndex {
         snap: &Snapshot,
         filter: &dyn Query,
         f: &super::request::SearchFilter,
-        principal: &Principal,
+        read_scope: &ReadScope,
     ) -> Result<Arc<OrdSet>, SearchError> {
-        let key = format!("{f:?}|{:?}", principal.visible_projects());
+        let key = format!("{f:?}|{}", read_scope.cache_key());
         {
             let cache = self.ord_cache.lock().unwrap_or_else(|p| p.into_inner());
             if cache.0 == snap.generation

@@ -12,7 +12,8 @@ use tantivy::{DocId, SegmentReader};
 
 use super::SearchError;
 
-pub const FACET_FIELDS: [&str; 5] = ["kind", "status", "project", "tag", "label"];
+pub const FACET_FIELDS: [&str; 7] =
+    ["kind", "status", "project", "editorial_status", "collection", "tag", "label"];
 
 fn ff_err(e: impl std::fmt::Display) -> SearchError {
     SearchError::Index(format!("reading a fast field: {e}"))

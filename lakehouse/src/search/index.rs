@@ -29,7 +29,7 @@ use crate::tables::{Catalog, batch_to_assets, batch_to_embeddings, batch_to_segm
 const SNAPSHOT_TTL: Duration = Duration::from_secs(600);
 const MAX_SNAPSHOTS: usize = 64;
 /// Bumped when the document layout changes; a mismatch rebuilds the index from the tables.
-const LAYOUT_VERSION: &str = "acervo-search-3";
+const LAYOUT_VERSION: &str = "acervo-search-4";
 
 /// One consistent view: both text indexes and the vector key bound, as of one commit.
 #[derive(Clone)]
@@ -328,6 +328,8 @@ impl SearchIndex {
             kind: a.kind,
             status: a.status,
             project: a.project.clone(),
+            editorial_status: a.editorial_status,
+            collections: a.collections.clone(),
             created_at: a.created_at,
             duration_seconds: a.technical.as_ref().and_then(|t| t.duration_seconds),
             language: lang.code().into(),
@@ -338,6 +340,10 @@ impl SearchIndex {
         d.add_text(f.kind, a.kind.as_str());
         d.add_text(f.status, a.status.as_str());
         d.add_text(f.project, &a.project);
+        d.add_text(f.editorial_status, a.editorial_status.as_str());
+        for c in &a.collections {
+            d.add_text(f.collection, c);
+        }
         for t in &a.tags {
             d.add_text(f.tag, t);
         }

@@ -4,7 +4,7 @@
 
 use std::ops::Bound;
 
-use acervo_catalog::{AssetStatus, Principal};
+use acervo_catalog::{AssetStatus, ReadScope};
 use tantivy::Term;
 use tantivy::query::{
     AllQuery, BooleanQuery, ConstScoreQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery,
@@ -213,13 +213,9 @@ fn term(field: Field, value: &str) -> Box<dyn Query> {
     Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
 }
 
-/// The filter and the principal's project scope as one query that adds nothing to scores.
-pub fn filter_query(
-    fields: &AssetFields,
-    f: &SearchFilter,
-    principal: &Principal,
-) -> Box<dyn Query> {
-    explicit_filter_query(fields, f, principal, true).unwrap_or_else(|| Box::new(AllQuery))
+/// The filter and the principal's read scope as one query that adds nothing to scores.
+pub fn filter_query(fields: &AssetFields, f: &SearchFilter, scope: &ReadScope) -> Box<dyn Query> {
+    explicit_filter_query(fields, f, scope, true).unwrap_or_else(|| Box::new(AllQuery))
 }
 
 /// Like `filter_query`; without `exclude_deleted` the implicit "not deleted" is left to the
@@ -227,7 +223,7 @@ pub fn filter_query(
 pub fn explicit_filter_query(
     fields: &AssetFields,
     f: &SearchFilter,
-    principal: &Principal,
+    scope: &ReadScope,
     exclude_deleted: bool,
 ) -> Option<Box<dyn Query>> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(AllQuery))];
@@ -243,6 +239,12 @@ pub fn explicit_filter_query(
     }
     if let Some(p) = &f.project {
         clauses.push((Occur::Must, term(fields.project, p)));
+    }
+    if let Some(s) = f.editorial_status {
+        clauses.push((Occur::Must, term(fields.editorial_status, s.as_str())));
+    }
+    if let Some(c) = &f.collection {
+        clauses.push((Occur::Must, term(fields.collection, c)));
     }
     for t in &f.tags {
         clauses.push((Occur::Must, term(fields.tag, t)));
@@ -264,16 +266,59 @@ pub fn explicit_filter_query(
         let hi = f.duration_max_ms.map_or(Bound::Unbounded, |v| Bound::Included(at(v)));
         clauses.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
     }
-    if let Some(projects) = &principal.visible_projects() {
-        if projects.is_empty() {
-            return Some(Box::new(EmptyQuery));
-        }
-        let any: Vec<(Occur, Box<dyn Query>)> =
-            projects.iter().map(|p| (Occur::Should, term(fields.project, p))).collect();
-        clauses.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+    if scope.is_nothing() {
+        return Some(Box::new(EmptyQuery));
+    }
+    if !scope.is_everything() {
+        clauses.extend(scope_clauses(fields, scope));
     }
     if clauses.len() == 1 {
         return None; // only the AllQuery: every document passes
     }
     Some(Box::new(ConstScoreQuery::new(Box::new(BooleanQuery::new(clauses)), 0.0)))
+}
+
+/// Any of `values` in `field`.
+fn any_of<'a>(field: Field, values: impl IntoIterator<Item = &'a str>) -> Box<dyn Query> {
+    let any: Vec<(Occur, Box<dyn Query>)> =
+        values.into_iter().map(|v| (Occur::Should, term(field, v))).collect();
+    Box::new(BooleanQuery::new(any))
+}
+
+/// The read scope as clauses of the filter: one of its grants, and none of the hidden
+/// collections. The one rendering of `ReadScope` over the search index.
+fn scope_clauses(fields: &AssetFields, scope: &ReadScope) -> Vec<(Occur, Box<dyn Query>)> {
+    let mut out = Vec::new();
+    let grants: Vec<Box<dyn Query>> = scope
+        .clauses()
+        .iter()
+        .map(|c| {
+            let mut parts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            if let Some(ps) = &c.projects {
+                parts.push((Occur::Must, any_of(fields.project, ps.iter().map(String::as_str))));
+            }
+            if let Some(ss) = &c.statuses {
+                parts.push((
+                    Occur::Must,
+                    any_of(fields.editorial_status, ss.iter().map(|s| s.as_str())),
+                ));
+            }
+            match parts.len() {
+                0 => Box::new(AllQuery) as Box<dyn Query>,
+                1 => parts.pop().map(|p| p.1).unwrap_or_else(|| Box::new(AllQuery)),
+                _ => Box::new(BooleanQuery::new(parts)),
+            }
+        })
+        .collect();
+    match grants.len() {
+        1 => out.extend(grants.into_iter().map(|g| (Occur::Must, g))),
+        _ => out.push((
+            Occur::Must,
+            Box::new(BooleanQuery::new(grants.into_iter().map(|g| (Occur::Should, g)).collect())),
+        )),
+    }
+    for c in &scope.hidden_collections {
+        out.push((Occur::MustNot, term(fields.collection, c)));
+    }
+    out
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use acervo_catalog::{AssetId, AssetStatus, MediaKind};
+use acervo_catalog::{AssetId, AssetStatus, EditorialStatus, MediaKind};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -45,6 +45,9 @@ pub struct SearchFilter {
     pub kind: Option<MediaKind>,
     pub status: Option<AssetStatus>,
     pub project: Option<String>,
+    pub editorial_status: Option<EditorialStatus>,
+    /// Assets in this collection (id).
+    pub collection: Option<String>,
     /// Every tag must be on the asset (exact match).
     pub tags: Vec<String>,
     pub labels: Vec<String>,
@@ -124,6 +127,8 @@ pub struct AssetSummary {
     pub kind: MediaKind,
     pub status: AssetStatus,
     pub project: String,
+    pub editorial_status: EditorialStatus,
+    pub collections: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub duration_seconds: Option<f64>,
     /// The language the asset's text was analysed as (`es` or `en`).
@@ -175,7 +180,9 @@ pub struct Facets {
     pub kind: BTreeMap<String, u64>,
     pub status: BTreeMap<String, u64>,
     pub project: BTreeMap<String, u64>,
-    /// The most frequent tags and labels (up to `FACET_TOP`).
+    pub editorial_status: BTreeMap<String, u64>,
+    /// The most frequent collections, tags and labels (up to `FACET_TOP` each).
+    pub collections: BTreeMap<String, u64>,
     pub tags: BTreeMap<String, u64>,
     pub labels: BTreeMap<String, u64>,
 }

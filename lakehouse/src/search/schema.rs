@@ -50,6 +50,8 @@ pub struct AssetFields {
     pub kind: Field,
     pub status: Field,
     pub project: Field,
+    pub editorial_status: Field,
+    pub collection: Field,
     pub tag: Field,
     pub label: Field,
     pub created_ms: Field,
@@ -70,6 +72,8 @@ impl AssetFields {
         let kind = b.add_text_field("kind", STRING | FAST);
         let status = b.add_text_field("status", STRING | FAST);
         let project = b.add_text_field("project", STRING | FAST);
+        let editorial_status = b.add_text_field("editorial_status", STRING | FAST);
+        let collection = b.add_text_field("collection", STRING | FAST);
         let tag = b.add_text_field("tag", STRING | FAST);
         let label = b.add_text_field("label", STRING | FAST);
         let created_ms = b.add_i64_field("created_ms", INDEXED | FAST);
@@ -90,6 +94,8 @@ impl AssetFields {
             kind,
             status,
             project,
+            editorial_status,
+            collection,
             tag,
             label,
             created_ms,

@@ -2,11 +2,11 @@
 //! data team can join ranked results with the catalog tables, e.g.
 //! `SELECT s.rank, a.title FROM search('camión incendio', 50) s JOIN assets a ON a.id = s.asset_id`.
 //! It runs the same text search as `/api/v1/search` (BM25F, both languages, phrases,
-//! exclusions, prefix*), for one principal: projects it may not see never come back.
+//! exclusions, prefix*), within one read scope: assets outside it never come back.
 
 use std::sync::Arc;
 
-use acervo_catalog::Principal;
+use acervo_catalog::ReadScope;
 use arrow::array::{
     ArrayRef, Float32Array, RecordBatch, StringArray, TimestampMillisecondArray, UInt32Array,
 };
@@ -45,19 +45,19 @@ pub fn schema() -> SchemaRef {
     ]))
 }
 
-/// Makes `search()` available in `ctx`, answering for `principal`.
-pub fn register(ctx: &SessionContext, index: Arc<SearchIndex>, principal: Principal) {
-    ctx.register_udtf(FUNCTION, Arc::new(SearchFunction { index, principal }));
+/// Makes `search()` available in `ctx`, answering within `scope`.
+pub fn register(ctx: &SessionContext, index: Arc<SearchIndex>, scope: ReadScope) {
+    ctx.register_udtf(FUNCTION, Arc::new(SearchFunction { index, scope }));
 }
 
 struct SearchFunction {
     index: Arc<SearchIndex>,
-    principal: Principal,
+    scope: ReadScope,
 }
 
 impl std::fmt::Debug for SearchFunction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SearchFunction").field("principal", &self.principal.name).finish()
+        f.debug_struct("SearchFunction").field("scope", &self.scope).finish()
     }
 }
 
@@ -114,7 +114,7 @@ impl TableFunctionImpl for SearchFunction {
         // Top-k text search takes milliseconds: answering at planning time keeps the
         // result consistent with one index snapshot for the whole statement.
         // A bad query is the caller's mistake (a planning error); a failing index is not.
-        let found = self.index.search(&req, &self.principal).map_err(|e| match e {
+        let found = self.index.search(&req, &self.scope).map_err(|e| match e {
             SearchError::BadRequest(m) => DataFusionError::Plan(format!("search(): {m}")),
             other => DataFusionError::External(Box::new(other)),
         })?;

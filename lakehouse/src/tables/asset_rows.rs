@@ -147,6 +147,8 @@ pub fn assets_to_batch(assets: &[Asset]) -> Result<RecordBatch, RowError> {
         strings(assets.iter().map(|a| a.ocr_text.as_str())),
         strings(assets.iter().map(|a| a.transcript_text.as_str())),
         opt_strings(ai.iter().map(Option::as_deref)),
+        strings(assets.iter().map(|a| a.editorial_status.as_str())),
+        string_lists(assets.iter().map(|a| &a.collections)),
     ];
     Ok(RecordBatch::try_new(ASSETS.clone(), columns)?)
 }
@@ -237,6 +239,9 @@ pub fn batch_to_assets(batch: &RecordBatch) -> Result<Vec<Asset>, RowError> {
     let stages = c.str("stages")?;
     // Tables written before the column existed have none: no suggestion details.
     let ai = c.str("ai").ok();
+    // Null in rows written before the workflow existed (read as draft, in no collection).
+    let editorial = c.str("editorial_status").ok();
+    let collections = c.col("collections").ok().and_then(|l| l.as_list_opt::<i32>());
 
     let bad = |row: usize, column: &'static str, reason: String| RowError::BadValue {
         row,
@@ -305,6 +310,18 @@ pub fn batch_to_assets(batch: &RecordBatch) -> Result<Vec<Asset>, RowError> {
                     serde_json::from_str(&json).map_err(|e| bad(i, "ai", e.to_string()))?
                 }
                 None => AiInfo::default(),
+            },
+            editorial_status: match editorial.and_then(|a| opt(a, i, s)) {
+                Some(v) => v.parse().map_err(
+                    |e: acervo_catalog::editorial_status::UnknownEditorialStatus| {
+                        bad(i, "editorial_status", e.to_string())
+                    },
+                )?,
+                None => Default::default(),
+            },
+            collections: match collections {
+                Some(l) if !l.is_null(i) => list_at(l, i, "collections")?,
+                _ => Vec::new(),
             },
         });
     }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use acervo_catalog::schema::{ASSETS, AUDIT, FRAMES, RENDITIONS, SEGMENTS, embeddings};
-use acervo_catalog::{Asset, AssetId, Classify, ErrorKind, Principal, Rendition};
+use acervo_catalog::{Asset, AssetId, Classify, ErrorKind, ReadScope, Rendition};
 use arrow_array::{RecordBatch, RecordBatchIterator};
 use arrow_schema::SchemaRef;
 use datafusion::execution::context::{SQLOptions, SessionContext};
@@ -281,15 +281,15 @@ impl Catalog {
         Ok(self.get_assets(&[id]).await?.remove(&id))
     }
 
-    /// Assets matching `filter` for `principal`, newest first, with the total count.
+    /// Assets matching `filter` within `scope`, newest first, with the total count.
     pub async fn list(
         &self,
         filter: &AssetFilter,
-        principal: &Principal,
+        scope: &ReadScope,
         limit: usize,
         offset: usize,
     ) -> Result<(Vec<Asset>, usize), CatalogError> {
-        let predicate = filter.to_sql(principal);
+        let predicate = filter.to_sql(scope);
         let total = self
             .assets_ds()
             .count_rows(Some(predicate.clone()))
@@ -297,6 +297,14 @@ impl Catalog {
             .map_err(lance_err("assets"))?;
         let assets = self.scan_assets(&predicate, Some(limit), Some(offset)).await?;
         Ok((assets, total))
+    }
+
+    /// How many assets (soft-deleted ones included) are in the collection `id`.
+    pub async fn count_in_collection(&self, id: &str) -> Result<usize, CatalogError> {
+        self.assets_ds()
+            .count_rows(Some(format!("array_has(collections, {})", quote(id))))
+            .await
+            .map_err(lance_err("assets"))
     }
 
     /// A live asset in `project` whose master has this hash.
