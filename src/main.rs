@@ -47,6 +47,9 @@ enum Command {
     /// The audit trail: `acervo audit verify` checks its hash chain.
     #[command(subcommand)]
     Audit(cli::audit::AuditCommand),
+    /// The authorisation policy (Rego): `acervo policy show|check`.
+    #[command(subcommand)]
+    Policy(cli::policy::PolicyCommand),
     /// Print the effective configuration.
     Config,
     /// Sign in to a server; later commands that talk to it use the session.
@@ -139,6 +142,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Command::User(c) => cli::admin::user(c).await,
             Command::Project(c) => cli::admin::project(c).await,
+            Command::Policy(c) => cli::policy::run(&cfg, c),
             Command::Config => {
                 println!("{}", serde_json::to_string_pretty(&cfg)?);
                 Ok(ExitCode::SUCCESS)

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use acervo_catalog::config::DataflowConfig;
-use acervo_catalog::{AcervoConfig, AssetId, Event, EventEnvelope, MediaKind, Principal};
+use acervo_catalog::{AcervoConfig, AssetId, Event, EventEnvelope, MediaKind};
 use acervo_dataflows::{Engine, EngineContext, JobRegistry, Metrics};
 use acervo_lakehouse::search::SearchRequest;
 use acervo_lakehouse::{
@@ -153,7 +153,7 @@ async fn run(n: u64, home: &std::path::Path) -> anyhow::Result<()> {
     // Searchable: the last asset's unique number is found by full-text search.
     let needle = last_title.rsplit(' ').next().context("title")?.to_string();
     let query = SearchRequest { q: format!("nota {needle}"), limit: 10, ..Default::default() };
-    let principal = Principal::local_admin();
+    let principal = acervo_catalog::ReadScope::everything();
     loop {
         let r = search.search(&query, &principal)?;
         if r.hits.iter().any(|h| h.asset.title == last_title) {

@@ -218,6 +218,14 @@ groups_claim = "groups"
 clock_skew_seconds = 60
 jwks_refetch_seconds = 60
 
+[policy]
+# A Rego file (package acervo, rules `allow` and `scope`) replacing the embedded default policy
+# ("" for the default; `acervo policy show` prints it to start from). A file that does not parse
+# stops the start; one changed while Acervo runs is read again within `reload_seconds`, and one
+# that no longer parses leaves the running policy in force.
+file = ""
+reload_seconds = 5
+
 [http]
 # Origins (scheme://host[:port]) whose browser pages may call the API; none by default (the web
 # UI is served by Acervo itself, same origin). Credentials travel as bearer tokens, not cookies.
@@ -260,7 +268,23 @@ pub struct AcervoConfig {
     pub jobs: JobsConfig,
     pub ai: AiConfig,
     pub auth: AuthConfig,
+    pub policy: PolicyConfig,
     pub http: HttpConfig,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    pub file: String,
+    pub reload_seconds: u64,
+}
+
+impl PolicyConfig {
+    /// The policy file, if one replaces the embedded default (relative to the home).
+    pub fn file_path(&self, home: &std::path::Path) -> Option<std::path::PathBuf> {
+        let f = self.file.trim();
+        (!f.is_empty()).then(|| home.join(f))
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

@@ -56,7 +56,7 @@ pub use profiles::RenditionProfiles;
 pub use project_slug::ProjectSlug;
 pub use rendition::Rendition;
 pub use role::Role;
-pub use scope::{ReadScope, ScopeClause, ScopeGrant};
+pub use scope::{ReadScope, RestrictedCollection, ScopeClause, ScopeGrant};
 pub use secret::Secret;
 pub use stage::{Stage, StageState, Stages, media_stages};
 pub use status::{AssetStatus, IllegalTransition};

@@ -27,6 +27,15 @@ pub struct ReadScope {
     pub hidden_collections: BTreeSet<String>,
 }
 
+/// A collection that is restricted (itself or through an ancestor), and the users granted it
+/// (on it or on an ancestor): the directory data the policy reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RestrictedCollection {
+    pub id: String,
+    pub project: String,
+    pub granted: Vec<String>,
+}
+
 /// Grants with the same statuses, their projects merged: the shape a filter renders as
 /// `(project IN (…) AND editorial_status IN (…)) OR …`.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -63,6 +63,31 @@ pub(crate) enum Record {
         family: String,
         reason: String,
     },
+    CollectionCreated {
+        id: String,
+        project: ProjectSlug,
+        name: String,
+        parent: Option<String>,
+        restricted: bool,
+        by: String,
+        at: DateTime<Utc>,
+    },
+    /// `parent: Some(None)` moves the collection to the top of its project.
+    CollectionChanged {
+        id: String,
+        name: Option<String>,
+        parent: Option<Option<String>>,
+        restricted: Option<bool>,
+    },
+    CollectionDeleted {
+        id: String,
+    },
+    /// `granted: false` takes the grant back.
+    CollectionGranted {
+        id: String,
+        user: String,
+        granted: bool,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -102,6 +127,35 @@ pub(crate) struct Directory {
     pub members: BTreeMap<ProjectSlug, BTreeMap<String, Role>>,
     pub tokens: BTreeMap<String, ApiToken>,
     pub families: BTreeMap<String, Family>,
+    pub collections: BTreeMap<String, Collection>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Collection {
+    pub project: ProjectSlug,
+    pub name: String,
+    pub parent: Option<String>,
+    pub restricted: bool,
+    pub granted: std::collections::BTreeSet<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A collection as the API shows it.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct CollectionInfo {
+    pub id: String,
+    pub project: String,
+    pub name: String,
+    /// The collection it is nested in (same project).
+    pub parent: Option<String>,
+    /// Restricted here; `effectively_restricted` also counts an ancestor's restriction.
+    pub restricted: bool,
+    pub effectively_restricted: bool,
+    /// Users granted this collection (and so its descendants) when it is restricted.
+    pub granted: Vec<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A user as the API shows it (never a hash).
@@ -216,6 +270,50 @@ impl Directory {
                     f.revoked = true;
                 }
             }
+            Record::CollectionCreated { id, project, name, parent, restricted, by, at } => {
+                let granted = if restricted {
+                    std::collections::BTreeSet::from([by.clone()])
+                } else {
+                    Default::default()
+                };
+                self.collections.insert(
+                    id,
+                    Collection {
+                        project,
+                        name,
+                        parent,
+                        restricted,
+                        granted,
+                        created_by: by,
+                        created_at: at,
+                    },
+                );
+            }
+            Record::CollectionChanged { id, name, parent, restricted } => {
+                if let Some(c) = self.collections.get_mut(&id) {
+                    if let Some(n) = name {
+                        c.name = n;
+                    }
+                    if let Some(p) = parent {
+                        c.parent = p;
+                    }
+                    if let Some(r) = restricted {
+                        c.restricted = r;
+                    }
+                }
+            }
+            Record::CollectionDeleted { id } => {
+                self.collections.remove(&id);
+            }
+            Record::CollectionGranted { id, user, granted } => {
+                if let Some(c) = self.collections.get_mut(&id) {
+                    if granted {
+                        c.granted.insert(user);
+                    } else {
+                        c.granted.remove(&user);
+                    }
+                }
+            }
         }
     }
 
@@ -256,6 +354,32 @@ impl Directory {
                     project: project.clone(),
                     user: user.clone(),
                     role: Some(*role),
+                });
+            }
+        }
+        // Parents before children, so a replay finds each parent.
+        for id in self.collections_top_down() {
+            let c = &self.collections[&id];
+            out.push(Record::CollectionCreated {
+                id: id.clone(),
+                project: c.project.clone(),
+                name: c.name.clone(),
+                parent: c.parent.clone(),
+                restricted: false,
+                by: c.created_by.clone(),
+                at: c.created_at,
+            });
+            out.push(Record::CollectionChanged {
+                id: id.clone(),
+                name: None,
+                parent: None,
+                restricted: Some(c.restricted),
+            });
+            for user in &c.granted {
+                out.push(Record::CollectionGranted {
+                    id: id.clone(),
+                    user: user.clone(),
+                    granted: true,
                 });
             }
         }
@@ -329,6 +453,61 @@ impl Directory {
             title: title.clone(),
             created_at: *at,
             members,
+        })
+    }
+
+    /// Collection ids, each after its parent.
+    pub(crate) fn collections_top_down(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut placed = std::collections::BTreeSet::new();
+        let mut left: Vec<&String> = self.collections.keys().collect();
+        while !left.is_empty() {
+            let before = left.len();
+            left.retain(|id| {
+                let parent = self.collections[*id].parent.as_ref();
+                let ready =
+                    parent.is_none_or(|p| placed.contains(p) || !self.collections.contains_key(p));
+                if ready {
+                    placed.insert((*id).clone());
+                    out.push((*id).clone());
+                }
+                !ready
+            });
+            if left.len() == before {
+                // A cycle cannot be made through the store; keep whatever is left anyway.
+                out.extend(left.drain(..).cloned());
+            }
+        }
+        out
+    }
+
+    /// The collection and its ancestors, nearest first.
+    pub(crate) fn lineage(&self, id: &str) -> Vec<(&String, &Collection)> {
+        let mut out = Vec::new();
+        let mut next = self.collections.get_key_value(id);
+        while let Some((id, c)) = next {
+            if out.iter().any(|(seen, _)| *seen == id) {
+                break;
+            }
+            out.push((id, c));
+            next = c.parent.as_ref().and_then(|p| self.collections.get_key_value(p));
+        }
+        out
+    }
+
+    pub(crate) fn collection_info(&self, id: &str) -> Option<CollectionInfo> {
+        let c = self.collections.get(id)?;
+        let lineage = self.lineage(id);
+        Some(CollectionInfo {
+            id: id.to_string(),
+            project: c.project.as_str().to_string(),
+            name: c.name.clone(),
+            parent: c.parent.clone(),
+            restricted: c.restricted,
+            effectively_restricted: lineage.iter().any(|(_, c)| c.restricted),
+            granted: c.granted.iter().cloned().collect(),
+            created_by: c.created_by.clone(),
+            created_at: c.created_at,
         })
     }
 

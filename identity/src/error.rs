@@ -23,6 +23,11 @@ pub enum IdentityError {
     ProjectExists(String),
     #[error("no token has the id {0:?}")]
     NoSuchToken(String),
+    #[error("no collection has the id {0:?}")]
+    NoSuchCollection(String),
+    /// The change would leave something inconsistent (a collection with children deleted).
+    #[error("{0}")]
+    Conflict(String),
     #[error("{0}")]
     Invalid(String),
     #[error("the password hash failed: {0}")]

@@ -7,6 +7,7 @@
 
 mod authenticator;
 mod bootstrap;
+mod collection_store;
 mod directory;
 mod error;
 mod journal;
@@ -19,7 +20,8 @@ mod store;
 
 pub use authenticator::{AuthFailure, Authenticated, Authenticator};
 pub use bootstrap::{AdminPassword, FirstStart, ensure_admin, initial_password_file};
-pub use directory::{ApiTokenInfo, Member, ProjectInfo, UserInfo};
+pub use collection_store::{CollectionChange, NewCollection};
+pub use directory::{ApiTokenInfo, CollectionInfo, Member, ProjectInfo, UserInfo};
 pub use error::IdentityError;
 pub use local_tokens::{TOKEN_TYPE, TokenPair};
 pub use oidc::OidcVerifier;

@@ -33,8 +33,8 @@ pub struct NewUser {
     pub must_change_password: bool,
 }
 
-struct Inner {
-    dir: Directory,
+pub(crate) struct Inner {
+    pub(crate) dir: Directory,
     journal: Journal,
 }
 
@@ -101,12 +101,12 @@ impl IdentityStore {
         &self.folder
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Journals `records` (one fsync), then applies them.
-    fn commit(inner: &mut Inner, records: Vec<Record>) -> Result<(), IdentityError> {
+    pub(crate) fn commit(inner: &mut Inner, records: Vec<Record>) -> Result<(), IdentityError> {
         inner.journal.append(&records)?;
         for r in &records {
             inner.dir.apply(r);

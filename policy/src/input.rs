@@ -1,5 +1,5 @@
-//! The documents a decision is made from: the resource an action concerns, a workflow move, and
-//! the directory data (restricted collections) the policy reads as `data.acervo_directory`.
+//! The documents a decision is made from: the resource an action concerns and a workflow move
+//! (the directory data, `RestrictedCollection`, is the catalog's type).
 
 use acervo_catalog::{Asset, EditorialStatus};
 use serde::Serialize;
@@ -41,13 +41,4 @@ impl Resource {
 pub struct Transition {
     pub from: EditorialStatus,
     pub to: EditorialStatus,
-}
-
-/// A collection that is restricted (itself or through an ancestor), and the users granted it
-/// (on it or on an ancestor).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct RestrictedCollection {
-    pub id: String,
-    pub project: String,
-    pub granted: Vec<String>,
 }

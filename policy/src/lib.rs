@@ -10,8 +10,9 @@ mod error;
 mod input;
 mod policy;
 
+pub use acervo_catalog::RestrictedCollection;
 pub use error::PolicyError;
-pub use input::{Resource, RestrictedCollection, Transition};
+pub use input::{Resource, Transition};
 pub use policy::{DEFAULT_POLICY, Policy};
 
 #[cfg(test)]

@@ -12,7 +12,9 @@ use serde::Serialize;
 
 use crate::cache::DecisionCache;
 use crate::error::PolicyError;
-use crate::input::{Resource, RestrictedCollection, Transition};
+use acervo_catalog::RestrictedCollection;
+
+use crate::input::{Resource, Transition};
 
 /// The policy Acervo runs with when `policy.file` is not set.
 pub const DEFAULT_POLICY: &str = include_str!("default.rego");

@@ -97,6 +97,22 @@ pub fn router(state: AppState) -> Router {
             get(routes::download::rendition_file),
         )
         .route("/api/v1/assets/{id}/reprocess", post(routes::assets::reprocess))
+        .route("/api/v1/assets/{id}/editorial-status", post(routes::workflow::move_status))
+        .route(
+            "/api/v1/collections",
+            get(routes::collections::list).post(routes::collections::create),
+        )
+        .route(
+            "/api/v1/collections/{id}",
+            get(routes::collections::get_one)
+                .patch(routes::collections::update)
+                .delete(routes::collections::delete),
+        )
+        .route(
+            "/api/v1/collections/{id}/grants/{user}",
+            put(routes::collections::grant).delete(routes::collections::revoke),
+        )
+        .route("/api/v1/collections/{id}/assets", post(routes::collections::change_assets))
         .route("/api/v1/assets/{id}/ondemand", post(routes::assets::ondemand))
         .route("/api/v1/assets/{id}/enrichment", put(routes::enrichment::put))
         .route("/api/v1/assets/{id}/ai/accept", post(routes::assets::accept))

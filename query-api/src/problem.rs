@@ -124,10 +124,12 @@ impl From<acervo_identity::IdentityError> for ApiError {
     fn from(e: acervo_identity::IdentityError) -> Self {
         use acervo_identity::IdentityError as E;
         match e {
-            E::NoSuchUser(_) | E::NoSuchProject(_) | E::NoSuchToken(_) => {
+            E::NoSuchUser(_) | E::NoSuchProject(_) | E::NoSuchToken(_) | E::NoSuchCollection(_) => {
                 ApiError::not_found(e.to_string())
             }
-            E::UserExists(_) | E::ProjectExists(_) => ApiError::conflict(e.to_string()),
+            E::UserExists(_) | E::ProjectExists(_) | E::Conflict(_) => {
+                ApiError::conflict(e.to_string())
+            }
             E::Invalid(_) => ApiError::unprocessable(e.to_string()),
             other => ApiError::internal(other),
         }

@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
-use acervo_catalog::AcervoConfig;
+use acervo_catalog::{AcervoConfig, Action, Principal, ReadScope};
 use acervo_dataflows::{Engine, JobRegistry, Metrics};
 use acervo_identity::{Authenticator, IdentityStore};
 use acervo_lakehouse::{AuditTrail, Catalog, EventLog, MasterStore, SearchIndex};
+use acervo_policy::{Policy, Resource};
 
 use crate::http_metrics::HttpMetrics;
 use crate::pending::PendingWrites;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub authenticator: Arc<Authenticator>,
     /// Who did what, chained and durable (the `audit` table).
     pub audit: Arc<AuditTrail>,
+    /// Who may do what (Rego), and what each principal may read.
+    pub policy: Arc<Policy>,
     /// Every request acts as the administrator (loopback only: `acervo serve` checks).
     pub auth_disabled: bool,
     /// The sentence model that embeds text queries for vector and hybrid search.
@@ -52,6 +55,7 @@ impl AppState {
         metrics: Arc<Metrics>,
         authenticator: Arc<Authenticator>,
         audit: Arc<AuditTrail>,
+        policy: Arc<Policy>,
     ) -> AppState {
         let http = Arc::new(HttpMetrics::register(&metrics.registry));
         let auth_disabled = config.auth.disabled;
@@ -68,11 +72,34 @@ impl AppState {
             auth_disabled,
             authenticator,
             audit,
+            policy,
             text_model: None,
             ai_models: Default::default(),
             http,
             pending: Arc::new(PendingWrites::default()),
             admission: Arc::default(),
         }
+    }
+}
+
+/// The policy's decisions, as handlers ask them.
+impl AppState {
+    pub(crate) fn may(&self, principal: &Principal, action: Action, resource: &Resource) -> bool {
+        self.policy.allow(principal, action, resource, None)
+    }
+
+    /// An action of no project (the audit trail, administration, SQL over every row).
+    pub(crate) fn may_everywhere(&self, principal: &Principal, action: Action) -> bool {
+        self.policy.allow(principal, action, &Resource::global(), None)
+    }
+
+    /// In at least one project (refusing an upload before its bytes, a reindex).
+    pub(crate) fn may_somewhere(&self, principal: &Principal, action: Action) -> bool {
+        self.policy.allow_somewhere(principal, action)
+    }
+
+    /// What `principal` may read, the filter every listing and search applies.
+    pub(crate) fn scope(&self, principal: &Principal) -> Arc<ReadScope> {
+        self.policy.scope(principal)
     }
 }

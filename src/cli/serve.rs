@@ -21,6 +21,9 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
     lock.try_lock()
         .map_err(|_| anyhow::anyhow!("another acervo server is using {}", cfg.home.display()))?;
 
+    // A policy file that does not parse stops the start, before anything is opened.
+    let policy = Arc::new(acervo_policy::Policy::load(cfg.policy.file_path(&cfg.home).as_deref())?);
+    tracing::info!(policy = %policy.origin(), "authorisation policy loaded");
     let masters = open::masters(&cfg)?;
     // Uploads cut off by a crash or a dropped connection leave staging objects behind.
     match masters.sweep_staging(std::time::Duration::from_secs(24 * 3600)).await {
@@ -42,6 +45,8 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
         .await
         .context("search index")?;
     let authenticator = Arc::new(open_identity(&cfg, &catalog).await?);
+    policy.set_directory(&authenticator.store.restricted_collections())?;
+    let policy_watch = watch_policy_file(&cfg, &policy, &authenticator.store);
     let audit = Arc::new(
         acervo_lakehouse::AuditTrail::open(&cfg.audit_dir(), Arc::clone(&catalog))
             .await
@@ -111,6 +116,7 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
         metrics,
         authenticator,
         Arc::clone(&audit),
+        policy,
     );
     state.text_model = text_model.ok();
     state.ai_models = ai_models;
@@ -125,6 +131,9 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
         .await
         .context("HTTP server")?;
     sweeper.abort();
+    if let Some(w) = policy_watch {
+        w.abort();
+    }
     if let Err(e) = audit.flush().await {
         tracing::error!(error = %e, "the audit trail did not flush before the stop");
     }
@@ -187,6 +196,33 @@ async fn open_identity(
     }
     let oidc = (!cfg.auth.oidc.issuer.is_empty()).then(|| OidcVerifier::new(cfg.auth.oidc.clone()));
     Ok(Authenticator { store, oidc })
+}
+
+/// Reads a changed policy file again while serving; one that no longer parses is logged and
+/// the running policy stays.
+fn watch_policy_file(
+    cfg: &AcervoConfig,
+    policy: &Arc<acervo_policy::Policy>,
+    store: &Arc<IdentityStore>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    cfg.policy.file_path(&cfg.home)?;
+    let (policy, store) = (Arc::clone(policy), Arc::clone(store));
+    let every = std::time::Duration::from_secs(cfg.policy.reload_seconds.max(1));
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            match policy.reload_if_changed(&store.restricted_collections()) {
+                Ok(false) => {}
+                Ok(true) => {
+                    tracing::info!(policy = %policy.origin(), "policy file changed: reloaded")
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the changed policy file is refused; the running policy stays")
+                }
+            }
+        }
+    }))
 }
 
 /// Every project an asset names becomes a project (assets uploaded before projects existed).

@@ -18,6 +18,7 @@ mod hls_browser;
 mod identity;
 mod identity_oidc;
 mod media_pipeline;
+mod read_scope;
 mod rendition_jobs;
 mod renditions;
 mod s3_storage;

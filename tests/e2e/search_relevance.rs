@@ -6,8 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use acervo_catalog::{
-    AcervoConfig, Asset, AssetId, AssetStatus, EmbeddingRow, MediaKind, NewVectors, Principal,
-    Stages,
+    AcervoConfig, Asset, AssetId, AssetStatus, EmbeddingRow, MediaKind, NewVectors, Stages,
 };
 use acervo_lakehouse::search::{
     Mode, SearchFilter, SearchRequest, TEXT_FIELDS, analyze, bm25_length, normalise,
@@ -157,6 +156,8 @@ fn asset(rng: &mut Rng, i: u64) -> Asset {
         project: format!("p{}", rng.below(3)),
         owner: "test".into(),
         status: AssetStatus::Ready,
+        editorial_status: Default::default(),
+        collections: Vec::new(),
         status_reason: None,
         created_at,
         updated_at: created_at,
@@ -276,7 +277,7 @@ async fn text_results_and_scores_agree_with_brute_force_bm25() {
         out
     };
 
-    let principal = Principal::local_admin();
+    let principal = acervo_catalog::ReadScope::everything();
     let mut queries: Vec<String> = Vec::new();
     for i in 0..60 {
         let list = if i % 3 == 0 { EN } else { ES };
@@ -405,7 +406,7 @@ async fn vector_search_agrees_with_brute_force_knn() {
     assert_eq!(index.vectors().len(), N, "every vector is loaded");
     assert_eq!(index.vectors().tail_len(), 0, "every vector is in the graph");
 
-    let principal = Principal::local_admin();
+    let principal = acervo_catalog::ReadScope::everything();
     let project_of: HashMap<AssetId, &str> =
         assets.iter().map(|a| (a.id, a.project.as_str())).collect();
     let exact = |q: &[f32], keep: &dyn Fn(AssetId) -> bool| -> Vec<AssetId> {

@@ -199,6 +199,14 @@ pub fn asset(v: &Vocab, rng: &mut Rng, i: u64, epoch: DateTime<Utc>) -> Generate
         project,
         owner: "bench".into(),
         status,
+        // Most of an archive is published; the rest is on its way.
+        editorial_status: match rng.below(10) {
+            0 => acervo_catalog::EditorialStatus::Draft,
+            1 => acervo_catalog::EditorialStatus::InReview,
+            2 => acervo_catalog::EditorialStatus::Approved,
+            _ => acervo_catalog::EditorialStatus::Published,
+        },
+        collections: Vec::new(),
         status_reason: None,
         created_at,
         updated_at: created_at,

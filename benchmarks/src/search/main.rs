@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use acervo_catalog::{AcervoConfig, MediaKind, NewVectors, Principal};
+use acervo_catalog::{AcervoConfig, MediaKind, NewVectors, ReadScope};
 use acervo_lakehouse::search::{IndexBatch, Mode, SearchFilter, SearchRequest};
 use acervo_lakehouse::{Catalog, SearchIndex};
 use anyhow::Context;
@@ -236,7 +236,7 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
     let load_time = started.elapsed();
     let index_busy =
         indexer.join().map_err(|_| anyhow::anyhow!("the indexer thread panicked"))??;
-    let principal = Principal::local_admin();
+    let principal = ReadScope::everything();
     if !args.reuse {
         let probe = SearchRequest {
             q: format!("\"{last_title}\""),
@@ -395,16 +395,19 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
             }
             projects.insert(p);
         }
-        acervo_catalog::Principal {
+        let member = acervo_catalog::Principal {
             name: "member".into(),
             roles: vec![],
             project_roles: projects
                 .into_iter()
                 .map(|p| (format!("proyecto-{p:02}"), vec![acervo_catalog::Role::Editor]))
                 .collect(),
-        }
+        };
+        // Its read scope, as the server's default policy yields it.
+        acervo_policy::Policy::embedded().map(|policy| (*policy.scope(&member)).clone())
     });
-    let mut runs: Vec<(String, &Make, &Principal)> = Vec::new();
+    let member = member.transpose()?;
+    let mut runs: Vec<(String, &Make, &ReadScope)> = Vec::new();
     for (name, make) in
         workloads.iter().filter(|(name, _)| args.only.as_deref().is_none_or(|o| o == *name))
     {
@@ -486,7 +489,7 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
 /// Runs every request once, spread over `clients` threads; latencies sorted.
 fn measure(
     search: &Arc<SearchIndex>,
-    principal: &Principal,
+    principal: &ReadScope,
     reqs: &[SearchRequest],
     clients: usize,
 ) -> anyhow::Result<(Vec<Duration>, Duration, usize)> {
@@ -582,7 +585,7 @@ async fn vector_recall(
         }
     }
     drop(meta);
-    let principal = Principal::local_admin();
+    let principal = ReadScope::everything();
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
     let per = qs.len().div_ceil(cores);
     let vecs = &vecs;

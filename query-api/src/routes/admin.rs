@@ -16,8 +16,8 @@ use crate::extract::ApiJson;
 use crate::problem::ApiError;
 use crate::state::AppState;
 
-fn require_admin(caller: &acervo_catalog::Principal) -> Result<(), ApiError> {
-    if caller.may_everywhere(Action::Administer) {
+fn require_admin(state: &AppState, caller: &acervo_catalog::Principal) -> Result<(), ApiError> {
+    if state.may_everywhere(caller, Action::Administer) {
         Ok(())
     } else {
         Err(ApiError::forbidden("only an administrator manages users and projects"))
@@ -83,7 +83,7 @@ pub async fn list_users(
     State(state): State<AppState>,
     Caller(caller): Caller,
 ) -> Result<Json<Vec<UserInfo>>, ApiError> {
-    require_admin(&caller)?;
+    require_admin(&state, &caller)?;
     Ok(Json(state.identity.users()))
 }
 
@@ -103,7 +103,7 @@ pub async fn create_user(
     Caller(caller): Caller,
     ApiJson(req): ApiJson<CreateUser>,
 ) -> Result<(StatusCode, Json<UserInfo>), ApiError> {
-    require_admin(&caller)?;
+    require_admin(&state, &caller)?;
     let store = state.identity.clone();
     let user = blocking(move || {
         store.create_user(NewUser {
@@ -132,7 +132,7 @@ pub async fn get_user(
     Caller(caller): Caller,
     Path(name): Path<String>,
 ) -> Result<Json<UserInfo>, ApiError> {
-    let visible = caller.name == name || caller.may_everywhere(Action::Administer);
+    let visible = caller.name == name || state.may_everywhere(&caller, Action::Administer);
     state
         .identity
         .user(&name)
@@ -159,7 +159,7 @@ pub async fn update_user(
     Path(name): Path<String>,
     ApiJson(req): ApiJson<UpdateUser>,
 ) -> Result<Json<UserInfo>, ApiError> {
-    require_admin(&caller)?;
+    require_admin(&state, &caller)?;
     if name == caller.name
         && (req.disabled == Some(true)
             || req.roles.as_ref().is_some_and(|r| !r.contains(&Role::Admin)))
@@ -167,6 +167,7 @@ pub async fn update_user(
         return Err(ApiError::unprocessable("an administrator cannot disable or demote themself"));
     }
     let user = state.identity.update_user(&name, req.display_name, req.roles, req.disabled)?;
+    state.policy.invalidate();
     tracing::info!(admin = %caller.name, user = %name, "user changed");
     Ok(Json(user))
 }
@@ -189,7 +190,7 @@ pub async fn set_password(
     Path(name): Path<String>,
     ApiJson(req): ApiJson<SetPassword>,
 ) -> Result<StatusCode, ApiError> {
-    require_admin(&caller)?;
+    require_admin(&state, &caller)?;
     let store = state.identity.clone();
     blocking(move || store.set_password(&name, &req.password, req.must_change_password)).await??;
     Ok(StatusCode::NO_CONTENT)
@@ -221,7 +222,7 @@ pub async fn list_projects(
     State(state): State<AppState>,
     Caller(caller): Caller,
 ) -> Json<Vec<ProjectInfo>> {
-    let admin = caller.may_everywhere(Action::Administer);
+    let admin = state.may_everywhere(&caller, Action::Administer);
     let projects = state
         .identity
         .projects()
@@ -254,7 +255,7 @@ pub async fn create_project(
     Caller(caller): Caller,
     ApiJson(req): ApiJson<CreateProject>,
 ) -> Result<(StatusCode, Json<ProjectInfo>), ApiError> {
-    require_admin(&caller)?;
+    require_admin(&state, &caller)?;
     let title = if req.title.is_empty() { req.slug.as_str().to_string() } else { req.title };
     let project = state.identity.create_project(req.slug, title)?;
     tracing::info!(admin = %caller.name, project = %project.slug, "project created");
@@ -280,7 +281,7 @@ pub async fn get_project(
         .project(&slug)
         .filter(|p| caller.can_see_project(&p.slug))
         .ok_or_else(|| ApiError::not_found(format!("no project has the slug {raw:?}")))?;
-    if !caller.may_everywhere(Action::Administer) {
+    if !state.may_everywhere(&caller, Action::Administer) {
         p.members.retain(|m| m.user == caller.name);
     }
     Ok(Json(p))
@@ -304,8 +305,9 @@ pub async fn set_member(
     Path((raw, user)): Path<(String, String)>,
     ApiJson(req): ApiJson<Membership>,
 ) -> Result<Json<ProjectInfo>, ApiError> {
-    require_admin(&caller)?;
+    require_admin(&state, &caller)?;
     let project = state.identity.set_member(&slug(&raw)?, &user, Some(req.role))?;
+    state.policy.invalidate();
     tracing::info!(admin = %caller.name, project = %raw, %user, role = %req.role, "membership set");
     Ok(Json(project))
 }
@@ -324,8 +326,9 @@ pub async fn remove_member(
     Caller(caller): Caller,
     Path((raw, user)): Path<(String, String)>,
 ) -> Result<Json<ProjectInfo>, ApiError> {
-    require_admin(&caller)?;
+    require_admin(&state, &caller)?;
     let project = state.identity.set_member(&slug(&raw)?, &user, None)?;
+    state.policy.invalidate();
     tracing::info!(admin = %caller.name, project = %raw, %user, "membership ended");
     Ok(Json(project))
 }

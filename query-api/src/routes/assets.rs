@@ -20,6 +20,8 @@ use crate::auth::Caller;
 use crate::extract::{ApiJson, ApiQuery, parse_id};
 use crate::intents;
 use crate::media_type::{self, check_filename, classify};
+use acervo_policy::Resource;
+
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -125,6 +127,10 @@ pub struct ListParams {
     pub status: Option<String>,
     pub project: Option<String>,
     pub sha256: Option<String>,
+    /// draft, in_review, approved, published or archived.
+    pub editorial_status: Option<String>,
+    /// A collection id.
+    pub collection: Option<String>,
     pub limit: Option<usize>,
     pub offset: Option<usize>,
 }
@@ -151,13 +157,12 @@ pub struct AssetPatch {
     pub tags: Option<Vec<String>>,
 }
 
-pub(crate) fn asset_filter(
-    kind: Option<&str>,
-    status: Option<&str>,
-    project: Option<String>,
-    sha256: Option<String>,
-) -> Result<AssetFilter, ApiError> {
+fn asset_filter(p: ListParams) -> Result<AssetFilter, ApiError> {
+    let (kind, status, project, sha256) =
+        (p.kind.as_deref(), p.status.as_deref(), p.project, p.sha256);
     Ok(AssetFilter {
+        editorial_status: super::search::editorial_status(p.editorial_status.as_deref())?,
+        collection: p.collection.filter(|c| !c.is_empty()),
         kind: kind
             .filter(|k| !k.is_empty())
             .map(str::parse::<MediaKind>)
@@ -237,7 +242,7 @@ pub async fn create(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
     // Refused before a byte is stored when the caller may upload nowhere.
-    if !principal.may_somewhere(Action::AssetCreate) {
+    if !state.may_somewhere(&principal, Action::AssetCreate) {
         return Err(ApiError::forbidden(format!("{} may not upload assets", principal.name)));
     }
     let mut multipart = multipart
@@ -321,7 +326,7 @@ pub async fn create(
         Ok(s) => s,
         Err(e) => return Err(refuse(ApiError::unprocessable(e.to_string())).await),
     };
-    if !principal.may(Action::AssetCreate, &project) {
+    if !state.may(&principal, Action::AssetCreate, &Resource::project(&project)) {
         return Err(refuse(ApiError::forbidden(format!(
             "{} may not upload assets to project {project:?}",
             principal.name
@@ -392,9 +397,10 @@ pub async fn list(
     Caller(principal): Caller,
     ApiQuery(p): ApiQuery<ListParams>,
 ) -> Result<Json<AssetPage>, ApiError> {
-    let filter = asset_filter(p.kind.as_deref(), p.status.as_deref(), p.project, p.sha256)?;
     let (limit, offset) = page_bounds(p.limit, p.offset)?;
-    let (items, total) = state.catalog.list(&filter, &principal, limit, offset).await?;
+    let filter = asset_filter(p)?;
+    let scope = state.scope(&principal);
+    let (items, total) = state.catalog.list(&filter, &scope, limit, offset).await?;
     Ok(Json(AssetPage { items, total, limit, offset }))
 }
 

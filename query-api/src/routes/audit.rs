@@ -64,7 +64,7 @@ pub async fn list(
     Caller(principal): Caller,
     ApiQuery(p): ApiQuery<AuditParams>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    if !principal.may_everywhere(Action::AuditRead) {
+    if !state.may_everywhere(&principal, Action::AuditRead) {
         return Err(ApiError::forbidden(format!(
             "{} may not read the audit trail",
             principal.name

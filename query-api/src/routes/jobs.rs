@@ -20,6 +20,8 @@ use super::visible_asset;
 use crate::auth::Caller;
 use crate::extract::{ApiQuery, parse_id};
 use crate::intents;
+use acervo_policy::Resource;
+
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -286,11 +288,9 @@ pub async fn dead_letters(
             let seen = match visible.get(&d.asset_id) {
                 Some(v) => *v,
                 None => {
-                    let v = state
-                        .catalog
-                        .get_asset(d.asset_id)
-                        .await?
-                        .is_some_and(|a| principal.may(Action::AssetRead, &a.project));
+                    let v = state.catalog.get_asset(d.asset_id).await?.is_some_and(|a| {
+                        state.may(&principal, Action::AssetRead, &Resource::asset(&a))
+                    });
                     visible.insert(d.asset_id, v);
                     v
                 }

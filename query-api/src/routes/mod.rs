@@ -4,6 +4,7 @@ pub mod admin;
 pub mod assets;
 pub mod audit;
 pub mod auth;
+pub mod collections;
 pub mod download;
 pub mod enrichment;
 pub mod jobs;
@@ -11,8 +12,11 @@ pub mod ops;
 pub mod reindex;
 pub mod search;
 pub mod sql;
+pub mod workflow;
 
 use acervo_catalog::{Action, Asset, AssetId, Principal};
+
+use acervo_policy::Resource;
 
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -35,7 +39,7 @@ pub(crate) async fn visible_asset(
     state
         .pending
         .view(id, row)
-        .filter(|a| principal.may(Action::AssetRead, &a.project))
+        .filter(|a| state.may(principal, Action::AssetRead, &Resource::asset(a)))
         .ok_or_else(|| ApiError::not_found(format!("no asset has the id {id}")))
 }
 
@@ -48,7 +52,7 @@ pub(crate) async fn asset_for(
     action: Action,
 ) -> Result<Asset, ApiError> {
     let asset = visible_asset(state, principal, id).await?;
-    if !principal.may(action, &asset.project) {
+    if !state.may(principal, action, &Resource::asset(&asset)) {
         return Err(ApiError::forbidden(format!(
             "{} may not {} in project {:?}",
             principal.name,

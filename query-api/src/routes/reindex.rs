@@ -13,6 +13,8 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::extract::ApiJson;
 use crate::intents;
+use acervo_policy::Resource;
+
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -54,7 +56,7 @@ pub async fn reindex(
     Caller(principal): Caller,
     ApiJson(req): ApiJson<ReindexRequest>,
 ) -> Result<(axum::http::StatusCode, Json<ReindexQueued>), ApiError> {
-    if !principal.may_somewhere(Action::AssetArchive) {
+    if !state.may_somewhere(&principal, Action::AssetArchive) {
         return Err(ApiError::forbidden(format!(
             "{} may not reindex (an archivist's work)",
             principal.name
@@ -84,12 +86,12 @@ pub async fn reindex(
         )));
     }
     let (mut queued, mut up_to_date, mut offset) = (Vec::new(), 0usize, 0usize);
+    let scope = state.scope(&principal);
     loop {
-        let (page, _) =
-            state.catalog.list(&AssetFilter::default(), &principal, PAGE, offset).await?;
+        let (page, _) = state.catalog.list(&AssetFilter::default(), &scope, PAGE, offset).await?;
         offset += page.len();
         for a in &page {
-            if !principal.may(Action::AssetArchive, &a.project)
+            if !state.may(&principal, Action::AssetArchive, &Resource::asset(a))
                 || !acervo_catalog::media_stages(a.kind).contains(&Stage::Enrich)
                 || a.status == AssetStatus::Deleted
                 || !a.status.can_become(AssetStatus::Processing)

@@ -4,7 +4,7 @@
 //! filters, facet counts over the whole filtered result, highlights, transcript moments and a
 //! `search_after` cursor. GET takes query parameters; POST takes the same as JSON (for vectors).
 
-use acervo_catalog::{AssetStatus, MediaKind, Principal};
+use acervo_catalog::{AssetStatus, EditorialStatus, MediaKind, Principal};
 use acervo_lakehouse::search::{Cursor, Mode, SearchFilter, SearchRequest, SearchResponse};
 use axum::Json;
 use axum::extract::State;
@@ -34,6 +34,10 @@ pub struct SearchParams {
     pub kind: Option<String>,
     pub status: Option<String>,
     pub project: Option<String>,
+    /// draft, in_review, approved, published or archived.
+    pub editorial_status: Option<String>,
+    /// A collection id.
+    pub collection: Option<String>,
     /// Comma-separated tags that must all be on the asset (exact).
     pub tags: Option<String>,
     /// Comma-separated AI labels that must all be on the asset (exact).
@@ -101,6 +105,13 @@ fn seconds(name: &str, v: Option<f64>) -> Result<Option<u64>, ApiError> {
     }
 }
 
+pub(crate) fn editorial_status(v: Option<&str>) -> Result<Option<EditorialStatus>, ApiError> {
+    v.filter(|s| !s.is_empty())
+        .map(str::parse::<EditorialStatus>)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
 fn list(v: Option<String>) -> Vec<String> {
     v.map(|s| acervo_catalog::Asset::parse_tags(&s)).unwrap_or_default()
 }
@@ -133,6 +144,8 @@ impl SearchParams {
                 .transpose()
                 .map_err(|e| ApiError::bad_request(e.to_string()))?,
             project: self.project.filter(|p| !p.is_empty()),
+            editorial_status: editorial_status(self.editorial_status.as_deref())?,
+            collection: self.collection.filter(|c| !c.is_empty()),
             tags: list(self.tags),
             labels: list(self.labels),
             created_from: time("created_from", self.created_from)?,
@@ -185,7 +198,8 @@ async fn run(
     }
     let search = state.search.clone();
     let started = std::time::Instant::now();
-    let res = tokio::task::spawn_blocking(move || search.search(&req, &principal))
+    let scope = state.scope(&principal);
+    let res = tokio::task::spawn_blocking(move || search.search(&req, &scope))
         .await
         .map_err(ApiError::internal)??;
     state.metrics.search_seconds.observe(started.elapsed().as_secs_f64());

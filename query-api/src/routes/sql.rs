@@ -79,16 +79,19 @@ pub async fn sql(
     Caller(principal): Caller,
     ApiJson(req): ApiJson<SqlRequest>,
 ) -> Result<Json<SqlResponse>, ApiError> {
-    if principal.visible_projects().is_some() {
+    // The tables are not filtered yet (the SQL issue scopes them): reading them needs a scope
+    // of every asset.
+    let scope = state.scope(&principal);
+    if !scope.is_everything() {
         return Err(ApiError::forbidden(
-            "SQL reads every project's rows: it needs access to all projects",
+            "SQL reads every asset's rows: it needs read access to every asset",
         ));
     }
     let started = Instant::now();
     let search = state.search.clone();
     let batches = state
         .catalog
-        .sql_with(&req.query, |ctx| search_sql::register(ctx, search, principal))
+        .sql_with(&req.query, |ctx| search_sql::register(ctx, search, (*scope).clone()))
         .await
         .map_err(sql_error)?;
     let schema = batches.first().map(|b| b.schema());
