@@ -497,6 +497,19 @@ pub async fn text_asset(
     Ok(body["id"].as_str().context("no id")?.to_string())
 }
 
+/// Moves asset `id` from draft to published (as `client`, who may make those moves).
+pub async fn publish(client: &reqwest::Client, server: &Server, id: &str) -> Result<()> {
+    for to in ["in_review", "approved", "published"] {
+        let r = client
+            .post(server.url(&format!("/api/v1/assets/{id}/editorial-status")))
+            .json(&serde_json::json!({"status": to}))
+            .send()
+            .await?;
+        ensure!(r.status() == 200, "moving {id} to {to}: {}", r.status());
+    }
+    Ok(())
+}
+
 pub async fn get_json(client: &reqwest::Client, url: &str) -> Result<(u16, Value)> {
     let resp = client.get(url).send().await?;
     let status = resp.status().as_u16();

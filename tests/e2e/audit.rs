@@ -54,6 +54,8 @@ async fn actions_leave_chained_rows_and_tampering_is_named() -> Result<()> {
     ensure!(member.send().await?.status() == 200);
     let id = text_asset(&admin, &server, "Crónica del partido", "", "deportes").await?;
     wait_status(&admin, &server, &id, &["ready"], Duration::from_secs(30)).await?;
+    // Published, so the viewer reads it (and is refused the edit rather than told nothing).
+    acervo_tests::publish(&admin, &server, &id).await?;
     ensure!(
         admin.get(server.url(&format!("/api/v1/assets/{id}/download"))).send().await?.status()
             == 200
@@ -83,6 +85,10 @@ async fn actions_leave_chained_rows_and_tampering_is_named() -> Result<()> {
         ("admin", "POST /api/v1/users", "allowed"),
         ("admin", "PUT /api/v1/projects/{slug}/members/{user}", "allowed"),
         ("admin", "POST /api/v1/assets", "allowed"),
+        // The three moves to published.
+        ("admin", "POST /api/v1/assets/{id}/editorial-status", "allowed"),
+        ("admin", "POST /api/v1/assets/{id}/editorial-status", "allowed"),
+        ("admin", "POST /api/v1/assets/{id}/editorial-status", "allowed"),
         ("admin", "GET /api/v1/assets/{id}/download", "allowed"),
         ("vic", "login", "allowed"),
         ("vic", "PATCH /api/v1/assets/{id}", "denied"),
@@ -102,7 +108,7 @@ async fn actions_leave_chained_rows_and_tampering_is_named() -> Result<()> {
         failed_login["client_ip"] == "127.0.0.1" && failed_login["resource"] == "user:admin",
         "{failed_login}"
     );
-    ensure!(rows[7]["resource"] == format!("/api/v1/assets/{id}/download"), "{}", rows[7]);
+    ensure!(rows[10]["resource"] == format!("/api/v1/assets/{id}/download"), "{}", rows[10]);
     // Filters.
     let vics: Value = admin.get(server.url("/api/v1/audit?who=vic")).send().await?.json().await?;
     ensure!(vics["rows"].as_array().map(Vec::len) == Some(3), "{vics}");

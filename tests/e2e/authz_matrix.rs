@@ -1,23 +1,26 @@
 //! The authorisation matrix (`tests/fixtures/authz_matrix.txt`, written by hand): every operation
-//! of openapi.json, for each of the five roles, on its own project's resource and on another
-//! project's, against one running server with shared fixtures. Each request leaves an audit row
+//! of openapi.json, for each of the five roles, on its own project's published resource, on its
+//! own project's draft, and on another project's, against one running server with shared
+//! fixtures. Each request leaves an audit row
 //! (checked at the end). An operation without a row in the table fails the test.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use acervo_tests::{
-    ADMIN_PASSWORD, Server, bearer_client, client, make_image, text_asset, wait_status,
+    ADMIN_PASSWORD, Server, bearer_client, client, make_image, publish, text_asset, wait_status,
 };
 use anyhow::{Context, Result, bail, ensure};
 use serde_json::{Value, json};
 
 const ROLES: [&str; 5] = ["viewer", "editor", "producer", "archivist", "admin"];
 
+/// The sides of a row: own project published, own project draft, another project.
+const SIDES: [&str; 3] = ["own published", "own draft", "other"];
+
 struct Row {
     op: String,
-    own: [u16; 5],
-    other: Option<[u16; 5]>,
+    sides: [Option<[u16; 5]>; 3],
 }
 
 fn table() -> Result<Vec<Row>> {
@@ -26,15 +29,18 @@ fn table() -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
         let parts: Vec<&str> = line.split('|').map(str::trim).collect();
-        let [op, own, other] = parts.as_slice() else { bail!("not a matrix row: {line}") };
-        let statuses = |s: &str| -> Result<[u16; 5]> {
+        let [op, own, draft, other] = parts.as_slice() else { bail!("not a matrix row: {line}") };
+        let statuses = |s: &str| -> Result<Option<[u16; 5]>> {
+            if s == "-" {
+                return Ok(None);
+            }
             let v: Vec<u16> = s.split_whitespace().map(str::parse).collect::<Result<_, _>>()?;
-            v.try_into().map_err(|_| anyhow::anyhow!("five statuses expected: {line}"))
+            v.try_into().map(Some).map_err(|_| anyhow::anyhow!("five statuses expected: {line}"))
         };
+        ensure!(*own != "-", "the own published side is never empty: {line}");
         rows.push(Row {
             op: op.split_whitespace().collect::<Vec<_>>().join(" "),
-            own: statuses(own)?,
-            other: if *other == "-" { None } else { Some(statuses(other)?) },
+            sides: [statuses(own)?, statuses(draft)?, statuses(other)?],
         });
     }
     Ok(rows)
@@ -46,8 +52,30 @@ struct Fixtures {
     /// Each role's user name and session.
     users: BTreeMap<&'static str, (String, reqwest::Client, Value)>,
     admin: reqwest::Client,
-    photo: [String; 2],
-    note: [String; 2],
+    /// By side: own published, own draft, other (published).
+    photo: [String; 3],
+    note: [String; 3],
+    /// A collection of the side's project (own for both own sides).
+    collection: [String; 3],
+}
+
+/// A fresh text document in `project`, published unless `draft`.
+async fn fresh(f: &Fixtures, project: &str, draft: bool) -> Result<String> {
+    let id = text_asset(&f.admin, &f.server, "Fresca", "", project).await?;
+    if !draft {
+        publish(&f.admin, &f.server, &id).await?;
+    }
+    Ok(id)
+}
+
+async fn new_collection(admin: &reqwest::Client, server: &Server, project: &str) -> Result<String> {
+    let r = admin
+        .post(server.url("/api/v1/collections"))
+        .json(&json!({"project": project, "name": format!("c-{}", uuid::Uuid::now_v7().simple())}))
+        .send()
+        .await?;
+    ensure!(r.status() == 201, "collection in {project}: {}", r.status());
+    Ok(r.json::<Value>().await?["id"].as_str().context("collection id")?.to_string())
 }
 
 /// A login's token pair.
@@ -90,14 +118,19 @@ async fn fixtures(work: &std::path::Path) -> Result<Fixtures> {
     // Whom memberships are given to and taken from.
     let outsider = json!({"name": "the-outsider", "password": "outsider-password"});
     ensure!(admin.post(server.url("/api/v1/users")).json(&outsider).send().await?.status() == 201);
-    let png = work.join("foto.png");
-    make_image(&png, 48, 32)?;
-    let mut photo = [String::new(), String::new()];
-    let mut note = [String::new(), String::new()];
-    for (i, project) in ["own", "other"].into_iter().enumerate() {
+    // One picture per side (the same bytes twice in a project would be one asset).
+    let mut pngs = Vec::new();
+    for (i, w) in [48, 56, 64].into_iter().enumerate() {
+        let png = work.join(format!("foto-{i}.png"));
+        make_image(&png, w, 32)?;
+        pngs.push(png);
+    }
+    let mut photo: [String; 3] = Default::default();
+    let mut note: [String; 3] = Default::default();
+    for (i, project) in ["own", "own", "other"].into_iter().enumerate() {
         let form = reqwest::multipart::Form::new().text("project", project.to_string()).part(
             "file",
-            reqwest::multipart::Part::bytes(std::fs::read(&png)?)
+            reqwest::multipart::Part::bytes(std::fs::read(&pngs[i])?)
                 .file_name(format!("foto-{project}.png")),
         );
         let r = admin.post(server.url("/api/v1/assets")).multipart(form).send().await?;
@@ -108,10 +141,18 @@ async fn fixtures(work: &std::path::Path) -> Result<Fixtures> {
     for id in photo.iter().chain(note.iter()) {
         wait_status(&admin, &server, id, &["ready"], Duration::from_secs(60)).await?;
     }
-    Ok(Fixtures { server, users, admin, photo, note })
+    for side in [0, 2] {
+        publish(&admin, &server, &photo[side]).await?;
+        publish(&admin, &server, &note[side]).await?;
+    }
+    let own = new_collection(&admin, &server, "own").await?;
+    let other = new_collection(&admin, &server, "other").await?;
+    let collection = [own.clone(), own, other];
+    Ok(Fixtures { server, users, admin, photo, note, collection })
 }
 
-/// The request `op` makes for `role` on side `side` (0: its own project, 1: another).
+/// The request `op` makes for `role` on side `side` (0: its own project's published resource,
+/// 1: its own project's draft, 2: another project's).
 async fn request(
     f: &Fixtures,
     op: &str,
@@ -120,8 +161,9 @@ async fn request(
 ) -> Result<reqwest::RequestBuilder> {
     let (name, c, tokens) = &f.users[role];
     let s = &f.server;
-    let project = ["own", "other"][side];
-    let (photo, note) = (&f.photo[side], &f.note[side]);
+    let project = ["own", "own", "other"][side];
+    let (photo, note, collection) = (&f.photo[side], &f.note[side], &f.collection[side]);
+    let (draft, mine) = (side == 1, side < 2);
     let other_user = if role == "viewer" { "the-editor" } else { "the-viewer" };
     let u = |p: &str| s.url(p);
     Ok(match op {
@@ -149,7 +191,7 @@ async fn request(
         "POST /api/v1/auth/tokens" => c.post(u("/api/v1/auth/tokens")).json(&json!({"name": "matrix"})),
         "DELETE /api/v1/auth/tokens/{id}" => {
             // Its own token, or another user's.
-            let owner = if side == 0 { c } else { &f.users[if role == "viewer" { "editor" } else { "viewer" }].1 };
+            let owner = if mine { c } else { &f.users[if role == "viewer" { "editor" } else { "viewer" }].1 };
             let t: Value = owner.post(u("/api/v1/auth/tokens")).json(&json!({"name": "to revoke"})).send().await?.json().await?;
             c.delete(u(&format!("/api/v1/auth/tokens/{}", t["id"].as_str().context("token id")?)))
         }
@@ -158,7 +200,7 @@ async fn request(
             "name": format!("new-{role}-{}", uuid::Uuid::now_v7().simple()),
             "password": "a-new-password-1"
         })),
-        "GET /api/v1/users/{name}" => c.get(u(&format!("/api/v1/users/{}", if side == 0 { name } else { other_user }))),
+        "GET /api/v1/users/{name}" => c.get(u(&format!("/api/v1/users/{}", if mine { name } else { other_user }))),
         "PATCH /api/v1/users/{name}" => c.patch(u(&format!("/api/v1/users/{other_user}"))).json(&json!({"display_name": "X"})),
         "PUT /api/v1/users/{name}/password" => {
             // A user of its own, so no fixture's password changes.
@@ -190,8 +232,34 @@ async fn request(
         "GET /api/v1/assets/{id}" => c.get(u(&format!("/api/v1/assets/{photo}"))),
         "PATCH /api/v1/assets/{id}" => c.patch(u(&format!("/api/v1/assets/{note}"))).json(&json!({"title": "Otra"})),
         "DELETE /api/v1/assets/{id}" => {
-            let fresh = text_asset(&f.admin, s, "Para borrar", "", project).await?;
+            let fresh = fresh(f, project, draft).await?;
             c.delete(u(&format!("/api/v1/assets/{fresh}")))
+        }
+        "POST /api/v1/assets/{id}/editorial-status" => {
+            let fresh = fresh(f, project, draft).await?;
+            let to = if draft { "in_review" } else { "archived" };
+            c.post(u(&format!("/api/v1/assets/{fresh}/editorial-status"))).json(&json!({"status": to}))
+        }
+        "GET /api/v1/collections" => c.get(u(&format!("/api/v1/collections?project={project}"))),
+        "POST /api/v1/collections" => c
+            .post(u("/api/v1/collections"))
+            .json(&json!({"project": project, "name": format!("de {role}")})),
+        "GET /api/v1/collections/{id}" => c.get(u(&format!("/api/v1/collections/{collection}"))),
+        "PATCH /api/v1/collections/{id}" => {
+            c.patch(u(&format!("/api/v1/collections/{collection}"))).json(&json!({"name": format!("renamed by {role}")}))
+        }
+        "DELETE /api/v1/collections/{id}" => {
+            let empty = new_collection(&f.admin, s, project).await?;
+            c.delete(u(&format!("/api/v1/collections/{empty}")))
+        }
+        "PUT /api/v1/collections/{id}/grants/{user}" => {
+            c.put(u(&format!("/api/v1/collections/{collection}/grants/the-outsider")))
+        }
+        "DELETE /api/v1/collections/{id}/grants/{user}" => {
+            c.delete(u(&format!("/api/v1/collections/{collection}/grants/the-outsider")))
+        }
+        "POST /api/v1/collections/{id}/assets" => {
+            c.post(u(&format!("/api/v1/collections/{collection}/assets"))).json(&json!({"add": [note]}))
         }
         "POST /api/v1/assets/{id}/ai/accept" => {
             c.post(u(&format!("/api/v1/assets/{note}/ai/accept"))).json(&json!({"labels": ["not-a-suggestion"]}))
@@ -252,12 +320,8 @@ async fn every_operation_answers_each_role_as_the_matrix_says() -> Result<()> {
     let mut wrong = Vec::new();
     let mut requests = 0usize;
     for row in &rows {
-        for side in 0..2 {
-            let expected = match (side, &row.other) {
-                (0, _) => row.own,
-                (_, Some(o)) => *o,
-                (_, None) => continue,
-            };
+        for (side, expected) in row.sides.iter().enumerate() {
+            let Some(expected) = expected else { continue };
             for (i, role) in ROLES.into_iter().enumerate() {
                 let resp = request(&f, &row.op, role, side).await?.send().await?;
                 requests += 1;
@@ -267,7 +331,7 @@ async fn every_operation_answers_each_role_as_the_matrix_says() -> Result<()> {
                     wrong.push(format!(
                         "{} [{}] as {role}: {got}, the table says {} ({})",
                         row.op,
-                        ["own", "other"][side],
+                        SIDES[side],
                         expected[i],
                         body.chars().take(160).collect::<String>()
                     ));

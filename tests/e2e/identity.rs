@@ -177,7 +177,8 @@ async fn roles_apply_in_their_projects_and_other_projects_stay_invisible() -> Re
     ensure!(code == 201, "ana uploads to deportes: {code}");
     let (code, body) = note(&ana, &server, "Crónica", "politica").await?;
     ensure!(code == 403, "ana uploads to politica: {code} {body}");
-    // A viewer reads but does not change, and cannot upload at all.
+    // A viewer reads published assets but does not change them, and cannot upload at all.
+    acervo_tests::publish(&admin, &server, &sport).await?;
     let (code, _) = get(&vic, &server, &format!("/api/v1/assets/{sport}")).await?;
     ensure!(code == 200, "vic reads deportes: {code}");
     let resp = patch(&vic, &sport).await?;

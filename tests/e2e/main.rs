@@ -25,3 +25,4 @@ mod s3_storage;
 mod search_api;
 mod search_relevance;
 mod search_sql;
+mod workflow;
