@@ -7,7 +7,8 @@
 //!
 //! Usage: bench-search [N] [--dir DIR] [--queries Q] [--peers] [--reuse] [--only WORKLOAD] [--ef N]
 //! [--projects P] [--scoped K]
-//! (`--scoped K` runs the text and hybrid workloads also as a member of K of the P projects.)
+//! (`--scoped K` runs the text and hybrid workloads also as an editor and as a viewer of K of the
+//! P projects.)
 //! (`--reuse` queries the index a previous run left in DIR: the query figures only;
 //! `--only WORKLOAD` runs one workload, e.g. under `perf record`; `--rebuild` with `--reuse`
 //! rebuilds the text index from the tables and times it.)
@@ -385,8 +386,9 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
         ),
     ];
     // A newsroom member: editor in `scoped` projects (the five the filtered queries name, and
-    // more spread over the rest), so every search is filtered to what it may read.
-    let member = (args.scoped > 0).then(|| {
+    // more spread over the rest), so every search is filtered to what it may read; and a viewer
+    // of the same projects, who reads their published assets only.
+    let members = if args.scoped > 0 {
         let step = (args.projects / args.scoped.max(1)).max(1);
         let mut projects = std::collections::BTreeSet::new();
         for p in (0..5).chain((0..args.projects).step_by(step)) {
@@ -395,27 +397,35 @@ async fn run(args: &Args, home: &Path) -> anyhow::Result<()> {
             }
             projects.insert(p);
         }
-        let member = acervo_catalog::Principal {
-            name: "member".into(),
-            roles: vec![],
-            project_roles: projects
-                .into_iter()
-                .map(|p| (format!("proyecto-{p:02}"), vec![acervo_catalog::Role::Editor]))
-                .collect(),
+        let policy = acervo_policy::Policy::embedded()?;
+        let scope_of = |role: acervo_catalog::Role| {
+            let member = acervo_catalog::Principal {
+                name: "member".into(),
+                roles: vec![],
+                project_roles: projects
+                    .iter()
+                    .map(|p| (format!("proyecto-{p:02}"), vec![role]))
+                    .collect(),
+            };
+            // Its read scope, as the server's default policy yields it.
+            (*policy.scope(&member)).clone()
         };
-        // Its read scope, as the server's default policy yields it.
-        acervo_policy::Policy::embedded().map(|policy| (*policy.scope(&member)).clone())
-    });
-    let member = member.transpose()?;
+        vec![
+            ("scoped", scope_of(acervo_catalog::Role::Editor)),
+            ("viewer", scope_of(acervo_catalog::Role::Viewer)),
+        ]
+    } else {
+        Vec::new()
+    };
     let mut runs: Vec<(String, &Make, &ReadScope)> = Vec::new();
     for (name, make) in
         workloads.iter().filter(|(name, _)| args.only.as_deref().is_none_or(|o| o == *name))
     {
         runs.push((name.to_string(), make, &principal));
-        if let Some(m) = &member
-            && (*name == "text" || *name == "hybrid")
-        {
-            runs.push((format!("{name} scoped"), make, m));
+        if *name == "text" || *name == "hybrid" {
+            for (who, scope) in &members {
+                runs.push((format!("{name} {who}"), make, scope));
+            }
         }
     }
     for (name, make, principal) in runs {
