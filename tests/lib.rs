@@ -317,7 +317,7 @@ impl Server {
         let first = lines.next().context("the server exited before listening")??;
         let base = first
             .split_whitespace()
-            .find(|w| w.starts_with("http://"))
+            .find(|w| w.starts_with("http://") || w.starts_with("https://"))
             .with_context(|| format!("unexpected first line {first:?}"))?
             .to_string();
         // Keep draining stdout so the server never blocks on a full pipe.

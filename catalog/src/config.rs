@@ -235,6 +235,10 @@ cors_origins = []
 # users behind a newsroom's NAT: its limit is the larger.
 rate_per_principal = 1000
 rate_per_address = 2000
+# HTTPS in the embedded mode: a PEM certificate chain and its PEM private key (relative to the
+# home, or absolute). Both empty: plain HTTP (behind a TLS-terminating proxy, or on loopback).
+tls_cert = ""
+tls_key = ""
 
 [limits]
 max_upload_bytes = 1099511627776
@@ -293,6 +297,22 @@ pub struct HttpConfig {
     pub cors_origins: Vec<String>,
     pub rate_per_principal: u32,
     pub rate_per_address: u32,
+    pub tls_cert: String,
+    pub tls_key: String,
+}
+
+impl HttpConfig {
+    /// The certificate and key files when HTTPS is on; an error when only one is set.
+    pub fn tls_files(
+        &self,
+        home: &std::path::Path,
+    ) -> Result<Option<(std::path::PathBuf, std::path::PathBuf)>, String> {
+        match (self.tls_cert.trim(), self.tls_key.trim()) {
+            ("", "") => Ok(None),
+            (c, k) if !c.is_empty() && !k.is_empty() => Ok(Some((home.join(c), home.join(k)))),
+            _ => Err("http.tls_cert and http.tls_key go together: set both or neither".into()),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -9,4 +9,5 @@ pub mod search;
 pub mod serve;
 pub mod session;
 pub mod sql;
+pub mod tls;
 pub mod verify;

@@ -24,6 +24,11 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
     // A policy file that does not parse stops the start, before anything is opened.
     let policy = Arc::new(acervo_policy::Policy::load(cfg.policy.file_path(&cfg.home).as_deref())?);
     tracing::info!(policy = %policy.origin(), "authorisation policy loaded");
+    // So is a TLS certificate that cannot be used.
+    let tls = match cfg.http.tls_files(&cfg.home).map_err(anyhow::Error::msg)? {
+        Some((cert, key)) => Some(crate::cli::tls::acceptor(&cert, &key)?),
+        None => None,
+    };
     let masters = open::masters(&cfg)?;
     // Uploads cut off by a crash or a dropped connection leave staging objects behind.
     match masters.sweep_staging(std::time::Duration::from_secs(24 * 3600)).await {
@@ -45,6 +50,17 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
         .await
         .context("search index")?;
     let authenticator = Arc::new(open_identity(&cfg, &catalog).await?);
+    // Before accounts, every asset was the built-in `local-admin`'s: now the administrator's.
+    let reassigned = catalog
+        .reassign_owner("local-admin", acervo_catalog::ADMIN)
+        .await
+        .context("giving local-admin's assets to admin")?;
+    if reassigned > 0 {
+        tracing::info!(
+            assets = reassigned,
+            "assets of the built-in local-admin now belong to admin"
+        );
+    }
     policy.set_directory(&authenticator.store.restricted_collections())?;
     let policy_watch = watch_policy_file(&cfg, &policy, &authenticator.store);
     let audit = Arc::new(
@@ -121,15 +137,25 @@ pub async fn run(cfg: AcervoConfig) -> anyhow::Result<()> {
     state.text_model = text_model.ok();
     state.ai_models = ai_models;
     tracing::info!(%addr, home = %cfg.home.display(), objects = %cfg.objects_url(), "acervo is serving");
-    println!("acervo listening on http://{addr} (data in {})", cfg.home.display());
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("acervo listening on {scheme}://{addr} (data in {})", cfg.home.display());
     if cfg.auth.disabled {
         tracing::warn!(%addr, "authentication is disabled: every request acts as the administrator");
     }
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("HTTP server")?;
+    match tls {
+        Some(acceptor) => {
+            crate::cli::tls::serve(listener, acceptor, router(state), shutdown_signal())
+                .await
+                .context("HTTPS server")?
+        }
+        None => {
+            let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+                .context("HTTP server")?;
+        }
+    }
     sweeper.abort();
     if let Some(w) = policy_watch {
         w.abort();

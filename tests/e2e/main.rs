@@ -25,4 +25,5 @@ mod s3_storage;
 mod search_api;
 mod search_relevance;
 mod search_sql;
+mod tls_and_migration;
 mod workflow;

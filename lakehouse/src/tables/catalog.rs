@@ -299,6 +299,19 @@ impl Catalog {
         Ok((assets, total))
     }
 
+    /// The assets owned by `from` become `to`'s; how many did. (Catalogs written before
+    /// accounts existed name the built-in `local-admin` as owner.)
+    pub async fn reassign_owner(&self, from: &str, to: &str) -> Result<usize, CatalogError> {
+        let mut assets = self.scan_assets(&format!("owner = {}", quote(from)), None, None).await?;
+        for a in &mut assets {
+            a.owner = to.to_string();
+        }
+        if !assets.is_empty() {
+            self.upsert_assets(&assets).await?;
+        }
+        Ok(assets.len())
+    }
+
     /// How many assets (soft-deleted ones included) are in the collection `id`.
     pub async fn count_in_collection(&self, id: &str) -> Result<usize, CatalogError> {
         self.assets_ds()
