@@ -270,6 +270,70 @@ fn crc32(data: &[u8]) -> u32 {
     !crc
 }
 
+/// A catalog row as ingest leaves a ready text document, numbered `i`, in `project`: for tests
+/// that write catalogs directly (override fields with `Asset { .., ..catalog_row(i, p) }`).
+pub fn catalog_row(i: u64, project: &str) -> acervo_catalog::Asset {
+    let now = chrono::Utc::now();
+    acervo_catalog::Asset {
+        id: acervo_catalog::AssetId(uuid::Uuid::from_u64_pair(now.timestamp_millis() as u64, i)),
+        title: format!("Documento {i}"),
+        description: String::new(),
+        tags: vec![],
+        kind: acervo_catalog::MediaKind::Document,
+        mime: "text/plain".into(),
+        size: 1,
+        sha256: format!("{i:064x}"),
+        master_key: format!("masters/{i}/x/source.txt"),
+        original_filename: format!("{i}.txt"),
+        project: project.into(),
+        owner: "test".into(),
+        status: acervo_catalog::AssetStatus::Ready,
+        editorial_status: Default::default(),
+        collections: vec![],
+        status_reason: None,
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+        retention_until: None,
+        technical: None,
+        stages: acervo_catalog::Stages::new(),
+        labels: vec![],
+        ocr_text: String::new(),
+        transcript_text: String::new(),
+        ai: Default::default(),
+    }
+}
+
+/// Deterministic pseudo-random numbers for generated corpora (SplitMix64).
+pub struct Rng(pub u64);
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+    pub fn normal(&mut self) -> f32 {
+        let u = ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64).max(1e-12);
+        let v = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        ((-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()) as f32
+    }
+    /// Uniform in [-0.5, 0.5).
+    pub fn unit(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    }
+    /// Skewed towards the first entries, like word frequencies.
+    pub fn skewed(&mut self, n: usize) -> usize {
+        let a = self.below(n);
+        let b = self.below(n);
+        a.min(b)
+    }
+}
+
 /// The first administrator's password on the servers the tests start.
 pub const ADMIN_PASSWORD: &str = "test-admin-password-1";
 

@@ -9,31 +9,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use acervo_catalog::{
-    AcervoConfig, Action, Asset, AssetId, AssetStatus, EditorialStatus, MediaKind, NewVectors,
-    Principal, RestrictedCollection, Role, Stages,
+    AcervoConfig, Action, Asset, AssetId, EditorialStatus, MediaKind, NewVectors, Principal,
+    RestrictedCollection, Role,
 };
 use acervo_lakehouse::search::{Mode, SearchRequest, normalise};
 use acervo_lakehouse::tables::AssetFilter;
 use acervo_lakehouse::{Catalog, SearchIndex};
 use acervo_policy::{Policy, Resource};
-use chrono::Utc;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn unit(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-    }
-}
+use acervo_tests::Rng;
 
 const PROJECTS: [&str; 4] = ["p0", "p1", "p2", "p3"];
 const NAMES: [&str; 3] = ["ana", "bob", "eva"];
@@ -55,39 +38,19 @@ fn restricted() -> Vec<RestrictedCollection> {
 }
 
 fn asset(rng: &mut Rng, i: u64) -> Asset {
-    let created_at = Utc::now();
     let p = rng.below(PROJECTS.len());
     let collections = (0..8)
         .filter(|c| collection_project(*c) == PROJECTS[p] && rng.below(3) == 0)
         .map(|c| format!("c{c}"))
         .collect();
     Asset {
-        id: AssetId(uuid::Uuid::from_u64_pair(created_at.timestamp_millis() as u64, i)),
         title: format!("pleno {i}"),
-        description: String::new(),
-        tags: vec![],
         kind: MediaKind::Image,
         mime: "image/jpeg".into(),
-        size: 1,
-        sha256: format!("{i:064x}"),
-        master_key: format!("masters/{i}"),
-        original_filename: format!("{i}.jpg"),
         project: PROJECTS[p].into(),
-        owner: "test".into(),
-        status: AssetStatus::Ready,
         editorial_status: EditorialStatus::ALL[rng.below(EditorialStatus::ALL.len())],
         collections,
-        status_reason: None,
-        created_at,
-        updated_at: created_at,
-        deleted_at: None,
-        retention_until: None,
-        technical: None,
-        stages: Stages::new(),
-        labels: Vec::new(),
-        ocr_text: String::new(),
-        transcript_text: String::new(),
-        ai: Default::default(),
+        ..acervo_tests::catalog_row(i, PROJECTS[p])
     }
 }
 

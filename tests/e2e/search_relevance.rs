@@ -5,40 +5,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use acervo_catalog::{
-    AcervoConfig, Asset, AssetId, AssetStatus, EmbeddingRow, MediaKind, NewVectors, Stages,
-};
+use acervo_catalog::{AcervoConfig, Asset, AssetId, EmbeddingRow, MediaKind, NewVectors};
 use acervo_lakehouse::search::{
     Mode, SearchFilter, SearchRequest, TEXT_FIELDS, analyze, bm25_length, normalise,
 };
 use acervo_lakehouse::{Catalog, SearchIndex};
-use chrono::Utc;
-
-/// Deterministic pseudo-random numbers (SplitMix64).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn normal(&mut self) -> f32 {
-        let u = ((self.next() >> 11) as f64 / (1u64 << 53) as f64).max(1e-12);
-        let v = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
-        ((-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()) as f32
-    }
-    /// Skewed towards the first entries, like word frequencies.
-    fn skewed(&mut self, n: usize) -> usize {
-        let a = self.below(n);
-        let b = self.below(n);
-        a.min(b)
-    }
-}
+use acervo_tests::Rng;
 
 const ES: &[&str] = &[
     "camión",
@@ -138,37 +110,18 @@ fn sentence(rng: &mut Rng, english: bool, n: usize) -> String {
 fn asset(rng: &mut Rng, i: u64) -> Asset {
     let english = rng.below(3) == 0;
     let (words, _) = if english { (EN, GLUE_EN) } else { (ES, GLUE_ES) };
-    let created_at = Utc::now();
     let (title_len, desc_len) = (3 + rng.below(6), 8 + rng.below(20));
     let title = sentence(rng, english, title_len);
     let description = sentence(rng, english, desc_len);
     Asset {
-        id: AssetId(uuid::Uuid::from_u64_pair(created_at.timestamp_millis() as u64, i)),
         title,
         description,
         tags: Asset::clean_tags((0..1 + rng.below(3)).map(|_| words[rng.skewed(words.len())])),
         kind: [MediaKind::Video, MediaKind::Image, MediaKind::Audio][rng.below(3)],
         mime: "video/mp4".into(),
-        size: 1,
-        sha256: format!("{i:064x}"),
         master_key: format!("masters/{i}"),
         original_filename: format!("{i}.mp4"),
-        project: format!("p{}", rng.below(3)),
-        owner: "test".into(),
-        status: AssetStatus::Ready,
-        editorial_status: Default::default(),
-        collections: Vec::new(),
-        status_reason: None,
-        created_at,
-        updated_at: created_at,
-        deleted_at: None,
-        retention_until: None,
-        technical: None,
-        stages: Stages::new(),
-        labels: Vec::new(),
-        ocr_text: String::new(),
-        transcript_text: String::new(),
-        ai: Default::default(),
+        ..acervo_tests::catalog_row(i, &format!("p{}", rng.below(3)))
     }
 }
 

@@ -104,34 +104,9 @@ async fn the_embedded_server_speaks_https_with_its_certificate() -> Result<()> {
 async fn a_catalog_from_before_accounts_becomes_the_administrators() -> Result<()> {
     let home = tempfile::tempdir()?;
     let dim = acervo_catalog::AcervoConfig::defaults().search.embedding_dim;
-    let now = chrono::Utc::now();
     let asset = |i: u64, project: &str| acervo_catalog::Asset {
-        id: acervo_catalog::AssetId(uuid::Uuid::from_u64_pair(now.timestamp_millis() as u64, i)),
-        title: format!("Archivo {i}"),
-        description: String::new(),
-        tags: vec![],
-        kind: acervo_catalog::MediaKind::Document,
-        mime: "text/plain".into(),
-        size: 1,
-        sha256: format!("{i:064x}"),
-        master_key: format!("masters/{i}/x/source.txt"),
-        original_filename: format!("{i}.txt"),
-        project: project.into(),
         owner: "local-admin".into(),
-        status: acervo_catalog::AssetStatus::Ready,
-        editorial_status: Default::default(),
-        collections: vec![],
-        status_reason: None,
-        created_at: now,
-        updated_at: now,
-        deleted_at: None,
-        retention_until: None,
-        technical: None,
-        stages: acervo_catalog::Stages::new(),
-        labels: vec![],
-        ocr_text: String::new(),
-        transcript_text: String::new(),
-        ai: Default::default(),
+        ..acervo_tests::catalog_row(i, project)
     };
     let old = [asset(1, "archivo"), asset(2, "deportes")];
     {
