@@ -28,6 +28,8 @@ packages=(
   python3-pip
   espeak-ng python3-skimage
   procps
+  # The HTTPS test: a certificate made with openssl, requests made with curl.
+  openssl curl
 )
 
 missing=()
