@@ -117,6 +117,16 @@ pub fn apply_event(current: Option<Asset>, env: &EventEnvelope) -> Option<Asset>
             asset.updated_at = env.at;
             Some(asset)
         }
+        (Event::SuggestionsRejected { labels, .. }, Some(mut asset)) => {
+            for l in labels {
+                if !asset.ai.rejected.contains(l) {
+                    asset.ai.rejected.push(l.clone());
+                }
+            }
+            forget_rejected(&mut asset);
+            asset.updated_at = env.at;
+            Some(asset)
+        }
         (Event::EnrichmentImported { enrichment, .. }, Some(mut asset)) => {
             apply_enrichment(&mut asset, enrichment);
             asset.updated_at = env.at;
@@ -173,6 +183,14 @@ pub fn apply_enrichment(asset: &mut Asset, e: &Enrichment) {
         // Parts not redone keep the model that made them.
         asset.ai.models.extend(models.clone());
     }
+    forget_rejected(asset);
+}
+
+/// Suggested labels an editor rejected leave the suggestions (and their scores).
+fn forget_rejected(asset: &mut Asset) {
+    let rejected = &asset.ai.rejected;
+    asset.labels.retain(|l| !rejected.contains(l));
+    asset.ai.label_scores.retain(|l| !rejected.contains(&l.name));
 }
 
 /// Applies an operator result to an asset row.

@@ -43,11 +43,17 @@ pub struct AiInfo {
     /// Part (`ocr`, `labels`, `speech`, `embedding`) → model name and version.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub models: BTreeMap<EnrichPart, String>,
+    /// Labels an editor rejected: a model that suggests them again is not listened to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<String>,
 }
 
 impl AiInfo {
     pub fn is_empty(&self) -> bool {
-        self.language.is_none() && self.label_scores.is_empty() && self.models.is_empty()
+        self.language.is_none()
+            && self.label_scores.is_empty()
+            && self.models.is_empty()
+            && self.rejected.is_empty()
     }
 }
 

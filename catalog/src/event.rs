@@ -75,6 +75,9 @@ pub enum Event {
     EnrichmentImported { id: AssetId, enrichment: Enrichment },
     /// An editor accepted suggested labels: they join the editorial tags.
     SuggestionsAccepted { id: AssetId, labels: Vec<String> },
+    /// An editor rejected suggested labels: they leave the suggestions, and stay out when a
+    /// model suggests them again.
+    SuggestionsRejected { id: AssetId, labels: Vec<String> },
     /// Run the media stages again (renditions already stored for the current profiles are
     /// reused, not recomputed).
     ReprocessRequested {
@@ -122,6 +125,7 @@ impl Event {
             | Event::AssetDeleted { id, .. }
             | Event::EnrichmentImported { id, .. }
             | Event::SuggestionsAccepted { id, .. }
+            | Event::SuggestionsRejected { id, .. }
             | Event::ReprocessRequested { id, .. }
             | Event::OnDemandRequested { id, .. }
             | Event::CancelRequested { id, .. } => *id,

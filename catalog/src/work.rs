@@ -76,6 +76,7 @@ pub fn plan(env: &EventEnvelope, after: Option<&Asset>) -> Option<Planned> {
         | Event::CollectionsChanged { .. }
         | Event::EnrichmentImported { .. }
         | Event::SuggestionsAccepted { .. }
+        | Event::SuggestionsRejected { .. }
         | Event::CancelRequested { .. } => None,
     }
 }

@@ -156,6 +156,16 @@ pub(crate) async fn accept_suggestions(
     one(state, principal, Event::SuggestionsAccepted { id, labels }).await
 }
 
+/// Suggested labels rejected: out of the suggestions, for good.
+pub(crate) async fn reject_suggestions(
+    state: &AppState,
+    principal: &Principal,
+    id: AssetId,
+    labels: Vec<String>,
+) -> Result<(), ApiError> {
+    one(state, principal, Event::SuggestionsRejected { id, labels }).await
+}
+
 /// Enrichment brought from another system (or corrected).
 pub(crate) async fn import_enrichment(
     state: &AppState,

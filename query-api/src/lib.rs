@@ -116,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/assets/{id}/ondemand", post(routes::assets::ondemand))
         .route("/api/v1/assets/{id}/enrichment", put(routes::enrichment::put))
         .route("/api/v1/assets/{id}/ai/accept", post(routes::assets::accept))
+        .route("/api/v1/assets/{id}/ai/reject", post(routes::assets::reject))
         .route("/api/v1/assets/{id}/segments", get(routes::enrichment::segments))
         .route("/api/v1/assets/{id}/frames", get(routes::enrichment::frames))
         .route("/api/v1/search", get(routes::search::search).post(routes::search::search_post))

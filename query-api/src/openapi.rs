@@ -25,6 +25,7 @@ use crate::routes;
         routes::assets::patch,
         routes::assets::delete,
         routes::assets::accept,
+        routes::assets::reject,
         routes::download::master,
         routes::download::rendition,
         routes::download::rendition_file,

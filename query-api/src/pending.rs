@@ -31,6 +31,7 @@ fn applied(env: &EventEnvelope, row: Option<&Asset>) -> bool {
             | Event::CollectionsChanged { .. }
             | Event::EnrichmentImported { .. }
             | Event::SuggestionsAccepted { .. }
+            | Event::SuggestionsRejected { .. }
             | Event::ReprocessRequested { .. },
             Some(r),
         ) => r.updated_at.timestamp_micros() >= at,

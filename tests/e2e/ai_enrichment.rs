@@ -341,6 +341,41 @@ async fn spoken_words_are_found_at_their_moment_and_photos_by_what_they_show() {
     let (_, now) = get_json(&c, &url).await.unwrap();
     assert_eq!(now["tags"], serde_json::json!(["cat"]), "{now}");
 
+    // A wrong suggestion is rejected: gone from the suggestions and from search, and a model
+    // (here an import of the same labels) suggesting it again is not listened to.
+    let names: Vec<String> = now["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l.as_str().map(str::to_string))
+        .collect();
+    let wrong = names.iter().find(|l| *l != "cat").cloned().unwrap_or_else(|| panic!("{now}"));
+    let r = c.post(format!("{url}/ai/reject")).json(&serde_json::json!({"labels": [wrong]})).send();
+    let r = r.await.unwrap();
+    assert_eq!(r.status(), 200);
+    let after: Value = r.json().await.unwrap();
+    let suggested = |a: &Value| -> Vec<String> {
+        a["suggestions"]["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|l| l["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert!(
+        !suggested(&after).contains(&wrong) && suggested(&after).contains(&"cat".to_string()),
+        "{after}"
+    );
+    assert!(!after["ai"]["label_scores"].to_string().contains(&format!("\"{wrong}\"")), "{after}");
+    let again =
+        c.put(format!("{url}/enrichment")).json(&serde_json::json!({"labels": names})).send();
+    assert_eq!(again.await.unwrap().status(), 200);
+    let (_, later) = get_json(&c, &url).await.unwrap();
+    assert!(!suggested(&later).contains(&wrong), "suggested again: {later}");
+    assert_eq!(later["tags"], serde_json::json!(["cat"]), "{later}");
+    let r = c.post(format!("{url}/ai/reject")).json(&serde_json::json!({"labels": [wrong]})).send();
+    assert_eq!(r.await.unwrap().status(), 422, "no longer a suggestion");
+
     // A video of the cat: each sampled frame is labelled on its own.
     let cat_video = dir.join("gato.mp4");
     ffmpeg(&[

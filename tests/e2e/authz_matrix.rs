@@ -261,8 +261,9 @@ async fn request(
         "POST /api/v1/collections/{id}/assets" => {
             c.post(u(&format!("/api/v1/collections/{collection}/assets"))).json(&json!({"add": [note]}))
         }
-        "POST /api/v1/assets/{id}/ai/accept" => {
-            c.post(u(&format!("/api/v1/assets/{note}/ai/accept"))).json(&json!({"labels": ["not-a-suggestion"]}))
+        "POST /api/v1/assets/{id}/ai/accept" | "POST /api/v1/assets/{id}/ai/reject" => {
+            let verb = op.rsplit('/').next().unwrap_or("accept");
+            c.post(u(&format!("/api/v1/assets/{note}/ai/{verb}"))).json(&json!({"labels": ["not-a-suggestion"]}))
         }
         "GET /api/v1/assets/{id}/download" => c.get(u(&format!("/api/v1/assets/{photo}/download"))),
         "PUT /api/v1/assets/{id}/enrichment" => {

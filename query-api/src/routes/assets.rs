@@ -88,12 +88,11 @@ impl Suggestions {
     }
 }
 
-/// Suggestions to move into the editorial fields.
+/// Suggested labels to accept (they join the tags) or to reject.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptSuggestions {
-    /// Suggested labels to add to the asset's tags (at least one, each among the asset's
-    /// suggestions).
+    /// At least one, each among the asset's suggestions.
     #[schema(min_items = 1)]
     pub labels: Vec<String>,
 }
@@ -473,16 +472,49 @@ pub async fn accept(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AcceptSuggestions>,
 ) -> Result<Json<AssetView>, ApiError> {
-    let id = parse_id(&id)?;
-    let asset = asset_for(&state, &principal, id, Action::AssetEdit).await?;
+    let (id, labels) = chosen_suggestions(&state, &principal, &id, &body.labels).await?;
+    intents::accept_suggestions(&state, &principal, id, labels).await?;
+    get_one(State(state), Caller(principal), Path(id.to_string())).await
+}
+
+/// Reject suggested labels: they leave the suggestions, and a model that suggests them again
+/// (a reprocess, an import) is not listened to. A tag already made of one stays.
+#[utoipa::path(post, path = "/api/v1/assets/{id}/ai/reject", tag = "assets", params(("id" = String, Path)), request_body = AcceptSuggestions,
+    responses(
+        (status = 200, body = AssetView),
+        (status = 404, description = "No such asset", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The asset is deleted", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A label is not among the suggestions, none given, or unknown fields", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn reject(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<AcceptSuggestions>,
+) -> Result<Json<AssetView>, ApiError> {
+    let (id, labels) = chosen_suggestions(&state, &principal, &id, &body.labels).await?;
+    intents::reject_suggestions(&state, &principal, id, labels).await?;
+    get_one(State(state), Caller(principal), Path(id.to_string())).await
+}
+
+/// The labels an editor chose among an asset's suggestions (to accept or reject): at least one,
+/// each a suggestion of a live asset the principal may edit.
+async fn chosen_suggestions(
+    state: &AppState,
+    principal: &acervo_catalog::Principal,
+    id: &str,
+    chosen: &[String],
+) -> Result<(AssetId, Vec<String>), ApiError> {
+    let id = parse_id(id)?;
+    let asset = asset_for(state, principal, id, Action::AssetEdit).await?;
     if asset.status == AssetStatus::Deleted {
         return Err(ApiError::conflict(format!("asset {id} is deleted")));
     }
-    let labels = Asset::clean_tags(body.labels.iter().map(String::as_str));
+    let labels = Asset::clean_tags(chosen.iter().map(String::as_str));
     if labels.is_empty() {
-        return Err(ApiError::unprocessable(
-            "nothing to accept: give at least one suggested label",
-        ));
+        return Err(ApiError::unprocessable("no label given: name at least one suggested label"));
     }
     if let Some(unknown) = labels.iter().find(|l| !asset.labels.contains(l)) {
         return Err(ApiError::unprocessable(format!(
@@ -490,8 +522,7 @@ pub async fn accept(
             asset.labels.join(", ")
         )));
     }
-    intents::accept_suggestions(&state, &principal, id, labels).await?;
-    get_one(State(state), Caller(principal), Path(id.to_string())).await
+    Ok((id, labels))
 }
 
 /// Soft delete: the asset leaves listings and search; its master is retained.
