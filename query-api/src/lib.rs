@@ -119,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/assets/{id}/ai/reject", post(routes::assets::reject))
         .route("/api/v1/assets/{id}/segments", get(routes::enrichment::segments))
         .route("/api/v1/assets/{id}/frames", get(routes::enrichment::frames))
+        .route("/api/v1/events", get(routes::events::events))
         .route("/api/v1/search", get(routes::search::search).post(routes::search::search_post))
         .route("/api/v1/sql", post(routes::sql::sql))
         .route("/api/v1/jobs/{id}", get(routes::jobs::job).delete(routes::jobs::cancel))

@@ -43,6 +43,7 @@ use crate::routes;
         routes::enrichment::put,
         routes::enrichment::segments,
         routes::enrichment::frames,
+        routes::events::events,
         routes::search::search,
         routes::search::search_post,
         routes::sql::sql,
@@ -133,6 +134,7 @@ use crate::routes;
         routes::collections::CollectionPatch,
         routes::collections::CollectionAssets,
         routes::collections::CollectionAssetsChanged,
+        routes::events::AssetChange,
     ))
 )]
 pub struct ApiDoc;

@@ -284,6 +284,8 @@ async fn request(
         "GET /api/v1/jobs/{id}/output" => c.get(u(&format!("/api/v1/jobs/{photo}/output"))),
         "GET /api/v1/dead-letters" => c.get(u(&format!("/api/v1/dead-letters?asset_id={photo}"))),
         "POST /api/v1/reindex" => c.post(u("/api/v1/reindex")).json(&json!({"stage": "enrich"})),
+        // The stream's headers answer at once; the stream itself is dropped.
+        "GET /api/v1/events" => c.get(u("/api/v1/events")),
         "GET /api/v1/search" => c.get(u(&format!("/api/v1/search?q=&project={project}"))),
         "POST /api/v1/search" => c.post(u("/api/v1/search")).json(&json!({"q": "", "project": project})),
         "POST /api/v1/sql" => c.post(u("/api/v1/sql")).json(&json!({"query": "SELECT count(*) AS n FROM assets"})),

@@ -288,3 +288,59 @@ async fn a_policy_file_replaces_the_default_and_is_read_again_when_it_changes() 
     }
     Ok(())
 }
+
+/// Reads an event stream into a shared text, in the background.
+fn listen(c: &reqwest::Client, server: &Server) -> std::sync::Arc<std::sync::Mutex<String>> {
+    use futures::StreamExt;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (c, url, out) = (c.clone(), server.url("/api/v1/events"), seen.clone());
+    tokio::spawn(async move {
+        let Ok(r) = c.get(url).send().await else { return };
+        assert_eq!(r.status(), 200);
+        assert!(
+            r.headers()["content-type"].to_str().unwrap_or("").starts_with("text/event-stream")
+        );
+        let mut body = r.bytes_stream();
+        while let Some(Ok(chunk)) = body.next().await {
+            out.lock().unwrap().push_str(&String::from_utf8_lossy(&chunk));
+        }
+    });
+    seen
+}
+
+async fn wait_for(seen: &std::sync::Arc<std::sync::Mutex<String>>, what: &str) -> Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.contains(what) {
+        ensure!(std::time::Instant::now() < deadline, "no event with {what:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn live_changes_reach_only_those_who_may_see_them() -> Result<()> {
+    let home = tempfile::tempdir()?;
+    let server = Server::start_with_auth(home.path(), &[])?;
+    let (admin, s) = newsroom(&server, &[("vera", "viewer"), ("eddie", "editor")]).await?;
+    let (vera, eddie) = (&s[0], &s[1]);
+    let (to_vera, to_eddie) = (listen(vera, &server), listen(eddie, &server));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let id = text_asset(eddie, &server, "Pleno en directo", "", "news").await?;
+    // The editor sees the new asset arrive (as an `assets` event naming it, ready).
+    wait_for(&to_eddie, &id).await?;
+    let text = to_eddie.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
+    ensure!(
+        text.contains("event: assets") && text.contains("\"editorial_status\":\"draft\""),
+        "{text}"
+    );
+    // A draft is not the viewer's to see: once published, it is.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    ensure!(
+        !to_vera.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.contains(&id),
+        "the viewer heard of a draft"
+    );
+    acervo_tests::publish(&admin, &server, &id).await?;
+    wait_for(&to_vera, &id).await?;
+    wait_for(&to_vera, "\"editorial_status\":\"published\"").await?;
+    Ok(())
+}

@@ -127,7 +127,12 @@ pub struct SearchIndex {
     pub(crate) parallel_from_docs: u64,
     merger: Mutex<Option<std::thread::JoinHandle<()>>>,
     dir: PathBuf,
+    /// The assets of each committed write, as they now stand: what live views listen to.
+    changes: tokio::sync::broadcast::Sender<Arc<Vec<Asset>>>,
 }
+
+/// Committed writes kept for a listener that falls behind (then it is told it lagged).
+const CHANGES_KEPT: usize = 1024;
 
 impl SearchIndex {
     /// Opens the index under `dir`, loads the vectors from the catalog, and rebuilds the text
@@ -175,6 +180,7 @@ impl SearchIndex {
             parallel_from_docs: config.parallel_from_docs,
             merger: Mutex::new(None),
             dir: dir.to_path_buf(),
+            changes: tokio::sync::broadcast::channel(CHANGES_KEPT).0,
         });
         index.load_vectors(catalog).await?;
         let empty = index.assets.reader.searcher().num_docs() == 0;
@@ -418,7 +424,16 @@ impl SearchIndex {
             self.segments.commit()?;
         }
         self.snapshot();
+        if !batch.assets.is_empty() {
+            // Nobody listening is not an error.
+            let _ = self.changes.send(Arc::new(batch.assets));
+        }
         Ok(())
+    }
+
+    /// The assets of every write committed from now on (searchable when received).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<Vec<Asset>>> {
+        self.changes.subscribe()
     }
 
     /// Records the current state as a new numbered snapshot.

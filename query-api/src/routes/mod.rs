@@ -7,6 +7,7 @@ pub mod auth;
 pub mod collections;
 pub mod download;
 pub mod enrichment;
+pub mod events;
 pub mod jobs;
 pub mod ops;
 pub mod reindex;
