@@ -279,6 +279,7 @@ pub fn catalog_row(i: u64, project: &str) -> acervo_catalog::Asset {
         title: format!("Documento {i}"),
         description: String::new(),
         tags: vec![],
+        descriptive: Default::default(),
         kind: acervo_catalog::MediaKind::Document,
         mime: "text/plain".into(),
         size: 1,

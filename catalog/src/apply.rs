@@ -47,6 +47,7 @@ pub fn apply_event(current: Option<Asset>, env: &EventEnvelope) -> Option<Asset>
                 title: title.clone(),
                 description: description.clone(),
                 tags: tags.clone(),
+                descriptive: Default::default(),
                 kind: *kind,
                 mime: mime.clone(),
                 size: *size,
@@ -71,7 +72,8 @@ pub fn apply_event(current: Option<Asset>, env: &EventEnvelope) -> Option<Asset>
                 ai: Default::default(),
             })
         }
-        (Event::MetadataEdited { title, description, tags, .. }, Some(mut asset)) => {
+        (Event::MetadataEdited { title, description, tags, descriptive, .. }, Some(mut asset)) => {
+            descriptive.apply(&mut asset.descriptive);
             if let Some(t) = title {
                 asset.title = t.clone();
             }
@@ -417,6 +419,7 @@ mod tests {
             title: Some("x".into()),
             description: None,
             tags: None,
+            descriptive: Default::default(),
         };
         assert_eq!(apply_event(None, &intent(edit)), None);
     }

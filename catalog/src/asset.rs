@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use crate::asset_id::AssetId;
+use crate::descriptive::Descriptive;
 use crate::editorial_status::EditorialStatus;
 use crate::enrichment::AiInfo;
 use crate::media_kind::MediaKind;
@@ -20,6 +21,9 @@ pub struct Asset {
     pub title: String,
     pub description: String,
     pub tags: Vec<String>,
+    /// Byline, credit, rights, embargo, place, people, language, story.
+    #[serde(flatten)]
+    pub descriptive: Descriptive,
     pub kind: MediaKind,
     pub mime: String,
     /// Size of the master in bytes.

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::asset_id::AssetId;
+use crate::descriptive::DescriptivePatch;
 use crate::editorial_status::EditorialStatus;
 use crate::enrichment::Enrichment;
 use crate::media_kind::MediaKind;
@@ -50,6 +51,9 @@ pub enum Event {
         title: Option<String>,
         description: Option<String>,
         tags: Option<Vec<String>>,
+        /// The descriptive fields changed (absent ones kept, null ones cleared).
+        #[serde(default, skip_serializing_if = "DescriptivePatch::is_empty")]
+        descriptive: DescriptivePatch,
     },
     /// A move in the editorial workflow (`from` is what the author saw: a move made from a
     /// status the asset has left meanwhile is not applied).

@@ -60,6 +60,22 @@ pub static ASSETS: LazyLock<SchemaRef> = LazyLock::new(|| {
         // Null in rows written before the workflow existed: read as `draft`.
         Field::new("editorial_status", DataType::Utf8, true),
         Field::new("collections", tags(), true),
+        // The descriptive fields (`Descriptive`), null until set.
+        Field::new("category", DataType::Utf8, true),
+        Field::new("creator", DataType::Utf8, true),
+        Field::new("credit", DataType::Utf8, true),
+        Field::new("source", DataType::Utf8, true),
+        Field::new("copyright", DataType::Utf8, true),
+        Field::new("licence", DataType::Utf8, true),
+        Field::new("usage_terms", DataType::Utf8, true),
+        Field::new("rights_expire_at", ts(), true),
+        Field::new("embargo_until", ts(), true),
+        Field::new("location", DataType::Utf8, true),
+        Field::new("latitude", DataType::Float64, true),
+        Field::new("longitude", DataType::Float64, true),
+        Field::new("people", tags(), true),
+        Field::new("language", DataType::Utf8, true),
+        Field::new("story", DataType::Utf8, true),
     ]))
 });
 

@@ -165,6 +165,7 @@ mod tests {
             title: Some("Nuevo".into()),
             description: None,
             tags: None,
+            descriptive: Default::default(),
         });
         assert_eq!(plan(&edit, Some(&row)), None);
         row.ai.models.insert(EnrichPart::Embedding, "all-MiniLM-L6-v2@abc".into());

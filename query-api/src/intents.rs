@@ -97,8 +97,9 @@ pub(crate) async fn edit(
     title: Option<String>,
     description: Option<String>,
     tags: Option<Vec<String>>,
+    descriptive: acervo_catalog::DescriptivePatch,
 ) -> Result<(), ApiError> {
-    one(state, principal, Event::MetadataEdited { id, title, description, tags }).await
+    one(state, principal, Event::MetadataEdited { id, title, description, tags, descriptive }).await
 }
 
 /// A move in the editorial workflow, from the status the author saw.

@@ -12,6 +12,7 @@ mod authz_matrix;
 mod bad_input;
 mod cli;
 mod crash_recovery;
+mod descriptive;
 mod downloads;
 mod event_log;
 mod hls_browser;

@@ -190,6 +190,7 @@ pub fn asset(v: &Vocab, rng: &mut Rng, i: u64, epoch: DateTime<Utc>) -> Generate
         title,
         description,
         tags,
+        descriptive: Default::default(),
         kind,
         mime: "application/octet-stream".into(),
         size: 1_000_000 + i,

@@ -141,6 +141,12 @@ pub fn collect(
             collections: top_n(next()),
             tags: top_n(next()),
             labels: top_n(next()),
+            category: next().into_iter().collect(),
+            source: top_n(next()),
+            licence: next().into_iter().collect(),
+            language: next().into_iter().collect(),
+            story: top_n(next()),
+            people: top_n(next()),
         }
     });
     Ok(Collected { top, total: exhaustive.then_some(all.total), facets })

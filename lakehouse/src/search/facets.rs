@@ -12,8 +12,21 @@ use tantivy::{DocId, SegmentReader};
 
 use super::SearchError;
 
-pub const FACET_FIELDS: [&str; 7] =
-    ["kind", "status", "project", "editorial_status", "collection", "tag", "label"];
+pub const FACET_FIELDS: [&str; 13] = [
+    "kind",
+    "status",
+    "project",
+    "editorial_status",
+    "collection",
+    "tag",
+    "label",
+    "category",
+    "source",
+    "licence",
+    "language",
+    "story",
+    "person",
+];
 
 fn ff_err(e: impl std::fmt::Display) -> SearchError {
     SearchError::Index(format!("reading a fast field: {e}"))

@@ -29,7 +29,7 @@ use crate::tables::{Catalog, batch_to_assets, batch_to_embeddings, batch_to_segm
 const SNAPSHOT_TTL: Duration = Duration::from_secs(600);
 const MAX_SNAPSHOTS: usize = 64;
 /// Bumped when the document layout changes; a mismatch rebuilds the index from the tables.
-const LAYOUT_VERSION: &str = "acervo-search-4";
+const LAYOUT_VERSION: &str = "acervo-search-5";
 
 /// One consistent view: both text indexes and the vector key bound, as of one commit.
 #[derive(Clone)]
@@ -350,6 +350,27 @@ impl SearchIndex {
         for c in &a.collections {
             d.add_text(f.collection, c);
         }
+        let desc = &a.descriptive;
+        for (field, value) in [
+            (f.category, &desc.category),
+            (f.source, &desc.source),
+            (f.licence, &desc.licence),
+            (f.language, &desc.language),
+            (f.story, &desc.story),
+        ] {
+            if let Some(v) = value {
+                d.add_text(field, v);
+            }
+        }
+        for p in &desc.people {
+            d.add_text(f.person, p);
+        }
+        if let Some(t) = desc.embargo_until {
+            d.add_i64(f.embargo_ms, t.timestamp_millis());
+        }
+        if let Some(t) = desc.rights_expire_at {
+            d.add_i64(f.rights_ms, t.timestamp_millis());
+        }
         for t in &a.tags {
             d.add_text(f.tag, t);
         }
@@ -365,6 +386,22 @@ impl SearchIndex {
         }
         let tags = a.tags.join("\n");
         let labels = a.labels.join("\n");
+        let credits = [
+            &desc.creator,
+            &desc.credit,
+            &desc.copyright,
+            &desc.location,
+            &desc.category,
+            &desc.source,
+            &desc.story,
+            &desc.usage_terms,
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .chain(desc.people.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join("\n");
         let Some(field) = f.text_field(lang) else { return Ok(d) };
         for (base, weight) in TEXT_FIELDS {
             let text = match base {
@@ -373,6 +410,7 @@ impl SearchIndex {
                 "tags" => tags.as_str(),
                 "transcript" => a.transcript_text.as_str(),
                 "ocr" => a.ocr_text.as_str(),
+                "credits" => credits.as_str(),
                 _ => labels.as_str(),
             };
             if !text.is_empty() {

@@ -252,13 +252,26 @@ pub fn explicit_filter_query(
     for l in &f.labels {
         clauses.push((Occur::Must, term(fields.label, l)));
     }
-    if f.created_from.is_some() || f.created_to.is_some() {
-        let at = |t: chrono::DateTime<chrono::Utc>| {
-            Term::from_field_i64(fields.created_ms, t.timestamp_millis())
-        };
-        let lo = f.created_from.map_or(Bound::Unbounded, |t| Bound::Included(at(t)));
-        let hi = f.created_to.map_or(Bound::Unbounded, |t| Bound::Excluded(at(t)));
-        clauses.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
+    for (field, value) in [
+        (fields.category, &f.category),
+        (fields.source, &f.source),
+        (fields.licence, &f.licence),
+        (fields.language, &f.language),
+        (fields.story, &f.story),
+        (fields.person, &f.person),
+    ] {
+        if let Some(v) = value {
+            clauses.push((Occur::Must, term(field, v)));
+        }
+    }
+    for (field, from, to) in [
+        (fields.created_ms, f.created_from, f.created_to),
+        (fields.embargo_ms, f.embargo_from, f.embargo_to),
+        (fields.rights_ms, f.rights_expire_from, f.rights_expire_to),
+    ] {
+        if let Some(range) = time_range(field, from, to) {
+            clauses.push((Occur::Must, range));
+        }
     }
     if f.duration_min_ms.is_some() || f.duration_max_ms.is_some() {
         let at = |v: u64| Term::from_field_u64(fields.duration_ms, v);
@@ -321,4 +334,19 @@ fn scope_clauses(fields: &AssetFields, scope: &ReadScope) -> Vec<(Occur, Box<dyn
         out.push((Occur::MustNot, term(fields.collection, c)));
     }
     out
+}
+
+/// Times in [from, to) in a millisecond field; `None` when neither bound is given.
+fn time_range(
+    field: Field,
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+) -> Option<Box<dyn Query>> {
+    if from.is_none() && to.is_none() {
+        return None;
+    }
+    let at = |t: chrono::DateTime<chrono::Utc>| Term::from_field_i64(field, t.timestamp_millis());
+    let lo = from.map_or(Bound::Unbounded, |t| Bound::Included(at(t)));
+    let hi = to.map_or(Bound::Unbounded, |t| Bound::Excluded(at(t)));
+    Some(Box::new(RangeQuery::new(lo, hi)))
 }

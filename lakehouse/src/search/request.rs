@@ -48,6 +48,20 @@ pub struct SearchFilter {
     pub editorial_status: Option<EditorialStatus>,
     /// Assets in this collection (id).
     pub collection: Option<String>,
+    /// Descriptive keywords, each exact.
+    pub category: Option<String>,
+    pub source: Option<String>,
+    pub licence: Option<String>,
+    pub language: Option<String>,
+    pub story: Option<String>,
+    /// A person shown.
+    pub person: Option<String>,
+    /// Embargo ending in [from, to).
+    pub embargo_from: Option<DateTime<Utc>>,
+    pub embargo_to: Option<DateTime<Utc>>,
+    /// Rights expiring in [from, to).
+    pub rights_expire_from: Option<DateTime<Utc>>,
+    pub rights_expire_to: Option<DateTime<Utc>>,
     /// Every tag must be on the asset (exact match).
     pub tags: Vec<String>,
     pub labels: Vec<String>,
@@ -185,6 +199,13 @@ pub struct Facets {
     pub collections: BTreeMap<String, u64>,
     pub tags: BTreeMap<String, u64>,
     pub labels: BTreeMap<String, u64>,
+    /// The descriptive keywords (sources, stories and people: the most frequent `FACET_TOP`).
+    pub category: BTreeMap<String, u64>,
+    pub source: BTreeMap<String, u64>,
+    pub licence: BTreeMap<String, u64>,
+    pub language: BTreeMap<String, u64>,
+    pub story: BTreeMap<String, u64>,
+    pub people: BTreeMap<String, u64>,
 }
 
 /// Tag and label facets list this many values at most.

@@ -16,8 +16,16 @@ use super::analysis::Lang;
 /// several words a plain intersection of term postings, which tantivy scores with block-max
 /// pruning; a union over per-field postings per word cannot be pruned and was 2x slower than
 /// tantivy itself at a million assets (benchmarks/search).
-pub const TEXT_FIELDS: [(&str, u32); 6] =
-    [("title", 3), ("description", 2), ("tags", 2), ("transcript", 1), ("ocr", 1), ("labels", 1)];
+pub const TEXT_FIELDS: [(&str, u32); 7] = [
+    ("title", 3),
+    ("description", 2),
+    ("tags", 2),
+    ("transcript", 1),
+    ("ocr", 1),
+    ("labels", 1),
+    // The descriptive fields' words: byline, credit, copyright, place, people, story…
+    ("credits", 1),
+];
 
 /// The length BM25 sees for a field of `tokens` weighted tokens: tantivy stores lengths in
 /// one byte, exactly up to 40 and coarser above.
@@ -52,6 +60,14 @@ pub struct AssetFields {
     pub project: Field,
     pub editorial_status: Field,
     pub collection: Field,
+    pub category: Field,
+    pub source: Field,
+    pub licence: Field,
+    pub language: Field,
+    pub story: Field,
+    pub person: Field,
+    pub embargo_ms: Field,
+    pub rights_ms: Field,
     pub tag: Field,
     pub label: Field,
     pub created_ms: Field,
@@ -74,6 +90,14 @@ impl AssetFields {
         let project = b.add_text_field("project", STRING | FAST);
         let editorial_status = b.add_text_field("editorial_status", STRING | FAST);
         let collection = b.add_text_field("collection", STRING | FAST);
+        let category = b.add_text_field("category", STRING | FAST);
+        let source = b.add_text_field("source", STRING | FAST);
+        let licence = b.add_text_field("licence", STRING | FAST);
+        let language = b.add_text_field("language", STRING | FAST);
+        let story = b.add_text_field("story", STRING | FAST);
+        let person = b.add_text_field("person", STRING | FAST);
+        let embargo_ms = b.add_i64_field("embargo_ms", INDEXED | FAST);
+        let rights_ms = b.add_i64_field("rights_ms", INDEXED | FAST);
         let tag = b.add_text_field("tag", STRING | FAST);
         let label = b.add_text_field("label", STRING | FAST);
         let created_ms = b.add_i64_field("created_ms", INDEXED | FAST);
@@ -96,6 +120,14 @@ impl AssetFields {
             project,
             editorial_status,
             collection,
+            category,
+            source,
+            licence,
+            language,
+            story,
+            person,
+            embargo_ms,
+            rights_ms,
             tag,
             label,
             created_ms,

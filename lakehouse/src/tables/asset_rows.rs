@@ -149,6 +149,25 @@ pub fn assets_to_batch(assets: &[Asset]) -> Result<RecordBatch, RowError> {
         opt_strings(ai.iter().map(Option::as_deref)),
         strings(assets.iter().map(|a| a.editorial_status.as_str())),
         string_lists(assets.iter().map(|a| &a.collections)),
+        opt_strings(assets.iter().map(|a| a.descriptive.category.as_deref())),
+        opt_strings(assets.iter().map(|a| a.descriptive.creator.as_deref())),
+        opt_strings(assets.iter().map(|a| a.descriptive.credit.as_deref())),
+        opt_strings(assets.iter().map(|a| a.descriptive.source.as_deref())),
+        opt_strings(assets.iter().map(|a| a.descriptive.copyright.as_deref())),
+        opt_strings(assets.iter().map(|a| a.descriptive.licence.as_deref())),
+        opt_strings(assets.iter().map(|a| a.descriptive.usage_terms.as_deref())),
+        ts(assets.iter().map(|a| a.descriptive.rights_expire_at)),
+        ts(assets.iter().map(|a| a.descriptive.embargo_until)),
+        opt_strings(assets.iter().map(|a| a.descriptive.location.as_deref())),
+        Arc::new(Float64Array::from(
+            assets.iter().map(|a| a.descriptive.latitude).collect::<Vec<_>>(),
+        )),
+        Arc::new(Float64Array::from(
+            assets.iter().map(|a| a.descriptive.longitude).collect::<Vec<_>>(),
+        )),
+        string_lists(assets.iter().map(|a| &a.descriptive.people)),
+        opt_strings(assets.iter().map(|a| a.descriptive.language.as_deref())),
+        opt_strings(assets.iter().map(|a| a.descriptive.story.as_deref())),
     ];
     Ok(RecordBatch::try_new(ASSETS.clone(), columns)?)
 }
@@ -242,6 +261,8 @@ pub fn batch_to_assets(batch: &RecordBatch) -> Result<Vec<Asset>, RowError> {
     // Null in rows written before the workflow existed (read as draft, in no collection).
     let editorial = c.str("editorial_status").ok();
     let collections = c.col("collections").ok().and_then(|l| l.as_list_opt::<i32>());
+    // A projection without them reads as nothing set.
+    let d = Described::of(&c).ok();
 
     let bad = |row: usize, column: &'static str, reason: String| RowError::BadValue {
         row,
@@ -319,6 +340,7 @@ pub fn batch_to_assets(batch: &RecordBatch) -> Result<Vec<Asset>, RowError> {
                 )?,
                 None => Default::default(),
             },
+            descriptive: d.as_ref().map(|d| d.at(i)).transpose()?.unwrap_or_default(),
             collections: match collections {
                 Some(l) if !l.is_null(i) => list_at(l, i, "collections")?,
                 _ => Vec::new(),
@@ -326,6 +348,72 @@ pub fn batch_to_assets(batch: &RecordBatch) -> Result<Vec<Asset>, RowError> {
         });
     }
     Ok(out)
+}
+
+/// The descriptive columns of a batch (a table of an older Acervo gets them added as nulls when
+/// it is opened).
+struct Described<'a> {
+    text: Vec<&'a StringArray>,
+    rights: &'a TimestampMicrosecondArray,
+    embargo: &'a TimestampMicrosecondArray,
+    latitude: &'a Float64Array,
+    longitude: &'a Float64Array,
+    people: &'a arrow_array::ListArray,
+}
+
+/// The descriptive text columns, in the order `Described::at` reads them.
+const DESCRIBED_TEXT: [&str; 10] = [
+    "category",
+    "creator",
+    "credit",
+    "source",
+    "copyright",
+    "licence",
+    "usage_terms",
+    "location",
+    "language",
+    "story",
+];
+
+impl<'a> Described<'a> {
+    fn of(c: &Columns<'a>) -> Result<Self, RowError> {
+        Ok(Described {
+            text: DESCRIBED_TEXT.iter().map(|n| c.str(n)).collect::<Result<_, _>>()?,
+            rights: c.ts("rights_expire_at")?,
+            embargo: c.ts("embargo_until")?,
+            latitude: c.f64("latitude")?,
+            longitude: c.f64("longitude")?,
+            people: c
+                .col("people")?
+                .as_list_opt::<i32>()
+                .ok_or(RowError::MissingColumn("people"))?,
+        })
+    }
+
+    fn at(&self, i: usize) -> Result<acervo_catalog::Descriptive, RowError> {
+        let t = |k: usize| opt(self.text[k], i, |a, i| a.value(i).to_string());
+        Ok(acervo_catalog::Descriptive {
+            category: t(0),
+            creator: t(1),
+            credit: t(2),
+            source: t(3),
+            copyright: t(4),
+            licence: t(5),
+            usage_terms: t(6),
+            location: t(7),
+            language: t(8),
+            story: t(9),
+            rights_expire_at: opt(self.rights, i, |a, i| utc(a.value(i))),
+            embargo_until: opt(self.embargo, i, |a, i| utc(a.value(i))),
+            latitude: opt(self.latitude, i, |a, i| a.value(i)),
+            longitude: opt(self.longitude, i, |a, i| a.value(i)),
+            people: if self.people.is_null(i) {
+                Vec::new()
+            } else {
+                list_at(self.people, i, "people")?
+            },
+        })
+    }
 }
 
 pub fn renditions_to_batch(rs: &[Rendition]) -> Result<RecordBatch, RowError> {

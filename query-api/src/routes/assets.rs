@@ -142,10 +142,9 @@ pub struct AssetPage {
     pub offset: usize,
 }
 
-/// Descriptive fields to change (at least one); absent fields stay as they are.
+/// Descriptive fields to change (at least one); absent fields stay as they are, and the
+/// standard descriptive fields (byline, rights, embargo, place…) are cleared with `null`.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(min_properties = 1)]
 pub struct AssetPatch {
     /// Not blank.
     #[schema(nullable = false, pattern = r"\S")]
@@ -154,6 +153,12 @@ pub struct AssetPatch {
     pub description: Option<String>,
     #[schema(nullable = false)]
     pub tags: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub descriptive: acervo_catalog::DescriptivePatch,
+    /// Anything else: refused by name (a flattened struct cannot deny unknown fields itself).
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub unknown: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 fn asset_filter(p: ListParams) -> Result<AssetFilter, ApiError> {
@@ -441,8 +446,20 @@ pub async fn patch(
     if asset.status == AssetStatus::Deleted {
         return Err(ApiError::conflict(format!("asset {id} is deleted")));
     }
-    if patch.title.is_none() && patch.description.is_none() && patch.tags.is_none() {
-        return Err(ApiError::unprocessable("nothing to change: give title, description or tags"));
+    if !patch.unknown.is_empty() {
+        let names: Vec<&str> = patch.unknown.keys().map(String::as_str).collect();
+        return Err(ApiError::unprocessable(format!("unknown field(s): {}", names.join(", "))));
+    }
+    let descriptive =
+        patch.descriptive.checked().map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    if patch.title.is_none()
+        && patch.description.is_none()
+        && patch.tags.is_none()
+        && descriptive.is_empty()
+    {
+        return Err(ApiError::unprocessable(
+            "nothing to change: give title, description, tags or a descriptive field",
+        ));
     }
     let title = patch.title.map(|t| t.trim().to_string());
     if title.as_deref() == Some("") {
@@ -451,7 +468,7 @@ pub async fn patch(
     let tags = patch.tags.map(|t| Asset::parse_tags(&t.join(",")));
     let description = patch.description.map(|d| d.trim().to_string());
     // The dataflow re-embeds the asset's vector from its new text.
-    intents::edit(&state, &principal, id, title, description, tags).await?;
+    intents::edit(&state, &principal, id, title, description, tags, descriptive).await?;
     get_one(State(state), Caller(principal), Path(id.to_string())).await
 }
 

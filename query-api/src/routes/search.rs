@@ -38,6 +38,20 @@ pub struct SearchParams {
     pub editorial_status: Option<String>,
     /// A collection id.
     pub collection: Option<String>,
+    /// Descriptive keywords, each exact: category, source, licence, language, story, and one
+    /// person shown.
+    pub category: Option<String>,
+    pub source: Option<String>,
+    pub licence: Option<String>,
+    pub language: Option<String>,
+    pub story: Option<String>,
+    pub person: Option<String>,
+    /// RFC 3339: embargo ending at or after / before.
+    pub embargo_from: Option<String>,
+    pub embargo_to: Option<String>,
+    /// RFC 3339: rights expiring at or after / before.
+    pub rights_expire_from: Option<String>,
+    pub rights_expire_to: Option<String>,
     /// Comma-separated tags that must all be on the asset (exact).
     pub tags: Option<String>,
     /// Comma-separated AI labels that must all be on the asset (exact).
@@ -146,6 +160,16 @@ impl SearchParams {
             project: self.project.filter(|p| !p.is_empty()),
             editorial_status: editorial_status(self.editorial_status.as_deref())?,
             collection: self.collection.filter(|c| !c.is_empty()),
+            category: self.category.filter(|v| !v.is_empty()),
+            source: self.source.filter(|v| !v.is_empty()),
+            licence: self.licence.filter(|v| !v.is_empty()),
+            language: self.language.filter(|v| !v.is_empty()),
+            story: self.story.filter(|v| !v.is_empty()),
+            person: self.person.filter(|v| !v.is_empty()),
+            embargo_from: time("embargo_from", self.embargo_from)?,
+            embargo_to: time("embargo_to", self.embargo_to)?,
+            rights_expire_from: time("rights_expire_from", self.rights_expire_from)?,
+            rights_expire_to: time("rights_expire_to", self.rights_expire_to)?,
             tags: list(self.tags),
             labels: list(self.labels),
             created_from: time("created_from", self.created_from)?,
