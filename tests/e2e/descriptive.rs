@@ -125,6 +125,8 @@ async fn descriptive_fields_are_edited_found_filtered_counted_and_queried() -> R
         (json!({"story": "dos\nlíneas"}), "story"),
         (json!({"embargo_until": "mañana"}), "embargo_until"),
         (json!({"bogus": 1}), "bogus"),
+        // A title cannot be cleared (null would otherwise read as "keep").
+        (json!({"title": null}), "null"),
         (json!({}), "nothing to change"),
     ] {
         let r = patch(&a, body.clone()).await?;

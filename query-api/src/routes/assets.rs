@@ -142,15 +142,25 @@ pub struct AssetPage {
     pub offset: usize,
 }
 
+/// A field that may be absent but not null (`null` would read as "absent" and be kept).
+fn not_null<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
 /// Descriptive fields to change (at least one); absent fields stay as they are, and the
 /// standard descriptive fields (byline, rights, embargo, place…) are cleared with `null`.
 #[derive(Deserialize, ToSchema)]
 pub struct AssetPatch {
     /// Not blank.
+    #[serde(default, deserialize_with = "not_null")]
     #[schema(nullable = false, pattern = r"\S")]
     pub title: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     #[schema(nullable = false)]
     pub description: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     #[schema(nullable = false)]
     pub tags: Option<Vec<String>>,
     #[serde(flatten)]
