@@ -2,6 +2,10 @@
 //! process; `ingest` uploads files to and `search` asks a running server; `sql` and `verify`
 //! work on the data directory directly.
 
+// The layout of the CLI's async bodies (lance and DataFusion futures nested in them) goes
+// deeper than rustc's default query depth of 128.
+#![recursion_limit = "256"]
+
 mod cli;
 mod config;
 mod open;

@@ -472,6 +472,39 @@ pub async fn session(server: &Server, user: &str, password: &str) -> Result<reqw
     Ok(bearer_client(body["access_token"].as_str().context("no access token")?))
 }
 
+/// The administrator's session, project `news`, and a session per (user, role in news).
+pub async fn newsroom(
+    server: &Server,
+    people: &[(&str, &str)],
+) -> Result<(reqwest::Client, Vec<reqwest::Client>)> {
+    let (code, body) = login(server, "admin", ADMIN_PASSWORD).await?;
+    ensure!(code == 200, "{body}");
+    let admin = bearer_client(body["access_token"].as_str().context("token")?);
+    let r = admin
+        .post(server.url("/api/v1/projects"))
+        .json(&serde_json::json!({"slug": "news"}))
+        .send()
+        .await?;
+    ensure!(r.status() == 201);
+    let mut sessions = Vec::new();
+    for (name, role) in people {
+        let password = format!("{name}-password-1");
+        let user =
+            serde_json::json!({"name": name, "password": password, "must_change_password": false});
+        ensure!(admin.post(server.url("/api/v1/users")).json(&user).send().await?.status() == 201);
+        let r = admin
+            .put(server.url(&format!("/api/v1/projects/news/members/{name}")))
+            .json(&serde_json::json!({"role": role}))
+            .send()
+            .await?;
+        ensure!(r.status() == 200);
+        let (code, body) = login(server, name, &password).await?;
+        ensure!(code == 200, "{body}");
+        sessions.push(bearer_client(body["access_token"].as_str().context("token")?));
+    }
+    Ok((admin, sessions))
+}
+
 /// A client that sends `token` as its bearer token with every request.
 pub fn bearer_client(token: &str) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();

@@ -240,7 +240,7 @@ pub fn apply_result(mut asset: Asset, result: &WorkResult) -> Asset {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use chrono::Utc;
 
     use super::{apply_event, apply_result};

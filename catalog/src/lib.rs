@@ -19,6 +19,7 @@ pub mod enrich_part;
 pub mod enrichment;
 pub mod event;
 pub mod failure;
+pub mod history;
 pub mod jobs;
 pub mod media_kind;
 pub mod principal;
@@ -51,6 +52,7 @@ pub use enrichment::{
 };
 pub use event::{Event, EventEnvelope, OnDemandSpec, WorkResult};
 pub use failure::{Classify, ErrorKind};
+pub use history::HistoryEntry;
 pub use jobs::{DeadLetter, JobState, Lane, LiveStage, OnDemandJob};
 pub use media_kind::MediaKind;
 pub use principal::{ADMIN, Principal};

@@ -141,6 +141,20 @@ pub static AUDIT: LazyLock<SchemaRef> = LazyLock::new(|| {
     ]))
 });
 
+/// `history`: one row per intent that changed an asset, keyed by its log offset `seq`; the
+/// fields before and after as JSON objects (`history::HistoryEntry`).
+pub static HISTORY: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        Field::new("asset_id", DataType::Utf8, false),
+        Field::new("seq", DataType::UInt64, false),
+        Field::new("at", ts(), false),
+        Field::new("principal", DataType::Utf8, false),
+        Field::new("change", DataType::Utf8, false),
+        Field::new("before", DataType::Utf8, false),
+        Field::new("after", DataType::Utf8, false),
+    ]))
+});
+
 /// `embeddings`: asset vectors (`at_ms` null) and frame vectors, L2-normalised, `dim` wide.
 pub fn embeddings(dim: usize) -> SchemaRef {
     let item = Arc::new(Field::new("item", DataType::Float32, true));

@@ -249,6 +249,7 @@ struct Rows {
     segments: HashMap<AssetId, Vec<SegmentRow>>,
     frames: HashMap<AssetId, Vec<FrameRow>>,
     vectors: HashMap<AssetId, NewVectors>,
+    history: Vec<acervo_catalog::HistoryEntry>,
 }
 
 impl Rows {
@@ -332,6 +333,12 @@ async fn write(
                         Some(after) => {
                             if before.as_ref() != Some(after) {
                                 changed.push(id);
+                                extra.history.extend(acervo_catalog::history::entry(
+                                    *offset,
+                                    env,
+                                    before.as_ref(),
+                                    after,
+                                ));
                             }
                             if let Event::EnrichmentImported { enrichment, .. } = &env.event {
                                 extra.add_enrichment(id, enrichment);
@@ -391,6 +398,8 @@ async fn write(
     let vectors =
         catalog.replace_embeddings(&extra.vectors.into_values().collect::<Vec<_>>()).await?;
     let assets: Vec<_> = changed.iter().filter_map(|id| rows.get(id).cloned().flatten()).collect();
+    // The history before the rows it describes (see `history_table`).
+    catalog.append_history(&extra.history).await?;
     catalog.upsert_assets(&assets).await?;
     let batch = IndexBatch { assets, segments: extra.segments.into_iter().collect(), vectors };
     let search = Arc::clone(search);

@@ -26,6 +26,8 @@ fn is_sensitive_read(route: &str, path: &str) -> bool {
         || route == "/api/v1/assets/{id}/renditions/{profile}"
         || route == "/api/v1/jobs/{id}/output"
         || route.starts_with("/api/v1/audit")
+        // Who changed what, like the audit trail.
+        || route == "/api/v1/assets/{id}/history"
         || route.starts_with("/api/v1/users")
         || route.starts_with("/api/v1/auth/tokens")
 }

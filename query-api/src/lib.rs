@@ -96,6 +96,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/assets/{id}/renditions/{profile}/{*file}",
             get(routes::download::rendition_file),
         )
+        .route("/api/v1/assets/{id}/history", get(routes::history::history))
         .route("/api/v1/assets/{id}/reprocess", post(routes::assets::reprocess))
         .route("/api/v1/assets/{id}/editorial-status", post(routes::workflow::move_status))
         .route(

@@ -15,6 +15,7 @@ mod crash_recovery;
 mod descriptive;
 mod downloads;
 mod event_log;
+mod history;
 mod hls_browser;
 mod identity;
 mod identity_oidc;

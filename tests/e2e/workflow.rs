@@ -7,40 +7,10 @@
 use std::time::Duration;
 
 use acervo_tests::{
-    ADMIN_PASSWORD, Server, acervo_bin, bearer_client, get_json, login, text_asset,
-    wait_searchable, wait_status,
+    Server, acervo_bin, get_json, newsroom, text_asset, wait_searchable, wait_status,
 };
 use anyhow::{Context, Result, ensure};
 use serde_json::{Value, json};
-
-/// The administrator's session, project `news`, and a session per (user, role in news).
-async fn newsroom(
-    server: &Server,
-    people: &[(&str, &str)],
-) -> Result<(reqwest::Client, Vec<reqwest::Client>)> {
-    let (code, body) = login(server, "admin", ADMIN_PASSWORD).await?;
-    ensure!(code == 200, "{body}");
-    let admin = bearer_client(body["access_token"].as_str().context("token")?);
-    let r =
-        admin.post(server.url("/api/v1/projects")).json(&json!({"slug": "news"})).send().await?;
-    ensure!(r.status() == 201);
-    let mut sessions = Vec::new();
-    for (name, role) in people {
-        let password = format!("{name}-password-1");
-        let user = json!({"name": name, "password": password, "must_change_password": false});
-        ensure!(admin.post(server.url("/api/v1/users")).json(&user).send().await?.status() == 201);
-        let r = admin
-            .put(server.url(&format!("/api/v1/projects/news/members/{name}")))
-            .json(&json!({"role": role}))
-            .send()
-            .await?;
-        ensure!(r.status() == 200);
-        let (code, body) = login(server, name, &password).await?;
-        ensure!(code == 200, "{body}");
-        sessions.push(bearer_client(body["access_token"].as_str().context("token")?));
-    }
-    Ok((admin, sessions))
-}
 
 async fn move_to(c: &reqwest::Client, server: &Server, id: &str, to: &str) -> Result<(u16, Value)> {
     let r = c

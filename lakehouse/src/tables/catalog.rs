@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use acervo_catalog::schema::{ASSETS, AUDIT, FRAMES, RENDITIONS, SEGMENTS, embeddings};
+use acervo_catalog::schema::{ASSETS, AUDIT, FRAMES, HISTORY, RENDITIONS, SEGMENTS, embeddings};
 use acervo_catalog::{Asset, AssetId, Classify, ErrorKind, ReadScope, Rendition};
 use arrow_array::{RecordBatch, RecordBatchIterator};
 use arrow_schema::SchemaRef;
@@ -73,6 +73,7 @@ pub struct Catalog {
     pub(crate) audit: RwLock<Arc<Dataset>>,
     /// The audit table has one writer of its own (the trail), apart from the dataflow's.
     pub(crate) audit_lock: tokio::sync::Mutex<()>,
+    pub(crate) history: RwLock<Arc<Dataset>>,
     pub(crate) embedding_dim: usize,
     /// Lance commits from one process are serialised here: the dataflow is the only writer.
     pub(crate) write_lock: tokio::sync::Mutex<()>,
@@ -142,9 +143,10 @@ impl Catalog {
                 .await?;
         let frames = open_or_create(&uri(&dir, "frames"), FRAMES.clone(), "frames").await?;
         let audit = open_or_create(&uri(&dir, "audit"), AUDIT.clone(), "audit").await?;
+        let history = open_or_create(&uri(&dir, "history"), HISTORY.clone(), "history").await?;
         Self::with_tables(
             dir,
-            [assets, renditions, segments, embeddings, frames, audit],
+            [assets, renditions, segments, embeddings, frames, audit, history],
             embedding_dim,
         )
         .await
@@ -164,20 +166,25 @@ impl Catalog {
         for name in TABLES {
             match Dataset::open(&uri(&dir, name)).await {
                 Ok(ds) => tables.push(ds),
+                // Catalogs written before the history existed get an empty one: an empty table
+                // changes no answer.
+                Err(lance::Error::DatasetNotFound { .. }) if name == "history" => {
+                    tables.push(open_or_create(&uri(&dir, name), HISTORY.clone(), "history").await?)
+                }
                 Err(lance::Error::DatasetNotFound { .. }) => {
                     return Err(CatalogError::Missing { path: dir.join(format!("{name}.lance")) });
                 }
                 Err(e) => return Err(lance_err(name)(e)),
             }
         }
-        let tables: [Dataset; 6] =
+        let tables: [Dataset; 7] =
             tables.try_into().map_err(|_| CatalogError::Missing { path: dir.clone() })?;
         Self::with_tables(dir, tables, embedding_dim).await
     }
 
     async fn with_tables(
         dir: PathBuf,
-        [assets, renditions, segments, embeddings, frames, audit]: [Dataset; 6],
+        [assets, renditions, segments, embeddings, frames, audit, history]: [Dataset; 7],
         embedding_dim: usize,
     ) -> Result<Catalog, CatalogError> {
         let vector_keys = stored_vector_keys(&embeddings).await?;
@@ -190,6 +197,7 @@ impl Catalog {
             frames: RwLock::new(Arc::new(frames)),
             audit: RwLock::new(Arc::new(audit)),
             audit_lock: tokio::sync::Mutex::new(()),
+            history: RwLock::new(Arc::new(history)),
             embedding_dim,
             write_lock: tokio::sync::Mutex::new(()),
             vector_keys: std::sync::Mutex::new(vector_keys),
@@ -221,7 +229,7 @@ impl Catalog {
         Ok(())
     }
 
-    fn tables(&self) -> [(&'static str, &RwLock<Arc<Dataset>>); 6] {
+    fn tables(&self) -> [(&'static str, &RwLock<Arc<Dataset>>); 7] {
         [
             ("assets", &self.assets),
             ("renditions", &self.renditions),
@@ -229,6 +237,7 @@ impl Catalog {
             ("embeddings", &self.embeddings),
             ("frames", &self.frames),
             ("audit", &self.audit),
+            ("history", &self.history),
         ]
     }
 
@@ -421,7 +430,8 @@ impl Catalog {
 }
 
 /// The catalog's tables, in the order `with_tables` takes them.
-const TABLES: [&str; 6] = ["assets", "renditions", "segments", "embeddings", "frames", "audit"];
+const TABLES: [&str; 7] =
+    ["assets", "renditions", "segments", "embeddings", "frames", "audit", "history"];
 
 /// The names the `embeddings` table holds (its ords and keys), read at open.
 async fn stored_vector_keys(ds: &Dataset) -> Result<VectorKeys, CatalogError> {

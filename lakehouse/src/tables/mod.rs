@@ -1,5 +1,5 @@
 //! The Lance catalog tables (`assets`, `renditions`, `segments`, `embeddings`, `frames`,
-//! `audit`): upserts keyed by id, reads, and SQL through DataFusion. The tables are a materialised
+//! `audit`, `history`): upserts keyed by id, reads, and SQL through DataFusion. The tables are a materialised
 //! view of the event log, written by the dataflow alone; `audit` is the audit trail's, appended
 //! by it alone.
 
@@ -8,6 +8,7 @@ mod audit_table;
 mod catalog;
 mod enrichment_tables;
 mod filter;
+mod history_table;
 mod vector_keys;
 
 pub use asset_rows::{

@@ -8,6 +8,7 @@ pub mod collections;
 pub mod download;
 pub mod enrichment;
 pub mod events;
+pub mod history;
 pub mod jobs;
 pub mod ops;
 pub mod reindex;
