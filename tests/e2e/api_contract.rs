@@ -51,12 +51,15 @@ async fn openapi_health_and_metrics() {
         "labels",
         "created_from",
         "created_to",
+        "taken_from",
+        "taken_to",
         "duration_min",
         "duration_max",
         "prefix",
         "limit",
         "search_after",
         "facets",
+        "interval",
         "highlight",
     ] {
         assert!(

@@ -170,6 +170,13 @@ async fn bad_uploads_are_refused_or_failed_and_the_server_stays_up() {
         400,
     )
     .await;
+    for bad in ["interval=week", "taken_from=yesterday"] {
+        assert_problem(
+            c.get(server.url(&format!("/api/v1/search?{bad}"))).send().await.unwrap(),
+            400,
+        )
+        .await;
+    }
     assert_problem(c.get(server.url("/api/v1/assets?limit=0")).send().await.unwrap(), 400).await;
     assert_problem(c.get(server.url("/api/v1/assets?limit=abc")).send().await.unwrap(), 400).await;
     assert_problem(

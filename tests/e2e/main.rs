@@ -25,6 +25,7 @@ mod rendition_jobs;
 mod renditions;
 mod s3_storage;
 mod search_api;
+mod search_histograms;
 mod search_relevance;
 mod search_sql;
 mod tls_and_migration;

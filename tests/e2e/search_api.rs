@@ -163,6 +163,28 @@ async fn search_api_end_to_end() {
             .collect();
         assert_eq!(got, want, "facet {facet}");
     }
+    // The creation-date histogram by day equals GROUP BY the UTC day.
+    let r = search(&c, &server, &[("q", ""), ("project", "norte"), ("interval", "day")]).await;
+    let batches = catalog
+        .sql("SELECT to_char(created_at, '%Y-%m-%d') AS v, count(*) AS n FROM assets WHERE project = 'norte' AND status <> 'deleted' GROUP BY 1")
+        .await
+        .unwrap();
+    let mut want = BTreeMap::new();
+    for b in &batches {
+        let n = b.column(1).as_any().downcast_ref::<arrow::array::Int64Array>().unwrap();
+        for (i, v) in arrow_strings(b.column(0)).into_iter().enumerate() {
+            want.insert(v, json!(n.value(i)));
+        }
+    }
+    let got: BTreeMap<String, Value> = r["facets"]["created"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["key"].as_str().unwrap().to_string(), b["count"].clone()))
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(got, want, "created by day: {r}");
+    assert_eq!(r["facets"]["interval"], "day");
 
     // Transcript moments: the matching segment's timestamps and a highlighted snippet.
     let transcript = json!({

@@ -11,10 +11,11 @@ use tantivy::{DocAddress, DocId, DocSet, Searcher, SegmentReader, TERMINATED};
 use uuid::Uuid;
 
 use super::SearchError;
-use super::facets::{FACET_FIELDS, FacetCache};
+use super::facets::{FacetCache, FacetTotals};
 use super::filters::FilterCache;
+use super::histograms::{date_buckets, duration_buckets};
 use super::idset::OrdSet;
-use super::request::{Cursor, FACET_TOP, Facets};
+use super::request::{Cursor, DateInterval, FACET_TOP, Facets};
 
 /// A candidate in the top-k heap. Ordered so the heap's top is the worst kept candidate.
 #[derive(Clone, Copy, Debug)]
@@ -72,6 +73,8 @@ pub struct Want<'a> {
     pub filter: Option<(&'a str, &'a dyn Weight)>,
     /// Split the segments over the cores from this many documents (0: never).
     pub parallel_from_docs: u64,
+    /// The width of the date histograms' buckets.
+    pub interval: DateInterval,
 }
 
 /// Runs `weights` (whose match sets are disjoint: one query per language) over every segment
@@ -118,11 +121,7 @@ pub fn collect(
     for part in parts {
         let part = part?;
         all.total += part.total;
-        for (into, from) in all.facet_maps.iter_mut().zip(part.facet_maps) {
-            for (value, n) in from {
-                *into.entry(value).or_default() += n;
-            }
-        }
+        all.facets.add(part.facets);
         for r in part.heap {
             keep_best(&mut all.heap, r, want.k);
         }
@@ -131,8 +130,11 @@ pub fn collect(
     top.sort();
     let exhaustive = want.exhaustive;
     let facets = exhaustive.then(|| {
-        let mut it = all.facet_maps.into_iter();
+        let FacetTotals { terms, days, durations } = all.facets;
+        let mut it = terms.into_iter();
         let mut next = || it.next().unwrap_or_default();
+        let mut days = days.into_iter();
+        let mut histogram = || date_buckets(&days.next().unwrap_or_default(), want.interval);
         Facets {
             kind: next().into_iter().collect(),
             status: next().into_iter().collect(),
@@ -147,6 +149,11 @@ pub fn collect(
             language: next().into_iter().collect(),
             story: top_n(next()),
             people: top_n(next()),
+            interval: want.interval,
+            created: histogram(),
+            taken: histogram(),
+            embargo: histogram(),
+            duration: duration_buckets(&durations),
         }
     });
     Ok(Collected { top, total: exhaustive.then_some(all.total), facets })
@@ -156,16 +163,12 @@ pub fn collect(
 struct Partial {
     heap: BinaryHeap<Ranked>,
     total: u64,
-    facet_maps: Vec<HashMap<String, u64>>,
+    facets: FacetTotals,
 }
 
 impl Partial {
     fn new(k: usize) -> Partial {
-        Partial {
-            heap: BinaryHeap::with_capacity(k + 1),
-            total: 0,
-            facet_maps: vec![HashMap::new(); FACET_FIELDS.len()],
-        }
+        Partial { heap: BinaryHeap::with_capacity(k + 1), total: 0, facets: FacetTotals::default() }
     }
 }
 
@@ -290,7 +293,7 @@ fn collect_segments(
                         .map_err(|e| SearchError::Index(e.to_string()))?;
                 }
             }
-            fc.merge_into(&counts, &mut out.facet_maps);
+            fc.merge_into(&counts, &mut out.facets);
         }
     }
     Ok(out)

@@ -105,6 +105,7 @@ impl SearchIndex {
                                 skip_deleted,
                                 filter,
                                 parallel_from_docs: self.parallel_from_docs,
+                                interval: req.interval,
                             },
                         )?
                     }
@@ -122,6 +123,7 @@ impl SearchIndex {
                                 skip_deleted,
                                 filter: None,
                                 parallel_from_docs: self.parallel_from_docs,
+                                interval: req.interval,
                             },
                         )?
                     }
@@ -144,6 +146,7 @@ impl SearchIndex {
                         Want {
                             exhaustive: true,
                             parallel_from_docs: self.parallel_from_docs,
+                            interval: req.interval,
                             ..Want::default()
                         },
                     )?
@@ -179,6 +182,7 @@ impl SearchIndex {
                                 exhaustive: req.facets,
                                 filter: Some((key.as_str(), fw.as_ref())),
                                 parallel_from_docs: self.parallel_from_docs,
+                                interval: req.interval,
                                 ..Want::default()
                             },
                         )?;
@@ -193,6 +197,7 @@ impl SearchIndex {
                             Want {
                                 exhaustive: true,
                                 parallel_from_docs: self.parallel_from_docs,
+                                interval: req.interval,
                                 ..Want::default()
                             },
                         )?

@@ -29,7 +29,7 @@ use crate::tables::{Catalog, batch_to_assets, batch_to_embeddings, batch_to_segm
 const SNAPSHOT_TTL: Duration = Duration::from_secs(600);
 const MAX_SNAPSHOTS: usize = 64;
 /// Bumped when the document layout changes; a mismatch rebuilds the index from the tables.
-const LAYOUT_VERSION: &str = "acervo-search-5";
+const LAYOUT_VERSION: &str = "acervo-search-6";
 
 /// One consistent view: both text indexes and the vector key bound, as of one commit.
 #[derive(Clone)]
@@ -378,6 +378,10 @@ impl SearchIndex {
             d.add_text(f.label, l);
         }
         d.add_i64(f.created_ms, a.created_at.timestamp_millis());
+        if let Some(t) = a.technical.as_ref().and_then(|t| t.exif.as_ref()).and_then(|e| e.taken_at)
+        {
+            d.add_i64(f.taken_ms, t.and_utc().timestamp_millis());
+        }
         if let Some(secs) = summary.duration_seconds {
             d.add_u64(f.duration_ms, (secs * 1000.0).round() as u64);
         }

@@ -11,6 +11,7 @@ mod collect;
 mod execute;
 mod facets;
 mod filters;
+mod histograms;
 mod idset;
 mod index;
 mod kernels;
@@ -21,11 +22,12 @@ pub mod sql;
 mod vectors;
 
 pub use analysis::{Lang, analyze, detect};
+pub use histograms::DURATION_RANGES;
 pub use idset::OrdSet;
 pub use index::{IndexBatch, SearchIndex, Snapshot};
 pub use request::{
-    AssetSummary, Cursor, FACET_TOP, Facets, Highlights, Mode, Moment, MomentSource, SearchFilter,
-    SearchHit, SearchRequest, SearchResponse,
+    AssetSummary, Cursor, DateBucket, DateInterval, DurationBucket, FACET_TOP, Facets, Highlights,
+    Mode, Moment, MomentSource, SearchFilter, SearchHit, SearchRequest, SearchResponse,
 };
 pub use schema::{TEXT_FIELDS, bm25_length};
 pub use vectors::{VectorHit, normalise};

@@ -266,6 +266,7 @@ pub fn explicit_filter_query(
     }
     for (field, from, to) in [
         (fields.created_ms, f.created_from, f.created_to),
+        (fields.taken_ms, f.taken_from, f.taken_to),
         (fields.embargo_ms, f.embargo_from, f.embargo_to),
         (fields.rights_ms, f.rights_expire_from, f.rights_expire_to),
     ] {

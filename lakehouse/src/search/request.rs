@@ -67,6 +67,9 @@ pub struct SearchFilter {
     pub labels: Vec<String>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
+    /// Taken (EXIF `DateTimeOriginal`, read as UTC) in [from, to).
+    pub taken_from: Option<DateTime<Utc>>,
+    pub taken_to: Option<DateTime<Utc>>,
     pub duration_min_ms: Option<u64>,
     pub duration_max_ms: Option<u64>,
 }
@@ -82,6 +85,8 @@ pub struct SearchRequest {
     pub limit: usize,
     pub search_after: Option<Cursor>,
     pub facets: bool,
+    /// The width of the date histograms' buckets.
+    pub interval: DateInterval,
     pub highlight: bool,
 }
 
@@ -96,6 +101,7 @@ impl Default for SearchRequest {
             limit: 20,
             search_after: None,
             facets: true,
+            interval: DateInterval::default(),
             highlight: true,
         }
     }
@@ -206,6 +212,60 @@ pub struct Facets {
     pub language: BTreeMap<String, u64>,
     pub story: BTreeMap<String, u64>,
     pub people: BTreeMap<String, u64>,
+    /// Date histograms at `interval`: the non-empty buckets, oldest first.
+    pub interval: DateInterval,
+    pub created: Vec<DateBucket>,
+    /// When the photo was taken (EXIF).
+    pub taken: Vec<DateBucket>,
+    /// When the embargo ends.
+    pub embargo: Vec<DateBucket>,
+    /// Every duration range, shortest first (assets without a duration are in none).
+    pub duration: Vec<DurationBucket>,
+}
+
+/// The width of a date histogram's buckets (calendar days, months or years, in UTC).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DateInterval {
+    Day,
+    #[default]
+    Month,
+    Year,
+}
+
+impl std::str::FromStr for DateInterval {
+    type Err = SearchError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "day" => Ok(DateInterval::Day),
+            "month" => Ok(DateInterval::Month),
+            "year" => Ok(DateInterval::Year),
+            other => Err(SearchError::BadRequest(format!(
+                "unknown interval {other:?}: use day, month or year"
+            ))),
+        }
+    }
+}
+
+/// Matching assets whose date falls in [from, to): pass them as the field's `_from` and `_to`
+/// filters to narrow the search to the bucket.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct DateBucket {
+    /// `2026`, `2026-12` or `2026-12-04`.
+    pub key: String,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub count: u64,
+}
+
+/// Matching assets lasting from `min_seconds` to `max_seconds` (both included; no maximum for
+/// the last range): pass them as `duration_min` and `duration_max` to narrow the search.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct DurationBucket {
+    pub key: String,
+    pub min_seconds: f64,
+    pub max_seconds: Option<f64>,
+    pub count: u64,
 }
 
 /// Tag and label facets list this many values at most.

@@ -71,6 +71,8 @@ pub struct AssetFields {
     pub tag: Field,
     pub label: Field,
     pub created_ms: Field,
+    /// EXIF `DateTimeOriginal`, read as UTC.
+    pub taken_ms: Field,
     pub duration_ms: Field,
     pub vord: Field,
     /// The weighted text of the asset, one field per language (a document fills only the
@@ -101,6 +103,7 @@ impl AssetFields {
         let tag = b.add_text_field("tag", STRING | FAST);
         let label = b.add_text_field("label", STRING | FAST);
         let created_ms = b.add_i64_field("created_ms", INDEXED | FAST);
+        let taken_ms = b.add_i64_field("taken_ms", INDEXED | FAST);
         let duration_ms = b.add_u64_field("duration_ms", INDEXED | FAST);
         let vord = b.add_u64_field("vord", FAST);
         let text_fields = Lang::ALL
@@ -131,6 +134,7 @@ impl AssetFields {
             tag,
             label,
             created_ms,
+            taken_ms,
             duration_ms,
             vord,
             text: text_fields,

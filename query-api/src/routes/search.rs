@@ -5,7 +5,9 @@
 //! `search_after` cursor. GET takes query parameters; POST takes the same as JSON (for vectors).
 
 use acervo_catalog::{AssetStatus, EditorialStatus, MediaKind, Principal};
-use acervo_lakehouse::search::{Cursor, Mode, SearchFilter, SearchRequest, SearchResponse};
+use acervo_lakehouse::search::{
+    Cursor, DateInterval, Mode, SearchFilter, SearchRequest, SearchResponse,
+};
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
@@ -60,6 +62,9 @@ pub struct SearchParams {
     pub created_from: Option<String>,
     /// RFC 3339; created before.
     pub created_to: Option<String>,
+    /// RFC 3339: taken (EXIF, read as UTC) at or after / before.
+    pub taken_from: Option<String>,
+    pub taken_to: Option<String>,
     /// Seconds.
     pub duration_min: Option<f64>,
     pub duration_max: Option<f64>,
@@ -71,6 +76,8 @@ pub struct SearchParams {
     pub search_after: Option<String>,
     /// Count facets over the whole result (default true; costs a full pass over the matches).
     pub facets: Option<bool>,
+    /// The date histograms' buckets: `day`, `month` (default) or `year`.
+    pub interval: Option<String>,
     /// Mark matches in titles and descriptions (default true).
     pub highlight: Option<bool>,
 }
@@ -174,8 +181,16 @@ impl SearchParams {
             labels: list(self.labels),
             created_from: time("created_from", self.created_from)?,
             created_to: time("created_to", self.created_to)?,
+            taken_from: time("taken_from", self.taken_from)?,
+            taken_to: time("taken_to", self.taken_to)?,
             duration_min_ms: seconds("duration_min", self.duration_min)?,
             duration_max_ms: seconds("duration_max", self.duration_max)?,
+        };
+        let interval = match self.interval.as_deref().filter(|i| !i.is_empty()) {
+            Some(i) => {
+                i.parse::<DateInterval>().map_err(|e| ApiError::bad_request(e.to_string()))?
+            }
+            None => DateInterval::default(),
         };
         let limit = self.limit.unwrap_or(20);
         if !(1..=1000).contains(&limit) {
@@ -196,6 +211,7 @@ impl SearchParams {
             limit,
             search_after,
             facets: self.facets.unwrap_or(true),
+            interval,
             highlight: self.highlight.unwrap_or(true),
         })
     }
