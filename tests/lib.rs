@@ -296,6 +296,7 @@ pub fn catalog_row(i: u64, project: &str) -> acervo_catalog::Asset {
         updated_at: now,
         deleted_at: None,
         retention_until: None,
+        legal_hold: None,
         technical: None,
         stages: acervo_catalog::Stages::new(),
         labels: vec![],

@@ -3,10 +3,13 @@
 //! to the same values; the dataflow's catalog writer and the API's read-your-writes overlay
 //! both apply intents with `apply_event`.
 
+use chrono::DateTime;
+
 use crate::asset::Asset;
 use crate::editorial_status::EditorialStatus;
 use crate::enrichment::Enrichment;
 use crate::event::{Event, EventEnvelope, WorkResult};
+use crate::legal_hold::LegalHold;
 use crate::stage::{Stage, StageState, Stages, media_stages};
 use crate::status::AssetStatus;
 
@@ -64,6 +67,7 @@ pub fn apply_event(current: Option<Asset>, env: &EventEnvelope) -> Option<Asset>
                 updated_at: env.at,
                 deleted_at: None,
                 retention_until: None,
+                legal_hold: None,
                 technical: None,
                 stages,
                 labels: Vec::new(),
@@ -104,13 +108,26 @@ pub fn apply_event(current: Option<Asset>, env: &EventEnvelope) -> Option<Asset>
             Some(asset)
         }
         (Event::AssetDeleted { retention_until, .. }, Some(mut asset)) => {
-            if asset.status != AssetStatus::Deleted && asset.status.can_become(AssetStatus::Deleted)
+            // A hold placed after the delete was asked for (and checked) wins.
+            if asset.status != AssetStatus::Deleted
+                && asset.status.can_become(AssetStatus::Deleted)
+                && asset.legal_hold.is_none()
             {
                 asset.status = AssetStatus::Deleted;
                 asset.deleted_at = Some(env.at);
                 asset.retention_until = Some(*retention_until);
                 asset.updated_at = env.at;
             }
+            Some(asset)
+        }
+        (Event::LegalHoldChanged { reason, .. }, Some(mut asset)) => {
+            asset.legal_hold = reason.as_ref().map(|reason| LegalHold {
+                by: env.principal.clone(),
+                // What the table keeps, so the row read back equals the row written.
+                at: DateTime::from_timestamp_micros(env.at.timestamp_micros()).unwrap_or(env.at),
+                reason: reason.clone(),
+            });
+            asset.updated_at = env.at;
             Some(asset)
         }
         (Event::SuggestionsAccepted { labels, .. }, Some(mut asset)) => {
@@ -272,6 +289,28 @@ pub(crate) mod tests {
 
     fn intent(event: Event) -> EventEnvelope {
         EventEnvelope { at: Utc::now(), principal: "t".into(), event }
+    }
+
+    #[test]
+    fn a_held_asset_is_not_deleted_even_by_a_delete_already_in_the_log() {
+        let env = ingested(MediaKind::Document);
+        let id = env.event.asset_id();
+        let asset = apply_event(None, &env).unwrap();
+        let hold = intent(Event::LegalHoldChanged { id, reason: Some("Causa 7".into()) });
+        let held = apply_event(Some(asset), &hold).unwrap();
+        assert_eq!(
+            held.legal_hold.as_ref().map(|h| (h.by.as_str(), h.reason.as_str())),
+            Some(("t", "Causa 7"))
+        );
+        assert_eq!(apply_event(Some(held.clone()), &hold), Some(held.clone()), "a replay");
+        let deleted = intent(Event::AssetDeleted { id, retention_until: Utc::now() });
+        let kept = apply_event(Some(held), &deleted).unwrap();
+        assert_ne!(kept.status, AssetStatus::Deleted);
+        let released =
+            apply_event(Some(kept), &intent(Event::LegalHoldChanged { id, reason: None }));
+        let gone = apply_event(released, &deleted).unwrap();
+        assert!(gone.legal_hold.is_none());
+        assert_eq!(gone.status, AssetStatus::Deleted);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub use crate::asset_id::AssetId;
 use crate::descriptive::Descriptive;
 use crate::editorial_status::EditorialStatus;
 use crate::enrichment::AiInfo;
+use crate::legal_hold::LegalHold;
 use crate::media_kind::MediaKind;
 use crate::stage::Stages;
 use crate::status::AssetStatus;
@@ -51,6 +52,9 @@ pub struct Asset {
     /// When a soft delete happened, and until when the master is retained.
     pub deleted_at: Option<DateTime<Utc>>,
     pub retention_until: Option<DateTime<Utc>>,
+    /// While set, the asset cannot be deleted and a purge passes it by.
+    #[serde(default)]
+    pub legal_hold: Option<LegalHold>,
     pub technical: Option<TechnicalMetadata>,
     pub stages: Stages,
     /// AI labels (or imported ones): searchable, filterable and counted as a facet.

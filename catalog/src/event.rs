@@ -74,6 +74,12 @@ pub enum Event {
     },
     /// Soft delete: the asset leaves listings and search; its master is kept until the deadline.
     AssetDeleted { id: AssetId, retention_until: DateTime<Utc> },
+    /// An archivist placed a legal hold (with its reason) or, with none, released it.
+    LegalHoldChanged {
+        id: AssetId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     /// Transcript, OCR text, labels or embeddings supplied by a client (an import from another
     /// system, or corrected output); each present part replaces the previous one.
     EnrichmentImported { id: AssetId, enrichment: Enrichment },
@@ -127,6 +133,7 @@ impl Event {
             | Event::EditorialStatusChanged { id, .. }
             | Event::CollectionsChanged { id, .. }
             | Event::AssetDeleted { id, .. }
+            | Event::LegalHoldChanged { id, .. }
             | Event::EnrichmentImported { id, .. }
             | Event::SuggestionsAccepted { id, .. }
             | Event::SuggestionsRejected { id, .. }

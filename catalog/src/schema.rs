@@ -76,6 +76,10 @@ pub static ASSETS: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("people", tags(), true),
         Field::new("language", DataType::Utf8, true),
         Field::new("story", DataType::Utf8, true),
+        // A legal hold (`LegalHold`): all three null when there is none.
+        Field::new("legal_hold_by", DataType::Utf8, true),
+        Field::new("legal_hold_at", ts(), true),
+        Field::new("legal_hold_reason", DataType::Utf8, true),
     ]))
 });
 

@@ -72,6 +72,7 @@ pub fn plan(env: &EventEnvelope, after: Option<&Asset>) -> Option<Planned> {
                 .then(|| Planned::Reembed { asset: asset.clone() })
         }
         Event::AssetDeleted { .. }
+        | Event::LegalHoldChanged { .. }
         | Event::EditorialStatusChanged { .. }
         | Event::CollectionsChanged { .. }
         | Event::EnrichmentImported { .. }

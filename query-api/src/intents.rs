@@ -147,6 +147,16 @@ pub(crate) async fn delete(
     one(state, principal, Event::AssetDeleted { id, retention_until }).await
 }
 
+/// A legal hold placed with its reason, or released (`None`).
+pub(crate) async fn legal_hold(
+    state: &AppState,
+    principal: &Principal,
+    id: AssetId,
+    reason: Option<String>,
+) -> Result<(), ApiError> {
+    one(state, principal, Event::LegalHoldChanged { id, reason }).await
+}
+
 /// Suggested labels accepted as tags.
 pub(crate) async fn accept_suggestions(
     state: &AppState,

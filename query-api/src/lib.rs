@@ -97,6 +97,10 @@ pub fn router(state: AppState) -> Router {
             get(routes::download::rendition_file),
         )
         .route("/api/v1/assets/{id}/history", get(routes::history::history))
+        .route(
+            "/api/v1/assets/{id}/legal-hold",
+            put(routes::legal_hold::place).delete(routes::legal_hold::release),
+        )
         .route("/api/v1/assets/{id}/reprocess", post(routes::assets::reprocess))
         .route("/api/v1/assets/{id}/editorial-status", post(routes::workflow::move_status))
         .route(

@@ -32,6 +32,7 @@ fn applied(env: &EventEnvelope, row: Option<&Asset>) -> bool {
             | Event::EnrichmentImported { .. }
             | Event::SuggestionsAccepted { .. }
             | Event::SuggestionsRejected { .. }
+            | Event::LegalHoldChanged { .. }
             | Event::ReprocessRequested { .. },
             Some(r),
         ) => r.updated_at.timestamp_micros() >= at,

@@ -272,6 +272,10 @@ async fn request(
         "GET /api/v1/assets/{id}/frames" => c.get(u(&format!("/api/v1/assets/{photo}/frames"))),
         "GET /api/v1/assets/{id}/segments" => c.get(u(&format!("/api/v1/assets/{photo}/segments"))),
         "GET /api/v1/assets/{id}/history" => c.get(u(&format!("/api/v1/assets/{photo}/history"))),
+        "PUT /api/v1/assets/{id}/legal-hold" => {
+            c.put(u(&format!("/api/v1/assets/{photo}/legal-hold"))).json(&json!({"reason": format!("causa de {role}")}))
+        }
+        "DELETE /api/v1/assets/{id}/legal-hold" => c.delete(u(&format!("/api/v1/assets/{photo}/legal-hold"))),
         "POST /api/v1/assets/{id}/ondemand" => c
             .post(u(&format!("/api/v1/assets/{note}/ondemand")))
             .json(&json!({"long_side": 640, "short_side": 360, "bitrate_kbps": 800})),

@@ -23,6 +23,7 @@ mod media_pipeline;
 mod read_scope;
 mod rendition_jobs;
 mod renditions;
+mod retention;
 mod s3_storage;
 mod search_api;
 mod search_histograms;

@@ -213,6 +213,7 @@ pub fn asset(v: &Vocab, rng: &mut Rng, i: u64, epoch: DateTime<Utc>) -> Generate
         updated_at: created_at,
         deleted_at: None,
         retention_until: None,
+        legal_hold: None,
         technical: duration
             .map(|d| TechnicalMetadata { duration_seconds: Some(d), ..Default::default() }),
         stages: Stages::new(),

@@ -168,6 +168,9 @@ pub fn assets_to_batch(assets: &[Asset]) -> Result<RecordBatch, RowError> {
         string_lists(assets.iter().map(|a| &a.descriptive.people)),
         opt_strings(assets.iter().map(|a| a.descriptive.language.as_deref())),
         opt_strings(assets.iter().map(|a| a.descriptive.story.as_deref())),
+        opt_strings(assets.iter().map(|a| a.legal_hold.as_ref().map(|h| h.by.as_str()))),
+        ts(assets.iter().map(|a| a.legal_hold.as_ref().map(|h| h.at))),
+        opt_strings(assets.iter().map(|a| a.legal_hold.as_ref().map(|h| h.reason.as_str()))),
     ];
     Ok(RecordBatch::try_new(ASSETS.clone(), columns)?)
 }
@@ -263,6 +266,10 @@ pub fn batch_to_assets(batch: &RecordBatch) -> Result<Vec<Asset>, RowError> {
     let collections = c.col("collections").ok().and_then(|l| l.as_list_opt::<i32>());
     // A projection without them reads as nothing set.
     let d = Described::of(&c).ok();
+    let hold = match (c.str("legal_hold_by"), c.ts("legal_hold_at"), c.str("legal_hold_reason")) {
+        (Ok(by), Ok(at), Ok(reason)) => Some((by, at, reason)),
+        _ => None,
+    };
 
     let bad = |row: usize, column: &'static str, reason: String| RowError::BadValue {
         row,
@@ -341,6 +348,13 @@ pub fn batch_to_assets(batch: &RecordBatch) -> Result<Vec<Asset>, RowError> {
                 None => Default::default(),
             },
             descriptive: d.as_ref().map(|d| d.at(i)).transpose()?.unwrap_or_default(),
+            legal_hold: hold.and_then(|(by, at, reason)| {
+                Some(acervo_catalog::LegalHold {
+                    by: opt(by, i, s)?,
+                    at: opt(at, i, |a, i| utc(a.value(i)))?,
+                    reason: opt(reason, i, s)?,
+                })
+            }),
             collections: match collections {
                 Some(l) if !l.is_null(i) => list_at(l, i, "collections")?,
                 _ => Vec::new(),

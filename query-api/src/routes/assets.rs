@@ -557,6 +557,7 @@ async fn chosen_suggestions(
     responses(
         (status = 200, body = AssetView),
         (status = 404, description = "No such asset", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Under a legal hold", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete(
     State(state): State<AppState>,
@@ -565,6 +566,14 @@ pub async fn delete(
 ) -> Result<Json<AssetView>, ApiError> {
     let id = parse_id(&id)?;
     let asset = asset_for(&state, &principal, id, Action::AssetDelete).await?;
+    if let Some(hold) = &asset.legal_hold {
+        return Err(ApiError::conflict(format!(
+            "asset {id} is under a legal hold placed by {} on {}: {}",
+            hold.by,
+            hold.at.format("%Y-%m-%d"),
+            hold.reason
+        )));
+    }
     if asset.status != AssetStatus::Deleted {
         let retention_until =
             Utc::now() + chrono::Duration::days(i64::from(state.config.retention_days));

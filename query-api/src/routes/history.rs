@@ -47,6 +47,10 @@ pub async fn history(
 ) -> Result<Json<HistoryPage>, ApiError> {
     let id = parse_id(&id)?;
     visible_asset(&state, &principal, id).await?;
+    // Log offsets are int64 in the OpenAPI document (and in the table's readers).
+    if p.before.is_some_and(|b| b > i64::MAX as u64) {
+        return Err(ApiError::bad_request("before is a log offset, at most 2^63 - 1"));
+    }
     let limit = p.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::bad_request("limit is between 1 and 500"));

@@ -10,6 +10,7 @@ pub mod enrichment;
 pub mod events;
 pub mod history;
 pub mod jobs;
+pub mod legal_hold;
 pub mod ops;
 pub mod reindex;
 pub mod search;
