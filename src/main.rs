@@ -46,6 +46,9 @@ enum Command {
     /// Run a stage again where a model changed: `--stage enrich [--model NAME]` (asks a running
     /// server, shows progress until the assets are done).
     Reindex(cli::reindex::ReindexArgs),
+    /// Purge the soft-deleted assets past their retention deadline (asks a running server;
+    /// `--dry-run` lists them, legal holds are passed by).
+    Purge(cli::purge::PurgeArgs),
     /// Re-hash every master and compare it with its recorded SHA-256.
     Verify,
     /// The audit trail: `acervo audit verify` checks its hash chain.
@@ -134,6 +137,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Serve { .. } => cli::serve::run(cfg).await.map(|_| ExitCode::SUCCESS),
             Command::Ingest(args) => cli::ingest::run(args).await,
             Command::Search(args) => cli::search::run(args).await.map(|_| ExitCode::SUCCESS),
+            Command::Purge(args) => cli::purge::run(args).await.map(|_| ExitCode::SUCCESS),
             Command::Reindex(args) => cli::reindex::run(args).await,
             Command::Sql { query } => cli::sql::run(&cfg, &query).await.map(|_| ExitCode::SUCCESS),
             Command::Verify => cli::verify::run(&cfg).await,

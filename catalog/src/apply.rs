@@ -120,6 +120,14 @@ pub fn apply_event(current: Option<Asset>, env: &EventEnvelope) -> Option<Asset>
             }
             Some(asset)
         }
+        (Event::AssetPurged { .. }, Some(asset)) => {
+            // Only past the deadline and unheld: a restore or a hold since the purge was asked
+            // for wins.
+            let due = asset.status == AssetStatus::Deleted
+                && asset.legal_hold.is_none()
+                && asset.retention_until.is_some_and(|t| t <= env.at);
+            Some(if due { asset.tombstone(env.at) } else { asset })
+        }
         (Event::LegalHoldChanged { reason, .. }, Some(mut asset)) => {
             asset.legal_hold = reason.as_ref().map(|reason| LegalHold {
                 by: env.principal.clone(),
@@ -262,8 +270,8 @@ pub(crate) mod tests {
 
     use super::{apply_event, apply_result};
     use crate::{
-        AssetId, AssetStatus, Enrichment, Event, EventEnvelope, MediaKind, Stage, StageState,
-        TechnicalMetadata, WorkResult,
+        Asset, AssetId, AssetStatus, Enrichment, Event, EventEnvelope, MediaKind, Stage,
+        StageState, TechnicalMetadata, WorkResult,
     };
 
     pub(crate) fn ingested(kind: MediaKind) -> EventEnvelope {
@@ -311,6 +319,36 @@ pub(crate) mod tests {
         let gone = apply_event(released, &deleted).unwrap();
         assert!(gone.legal_hold.is_none());
         assert_eq!(gone.status, AssetStatus::Deleted);
+    }
+
+    #[test]
+    fn a_purge_leaves_a_tombstone_only_past_the_deadline_and_never_of_a_held_asset() {
+        let env = ingested(MediaKind::Video);
+        let id = env.event.asset_id();
+        let live = apply_event(None, &env).unwrap();
+        let purge = intent(Event::AssetPurged { id });
+        assert_eq!(apply_event(Some(live.clone()), &purge), Some(live.clone()), "not deleted");
+        let later = Utc::now() + chrono::Duration::days(1);
+        let deleted =
+            apply_event(Some(live), &intent(Event::AssetDeleted { id, retention_until: later }))
+                .unwrap();
+        assert_eq!(apply_event(Some(deleted.clone()), &purge), Some(deleted.clone()), "not due");
+        let due = Asset { retention_until: Some(Utc::now()), ..deleted };
+        let held = apply_event(
+            Some(due.clone()),
+            &intent(Event::LegalHoldChanged { id, reason: Some("Causa".into()) }),
+        )
+        .unwrap();
+        assert_eq!(apply_event(Some(held.clone()), &purge), Some(held), "held");
+        let tomb = apply_event(Some(due.clone()), &intent(Event::AssetPurged { id })).unwrap();
+        assert_eq!(tomb.status, AssetStatus::Purged);
+        assert!(tomb.title.is_empty() && tomb.tags.is_empty() && tomb.master_key.is_empty());
+        assert!(tomb.technical.is_none() && tomb.transcript_text.is_empty());
+        assert_eq!(
+            (tomb.sha256.as_str(), tomb.project.as_str()),
+            (due.sha256.as_str(), due.project.as_str())
+        );
+        assert_eq!(apply_event(Some(tomb.clone()), &purge), Some(tomb), "a replay");
     }
 
     #[test]

@@ -72,6 +72,41 @@ pub struct Asset {
 }
 
 impl Asset {
+    /// What a purge leaves: who, where, what kind, which content (its hash) and when, with
+    /// none of its text, its technical metadata or its keys.
+    pub fn tombstone(self, at: DateTime<Utc>) -> Asset {
+        Asset {
+            id: self.id,
+            title: String::new(),
+            description: String::new(),
+            tags: Vec::new(),
+            descriptive: Descriptive::default(),
+            kind: self.kind,
+            mime: self.mime,
+            size: self.size,
+            sha256: self.sha256,
+            master_key: String::new(),
+            original_filename: String::new(),
+            project: self.project,
+            owner: self.owner,
+            status: AssetStatus::Purged,
+            editorial_status: self.editorial_status,
+            collections: Vec::new(),
+            status_reason: None,
+            created_at: self.created_at,
+            updated_at: at,
+            deleted_at: self.deleted_at,
+            retention_until: self.retention_until,
+            legal_hold: None,
+            technical: None,
+            stages: Stages::new(),
+            labels: Vec::new(),
+            ocr_text: String::new(),
+            transcript_text: String::new(),
+            ai: AiInfo::default(),
+        }
+    }
+
     /// Tags from a comma-separated list: trimmed, empty ones dropped, duplicates removed.
     pub fn parse_tags(list: &str) -> Vec<String> {
         Self::clean_tags(list.split(','))

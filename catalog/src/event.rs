@@ -74,6 +74,9 @@ pub enum Event {
     },
     /// Soft delete: the asset leaves listings and search; its master is kept until the deadline.
     AssetDeleted { id: AssetId, retention_until: DateTime<Utc> },
+    /// The retention deadline of a soft-deleted asset has passed: its master, renditions,
+    /// frames, vectors and text go for good; a tombstone row stays.
+    AssetPurged { id: AssetId },
     /// An archivist placed a legal hold (with its reason) or, with none, released it.
     LegalHoldChanged {
         id: AssetId,
@@ -134,6 +137,7 @@ impl Event {
             | Event::CollectionsChanged { id, .. }
             | Event::AssetDeleted { id, .. }
             | Event::LegalHoldChanged { id, .. }
+            | Event::AssetPurged { id }
             | Event::EnrichmentImported { id, .. }
             | Event::SuggestionsAccepted { id, .. }
             | Event::SuggestionsRejected { id, .. }

@@ -89,6 +89,11 @@ pub fn entry(
             }
         }
     }
+    // A purge keeps no text, here neither: the entry says only that the status moved.
+    if after.status == crate::status::AssetStatus::Purged {
+        was.retain(|k, _| k == "status");
+        now.retain(|k, _| k == "status");
+    }
     if now.is_empty() && was.is_empty() {
         return None;
     }

@@ -73,6 +73,7 @@ pub fn plan(env: &EventEnvelope, after: Option<&Asset>) -> Option<Planned> {
         }
         Event::AssetDeleted { .. }
         | Event::LegalHoldChanged { .. }
+        | Event::AssetPurged { .. }
         | Event::EditorialStatusChanged { .. }
         | Event::CollectionsChanged { .. }
         | Event::EnrichmentImported { .. }

@@ -250,9 +250,22 @@ struct Rows {
     frames: HashMap<AssetId, Vec<FrameRow>>,
     vectors: HashMap<AssetId, NewVectors>,
     history: Vec<acervo_catalog::HistoryEntry>,
+    /// Assets purged by this write: their renditions and history rows go.
+    purged: Vec<AssetId>,
 }
 
 impl Rows {
+    /// A purged asset's segments, frames and vectors replaced by none; its renditions and
+    /// history rows deleted.
+    fn forget(&mut self, id: AssetId) {
+        self.segments.insert(id, Vec::new());
+        self.frames.insert(id, Vec::new());
+        self.vectors.insert(id, NewVectors { asset_id: id, vectors: Vec::new(), model: None });
+        self.renditions.retain(|r| r.asset_id != id);
+        self.history.retain(|h| h.asset_id != id || h.after.contains_key("status"));
+        self.purged.push(id);
+    }
+
     /// An enrichment's segments, frames and vectors: each part present replaces the asset's
     /// previous rows of that table (the last of a write wins).
     fn add_enrichment(&mut self, id: AssetId, e: &Enrichment) {
@@ -343,6 +356,12 @@ async fn write(
                             if let Event::EnrichmentImported { enrichment, .. } = &env.event {
                                 extra.add_enrichment(id, enrichment);
                             }
+                            if matches!(env.event, Event::AssetPurged { .. })
+                                && after.status == acervo_catalog::AssetStatus::Purged
+                                && before.as_ref().is_some_and(|b| b.status != after.status)
+                            {
+                                extra.forget(id);
+                            }
                             if let Some(work) = plan(env, Some(after)) {
                                 planned.push((*offset, work));
                             }
@@ -398,6 +417,8 @@ async fn write(
     let vectors =
         catalog.replace_embeddings(&extra.vectors.into_values().collect::<Vec<_>>()).await?;
     let assets: Vec<_> = changed.iter().filter_map(|id| rows.get(id).cloned().flatten()).collect();
+    // A purge's rows go before the purge's own entry is appended.
+    catalog.forget_rows(&extra.purged).await?;
     // The history before the rows it describes (see `history_table`).
     catalog.append_history(&extra.history).await?;
     catalog.upsert_assets(&assets).await?;

@@ -52,6 +52,13 @@ pub fn delivery_manifest(channel: &str, asset: AssetId, sha256: &str, profile: &
     format!("delivery/{channel}/{asset}/{sha256}/{profile}/manifest.m3u8")
 }
 
+/// Every folder that holds an asset's objects (master, renditions, thumbnails, on-demand
+/// outputs, dead letters): what a purge empties. Distribution copies (`delivery/{channel}/…`)
+/// belong to their channels.
+pub fn asset_folders(asset: AssetId) -> [String; 5] {
+    ["masters", "proxies", "thumbs", "ondemand", "dead-letters"].map(|top| format!("{top}/{asset}"))
+}
+
 /// `uploads/{upload_id}`: staging while a master streams in and its hash is not yet known.
 pub fn upload_staging(upload_id: &str) -> String {
     format!("uploads/{upload_id}")

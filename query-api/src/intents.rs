@@ -147,6 +147,20 @@ pub(crate) async fn delete(
     one(state, principal, Event::AssetDeleted { id, retention_until }).await
 }
 
+/// Purges of soft-deleted assets past their deadline, in batches.
+pub(crate) async fn purge(
+    state: &AppState,
+    principal: &Principal,
+    ids: &[AssetId],
+) -> Result<(), ApiError> {
+    for chunk in ids.chunks(BATCH) {
+        let envs =
+            chunk.iter().map(|id| envelope(principal, Event::AssetPurged { id: *id })).collect();
+        append(state, envs).await?;
+    }
+    Ok(())
+}
+
 /// A legal hold placed with its reason, or released (`None`).
 pub(crate) async fn legal_hold(
     state: &AppState,

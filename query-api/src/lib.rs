@@ -131,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/jobs/{id}/output", get(routes::jobs::output))
         .route("/api/v1/dead-letters", get(routes::jobs::dead_letters))
         .route("/api/v1/reindex", post(routes::reindex::reindex))
+        .route("/api/v1/purge", post(routes::purge::purge))
         .route("/api/v1/audit", get(routes::audit::list))
         .route("/api/v1/auth/login", post(routes::auth::login))
         .route("/api/v1/auth/refresh", post(routes::auth::refresh))

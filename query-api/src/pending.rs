@@ -38,6 +38,7 @@ fn applied(env: &EventEnvelope, row: Option<&Asset>) -> bool {
         ) => r.updated_at.timestamp_micros() >= at,
         (Event::OnDemandRequested { .. } | Event::CancelRequested { .. }, Some(_)) => true,
         (Event::AssetDeleted { .. }, Some(r)) => r.status == AssetStatus::Deleted,
+        (Event::AssetPurged { .. }, Some(r)) => r.status == AssetStatus::Purged,
     }
 }
 

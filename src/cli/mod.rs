@@ -4,6 +4,7 @@ pub mod admin;
 pub mod audit;
 pub mod ingest;
 pub mod policy;
+pub mod purge;
 pub mod reindex;
 pub mod search;
 pub mod serve;

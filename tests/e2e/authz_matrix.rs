@@ -288,6 +288,8 @@ async fn request(
         "DELETE /api/v1/jobs/{id}" => c.delete(u(&format!("/api/v1/jobs/{photo}"))),
         "GET /api/v1/jobs/{id}/output" => c.get(u(&format!("/api/v1/jobs/{photo}/output"))),
         "GET /api/v1/dead-letters" => c.get(u(&format!("/api/v1/dead-letters?asset_id={photo}"))),
+        // A dry run: the matrix's assets are not deleted, and a real purge is tested apart.
+        "POST /api/v1/purge" => c.post(u("/api/v1/purge")).json(&json!({"dry_run": true})),
         "POST /api/v1/reindex" => c.post(u("/api/v1/reindex")).json(&json!({"stage": "enrich"})),
         // The stream's headers answer at once; the stream itself is dropped.
         "GET /api/v1/events" => c.get(u("/api/v1/events")),

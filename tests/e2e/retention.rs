@@ -98,3 +98,211 @@ async fn a_legal_hold_blocks_deletion_until_an_archivist_releases_it() -> Result
     }
     Ok(())
 }
+
+/// Every file under `dir` whose bytes contain `needle`.
+fn files_holding(dir: &std::path::Path, needle: &[u8]) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if std::fs::read(&p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
+            {
+                found.push(p);
+            }
+        }
+    }
+    found
+}
+
+/// Files under `dir` whose path names `id` (the object store's keys carry the asset id).
+fn objects_of(dir: &std::path::Path, id: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().contains(id) {
+                found.push(p);
+            }
+        }
+    }
+    found
+}
+
+/// Every stored document of asset `id` in the search index's segments, deleted ones included
+/// (a replaced document stays in its segment until a merge drops it).
+fn stored_versions(search: &std::path::Path, id: &str) -> Result<Vec<String>> {
+    use tantivy::schema::Value;
+    let index = tantivy::Index::open_in_dir(search.join("assets"))?;
+    let id_field = index.schema().get_field("id")?;
+    let summary = index.schema().get_field("summary")?;
+    let mut found = Vec::new();
+    for segment in index.searchable_segments()? {
+        let reader = tantivy::SegmentReader::open(&segment)?;
+        let store = reader.get_store_reader(1)?;
+        for doc in store.iter::<tantivy::TantivyDocument>(None) {
+            let doc = doc?;
+            if doc.get_first(id_field).and_then(|v| v.as_str()) == Some(id) {
+                let bytes = doc.get_first(summary).and_then(|v| v.as_bytes()).unwrap_or_default();
+                found.push(String::from_utf8_lossy(bytes).into_owned());
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Table versions kept: the manifests under each Lance table's `_versions`.
+fn manifests(catalog: &std::path::Path, table: &str) -> usize {
+    std::fs::read_dir(catalog.join(format!("{table}.lance")).join("_versions"))
+        .map(|d| {
+            d.flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".manifest")).count()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_purge_past_the_deadline_leaves_a_tombstone_and_no_copy_of_the_asset_anywhere()
+-> Result<()> {
+    let home = tempfile::tempdir()?;
+    let server = Server::start_with_auth(home.path(), &[("ACERVO_RETENTION_DAYS", "0")])?;
+    let (admin, people) = newsroom(&server, &[("ana", "editor"), ("arc", "archivist")]).await?;
+    let (ana, arc) = (&people[0], &people[1]);
+    let photo = home.path().join("plaza.png");
+    acervo_tests::make_image(&photo, 640, 360)?;
+    let form = |title: &str| {
+        reqwest::multipart::Form::new()
+            .text("title", title.to_string())
+            .text("project", "news")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(std::fs::read(&photo).unwrap_or_default())
+                    .file_name("plaza.png"),
+            )
+    };
+    let r = ana
+        .post(server.url("/api/v1/assets"))
+        .multipart(form("Zarzuelaxq7 en la plaza"))
+        .send()
+        .await?;
+    ensure!(r.status() == 201, "{}", r.status());
+    let gone = r.json::<serde_json::Value>().await?["id"].as_str().unwrap_or_default().to_string();
+    wait_status(ana, &server, &gone, &["ready"], std::time::Duration::from_secs(120)).await?;
+    let kept = text_asset(ana, &server, "Operetaxq7 en el juzgado", "", "news").await?;
+    wait_status(ana, &server, &kept, &["ready"], std::time::Duration::from_secs(60)).await?;
+    let (catalog, search) = (home.path().join("catalog"), home.path().join("search"));
+    ensure!(objects_of(home.path(), &gone).len() >= 2, "a master and its renditions");
+    ensure!(!files_holding(&catalog, b"Zarzuelaxq7").is_empty(), "the catalog holds the title");
+
+    for id in [&gone, &kept] {
+        let r = ana.delete(server.url(&format!("/api/v1/assets/{id}"))).send().await?;
+        ensure!(r.status() == 200, "{}", r.status());
+    }
+    let r = arc
+        .put(server.url(&format!("/api/v1/assets/{kept}/legal-hold")))
+        .json(&json!({"reason": "Causa 9/2026"}))
+        .send()
+        .await?;
+    ensure!(r.status() == 200, "a hold on a deleted asset: {}", r.status());
+
+    let before = stored_versions(&search, &gone)?;
+    // A soft delete drops the document from search, but its bytes stay in their segment.
+    ensure!(before.iter().any(|d| d.contains("Zarzuelaxq7")), "the index keeps it: {before:?}");
+
+    // Editors do not purge; a dry run lists and changes nothing.
+    let r = ana.post(server.url("/api/v1/purge")).json(&json!({"dry_run": true})).send().await?;
+    ensure!(r.status() == 403, "{}", r.status());
+    // The purge reads the catalog, which the deletes and the hold reach within moments.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let dry = loop {
+        let r =
+            arc.post(server.url("/api/v1/purge")).json(&json!({"dry_run": true})).send().await?;
+        ensure!(r.status() == 200, "{}", r.status());
+        let dry: serde_json::Value = r.json().await?;
+        let n = |k: &str| dry[k].as_array().map_or(0, Vec::len);
+        if n("due") + n("held") == 2 && dry["held"][0]["held"].is_string() {
+            break dry;
+        }
+        ensure!(std::time::Instant::now() < deadline, "{dry}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    ensure!(
+        dry["due"].as_array().map(Vec::len) == Some(1) && dry["due"][0]["id"] == gone.as_str(),
+        "{dry}"
+    );
+    ensure!(
+        dry["held"][0]["id"] == kept.as_str() && dry["held"][0]["held"] == "Causa 9/2026",
+        "{dry}"
+    );
+    ensure!(objects_of(home.path(), &gone).len() >= 2, "a dry run removes nothing");
+
+    // The same from the command line, with each one's token.
+    let cli = |user: &str, args: &[&str]| -> Result<(i32, String, String)> {
+        let rt = tokio::runtime::Handle::current();
+        let (code, body) = tokio::task::block_in_place(|| {
+            rt.block_on(acervo_tests::login(&server, user, &format!("{user}-password-1")))
+        })?;
+        ensure!(code == 200, "{body}");
+        let out = std::process::Command::new(acervo_tests::acervo_bin())
+            .args(args)
+            .args(["--server", &server.base])
+            .env("ACERVO_TOKEN", body["access_token"].as_str().unwrap_or_default())
+            .env("ACERVO_LOG", "error")
+            .output()?;
+        Ok((
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into(),
+            String::from_utf8_lossy(&out.stderr).into(),
+        ))
+    };
+    let (code, out, err) = cli("arc", &["purge", "--dry-run"])?;
+    ensure!(code == 0, "{err}");
+    ensure!(out.contains(&format!("would purge  {gone}")), "{out}");
+    ensure!(out.contains(&format!("held    {kept}")) && out.contains("(Causa 9/2026)"), "{out}");
+    let (code, _, err) = cli("ana", &["purge", "--dry-run"])?;
+    ensure!(code != 0 && err.trim().lines().count() == 1 && err.contains("403"), "{code} {err}");
+
+    let r = arc.post(server.url("/api/v1/purge")).json(&json!({})).send().await?;
+    ensure!(r.status() == 200, "{}", r.status());
+    let report: serde_json::Value = r.json().await?;
+    ensure!(
+        report["due"][0]["id"] == gone.as_str() && report["objects_removed"].as_u64() >= Some(2),
+        "{report}"
+    );
+
+    // The tombstone: the row stays, with nothing of the asset's text.
+    let (code, tomb) = get_json(&admin, &server.url(&format!("/api/v1/assets/{gone}"))).await?;
+    ensure!(code == 200 && tomb["status"] == "purged" && tomb["title"] == "", "{tomb}");
+    ensure!(tomb["sha256"].as_str().is_some_and(|s| s.len() == 64), "the hash stays: {tomb}");
+    // No object, no table version, no index segment keeps it.
+    let left = objects_of(home.path(), &gone);
+    let left: Vec<_> =
+        left.iter().filter(|p| !p.starts_with(&catalog) && !p.starts_with(&search)).collect();
+    ensure!(left.is_empty(), "objects left: {left:?}");
+    let holding = files_holding(&catalog, b"Zarzuelaxq7");
+    ensure!(holding.is_empty(), "catalog files still holding the title: {holding:?}");
+    let docs = stored_versions(&search, &gone)?;
+    ensure!(docs.iter().all(|d| !d.contains("Zarzuelaxq7")), "segments still holding it: {docs:?}");
+    for table in ["assets", "renditions", "segments", "embeddings", "frames", "history"] {
+        let dir = catalog.join(format!("{table}.lance")).join("_versions");
+        let names: Vec<_> = std::fs::read_dir(&dir)?.flatten().map(|e| e.file_name()).collect();
+        ensure!(manifests(&catalog, table) == 1, "{table} keeps {names:?}");
+    }
+    let (_, history) =
+        get_json(&admin, &server.url(&format!("/api/v1/assets/{gone}/history"))).await?;
+    let entries = history["entries"].as_array().cloned().unwrap_or_default();
+    ensure!(entries.len() == 1 && entries[0]["after"] == json!({"status": "purged"}), "{history}");
+
+    // The held asset is whole: its row, its master, its words.
+    let (_, held) = get_json(&admin, &server.url(&format!("/api/v1/assets/{kept}"))).await?;
+    ensure!(held["status"] == "deleted" && held["title"] == "Operetaxq7 en el juzgado", "{held}");
+    ensure!(!objects_of(home.path(), &kept).is_empty(), "the held master is kept");
+    ensure!(!files_holding(&catalog, b"Operetaxq7").is_empty());
+    Ok(())
+}

@@ -109,6 +109,27 @@ impl TextIndex {
             .map_err(tantivy_err("committing the text index"))?;
         self.reader.reload().map_err(tantivy_err("reloading the text index"))
     }
+
+    /// Merges every segment into one, dropping deleted documents (a purge's).
+    fn merge_all(&self) -> Result<(), SearchError> {
+        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let ids = self.index.searchable_segment_ids().map_err(tantivy_err("listing segments"))?;
+        if !ids.is_empty() {
+            writer.merge(&ids).wait().map_err(tantivy_err("merging the text index"))?;
+        }
+        drop(writer);
+        self.reader.reload().map_err(tantivy_err("reloading the text index"))
+    }
+
+    /// Removes the files neither the index nor a living searcher uses.
+    fn collect_garbage(&self) -> Result<(), SearchError> {
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        writer
+            .garbage_collect_files()
+            .wait()
+            .map_err(tantivy_err("removing unused index files"))?;
+        Ok(())
+    }
 }
 
 pub struct SearchIndex {
@@ -532,6 +553,20 @@ impl SearchIndex {
             }
             n += moved;
         }
+    }
+
+    /// After a purge: both text indexes merged down without their deleted documents, unused
+    /// files removed, and the vector graph saved without the removed vectors.
+    pub fn forget_deleted(&self) -> Result<(), SearchError> {
+        self.assets.merge_all()?;
+        self.segments.merge_all()?;
+        // Older snapshots keep the merged-away segments alive: only the new one stays (a
+        // cursor of an older page starts over on the newest data).
+        self.snapshots.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.snapshot();
+        self.assets.collect_garbage()?;
+        self.segments.collect_garbage()?;
+        self.vectors.save()
     }
 
     /// Stops the background merger and saves the vector graph.

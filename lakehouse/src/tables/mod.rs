@@ -1,5 +1,5 @@
 //! The Lance catalog tables (`assets`, `renditions`, `segments`, `embeddings`, `frames`,
-//! `audit`, `history`): upserts keyed by id, reads, and SQL through DataFusion. The tables are a materialised
+//! `audit`, `history`): upserts, a purge's rewrite, keyed by id, reads, and SQL through DataFusion. The tables are a materialised
 //! view of the event log, written by the dataflow alone; `audit` is the audit trail's, appended
 //! by it alone.
 
@@ -9,6 +9,7 @@ mod catalog;
 mod enrichment_tables;
 mod filter;
 mod history_table;
+mod purge_tables;
 mod vector_keys;
 
 pub use asset_rows::{
@@ -17,3 +18,4 @@ pub use asset_rows::{
 pub use catalog::{Catalog, CatalogError, MasterRef};
 pub use enrichment_tables::{batch_to_embeddings, batch_to_segments};
 pub use filter::{AssetFilter, quote};
+pub use purge_tables::Forgotten;

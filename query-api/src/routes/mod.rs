@@ -12,6 +12,7 @@ pub mod history;
 pub mod jobs;
 pub mod legal_hold;
 pub mod ops;
+pub mod purge;
 pub mod reindex;
 pub mod search;
 pub mod sql;
