@@ -120,6 +120,22 @@ pub fn apply_event(current: Option<Asset>, env: &EventEnvelope) -> Option<Asset>
             }
             Some(asset)
         }
+        (Event::AssetRestored { .. }, Some(mut asset)) => {
+            if asset.status == AssetStatus::Deleted {
+                let unfinished = asset.stages.values().any(|s| !s.is_finished());
+                asset.status = if unfinished && !media_stages(asset.kind).is_empty() {
+                    AssetStatus::Processing
+                } else if asset.status_reason.is_some() {
+                    AssetStatus::Failed
+                } else {
+                    AssetStatus::Ready
+                };
+                asset.deleted_at = None;
+                asset.retention_until = None;
+                asset.updated_at = env.at;
+            }
+            Some(asset)
+        }
         (Event::AssetPurged { .. }, Some(asset)) => {
             // Only past the deadline and unheld: a restore or a hold since the purge was asked
             // for wins.
@@ -319,6 +335,36 @@ pub(crate) mod tests {
         let gone = apply_event(released, &deleted).unwrap();
         assert!(gone.legal_hold.is_none());
         assert_eq!(gone.status, AssetStatus::Deleted);
+    }
+
+    #[test]
+    fn a_restore_brings_a_deleted_asset_back_as_it_was() {
+        let env = ingested(MediaKind::Document);
+        let id = env.event.asset_id();
+        let ready = apply_event(None, &env).unwrap();
+        assert_eq!(ready.status, AssetStatus::Ready);
+        let deleted = intent(Event::AssetDeleted { id, retention_until: Utc::now() });
+        let gone = apply_event(Some(ready.clone()), &deleted).unwrap();
+        let back = apply_event(Some(gone), &intent(Event::AssetRestored { id })).unwrap();
+        assert_eq!(
+            (back.status, back.deleted_at, back.retention_until),
+            (AssetStatus::Ready, None, None)
+        );
+        assert_eq!(back.title, ready.title);
+
+        // A video deleted mid-way is processing again (`work` plans its unfinished stages).
+        let env = ingested(MediaKind::Video);
+        let id = env.event.asset_id();
+        let busy = apply_event(None, &env).unwrap();
+        let gone = apply_event(
+            Some(busy),
+            &intent(Event::AssetDeleted { id, retention_until: Utc::now() }),
+        )
+        .unwrap();
+        let restore = intent(Event::AssetRestored { id });
+        let back = apply_event(Some(gone), &restore).unwrap();
+        assert_eq!(back.status, AssetStatus::Processing);
+        assert_eq!(apply_event(Some(back.clone()), &restore), Some(back), "a replay");
     }
 
     #[test]

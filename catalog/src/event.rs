@@ -74,6 +74,8 @@ pub enum Event {
     },
     /// Soft delete: the asset leaves listings and search; its master is kept until the deadline.
     AssetDeleted { id: AssetId, retention_until: DateTime<Utc> },
+    /// A soft-deleted asset brought back before it was purged, as it was.
+    AssetRestored { id: AssetId },
     /// The retention deadline of a soft-deleted asset has passed: its master, renditions,
     /// frames, vectors and text go for good; a tombstone row stays.
     AssetPurged { id: AssetId },
@@ -138,6 +140,7 @@ impl Event {
             | Event::AssetDeleted { id, .. }
             | Event::LegalHoldChanged { id, .. }
             | Event::AssetPurged { id }
+            | Event::AssetRestored { id }
             | Event::EnrichmentImported { id, .. }
             | Event::SuggestionsAccepted { id, .. }
             | Event::SuggestionsRejected { id, .. }

@@ -6,7 +6,7 @@
 //!    │            └──► failed ◄─┘  └─────────┘ (reprocess)
 //!    │                   │ ▲ retry
 //!    └─────► any live status ──► deleted (soft, restorable) ──► purged (tombstone)
-//!                                    └──► restored to processing
+//!                                    └──► restored: ready, failed or processing, as it was
 //! ```
 //!
 //! `offline`: catalogued without a master yet (an archive record); `purged`: the master and
@@ -50,7 +50,7 @@ impl AssetStatus {
                 | (Ready, Processing)
                 | (Failed, Processing)
                 | (Offline | Uploading | Processing | Ready | Failed, Deleted)
-                | (Deleted, Processing)
+                | (Deleted, Processing | Ready | Failed)
                 | (Deleted, Purged)
         )
     }

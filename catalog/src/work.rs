@@ -45,8 +45,9 @@ pub fn plan(env: &EventEnvelope, after: Option<&Asset>) -> Option<Planned> {
     let asset = after?;
     match &env.event {
         // A replay of an ingest whose stages all finished has nothing left to do; one cut off
-        // by a crash is done again (its stored outputs are reused).
-        Event::AssetIngested { .. } => {
+        // by a crash (or by a delete, for a restore) is done again (its stored outputs are
+        // reused).
+        Event::AssetIngested { .. } | Event::AssetRestored { .. } => {
             let unfinished = asset.stages.values().any(|s| !s.is_finished());
             (has_media_work(asset) && unfinished)
                 .then(|| Planned::Media { asset: asset.clone(), only: None })
@@ -114,6 +115,29 @@ mod tests {
             project: "news".into(),
             owner: "ana".into(),
         })
+    }
+
+    #[test]
+    fn a_restore_plans_what_the_delete_cut_short() {
+        let e = ingest(MediaKind::Video);
+        let id = e.event.asset_id();
+        let busy = apply_event(None, &e);
+        let gone = apply_event(busy, &env(Event::AssetDeleted { id, retention_until: Utc::now() }));
+        let restore = env(Event::AssetRestored { id });
+        let back = apply_event(gone, &restore);
+        assert!(matches!(plan(&restore, back.as_ref()), Some(Planned::Media { only: None, .. })));
+        let d = ingest(MediaKind::Document);
+        let id = d.event.asset_id();
+        let gone = apply_event(
+            apply_event(None, &d),
+            &env(Event::AssetDeleted { id, retention_until: Utc::now() }),
+        );
+        let restore = env(Event::AssetRestored { id });
+        assert_eq!(
+            plan(&restore, apply_event(gone, &restore).as_ref()),
+            None,
+            "a document is ready"
+        );
     }
 
     #[test]

@@ -147,6 +147,15 @@ pub(crate) async fn delete(
     one(state, principal, Event::AssetDeleted { id, retention_until }).await
 }
 
+/// A soft-deleted asset brought back.
+pub(crate) async fn restore(
+    state: &AppState,
+    principal: &Principal,
+    id: AssetId,
+) -> Result<(), ApiError> {
+    one(state, principal, Event::AssetRestored { id }).await
+}
+
 /// Purges of soft-deleted assets past their deadline, in batches.
 pub(crate) async fn purge(
     state: &AppState,

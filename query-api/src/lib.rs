@@ -102,6 +102,7 @@ pub fn router(state: AppState) -> Router {
             put(routes::legal_hold::place).delete(routes::legal_hold::release),
         )
         .route("/api/v1/assets/{id}/reprocess", post(routes::assets::reprocess))
+        .route("/api/v1/assets/{id}/restore", post(routes::restore::restore))
         .route("/api/v1/assets/{id}/editorial-status", post(routes::workflow::move_status))
         .route(
             "/api/v1/collections",

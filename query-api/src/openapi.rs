@@ -47,6 +47,7 @@ use crate::routes;
         routes::legal_hold::place,
         routes::legal_hold::release,
         routes::purge::purge,
+        routes::restore::restore,
         routes::events::events,
         routes::search::search,
         routes::search::search_post,

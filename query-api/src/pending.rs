@@ -39,6 +39,7 @@ fn applied(env: &EventEnvelope, row: Option<&Asset>) -> bool {
         (Event::OnDemandRequested { .. } | Event::CancelRequested { .. }, Some(_)) => true,
         (Event::AssetDeleted { .. }, Some(r)) => r.status == AssetStatus::Deleted,
         (Event::AssetPurged { .. }, Some(r)) => r.status == AssetStatus::Purged,
+        (Event::AssetRestored { .. }, Some(r)) => r.status != AssetStatus::Deleted,
     }
 }
 

@@ -283,6 +283,8 @@ async fn request(
         "GET /api/v1/assets/{id}/renditions/{profile}/{file}" => {
             c.get(u(&format!("/api/v1/assets/{photo}/renditions/hls/index.m3u8")))
         }
+        // The photo is not deleted: an allowed restore is a 409.
+        "POST /api/v1/assets/{id}/restore" => c.post(u(&format!("/api/v1/assets/{photo}/restore"))),
         "POST /api/v1/assets/{id}/reprocess" => c.post(u(&format!("/api/v1/assets/{note}/reprocess"))),
         "GET /api/v1/jobs/{id}" => c.get(u(&format!("/api/v1/jobs/{photo}"))),
         "DELETE /api/v1/jobs/{id}" => c.delete(u(&format!("/api/v1/jobs/{photo}"))),

@@ -1,6 +1,9 @@
 //! Retention: a legal hold, placed by an archivist with its reason, keeps an asset from being
 //! deleted (the refusal says who held it and why) until it is released; editors cannot place
-//! or lift one; the hold is in the asset, its history and the audit trail.
+//! or lift one; the hold is in the asset, its history and the audit trail. A deleted asset is
+//! restored whole; past its deadline a purge leaves a textless tombstone and no copy of the
+//! asset in the object store, the tables (older versions included) or the index's segments,
+//! and passes a held asset by.
 
 use acervo_tests::{Server, get_json, newsroom, text_asset, wait_status};
 use anyhow::{Result, ensure};
@@ -78,6 +81,19 @@ async fn a_legal_hold_blocks_deletion_until_an_archivist_releases_it() -> Result
     ensure!(entries[2]["after"]["legal_hold"]["reason"] == "Causa 41/2026", "{page}");
     ensure!(entries[1]["after"]["legal_hold"].is_null(), "{page}");
 
+    // Restored (before any purge) it is back as it was, and found again.
+    let r = ana.post(url("/restore")).send().await?;
+    ensure!(r.status() == 403, "an editor restoring: {}", r.status());
+    let r = arc.post(url("/restore")).send().await?;
+    ensure!(r.status() == 200, "{}", r.status());
+    let back: serde_json::Value = r.json().await?;
+    ensure!(back["status"] == "ready" && back["deleted_at"].is_null(), "{back}");
+    ensure!(back["title"] == "Juicio oral", "{back}");
+    acervo_tests::wait_searchable(ana, &server, "juicio", &id, std::time::Duration::from_secs(30))
+        .await?;
+    let r = arc.post(url("/restore")).send().await?;
+    ensure!(r.status() == 409, "restoring what is not deleted: {}", r.status());
+
     // Both are in the audit trail.
     let r = admin
         .get(server.url("/api/v1/audit"))
@@ -99,8 +115,11 @@ async fn a_legal_hold_blocks_deletion_until_an_archivist_releases_it() -> Result
     Ok(())
 }
 
-/// Every file under `dir` whose bytes contain `needle`.
-fn files_holding(dir: &std::path::Path, needle: &[u8]) -> Vec<std::path::PathBuf> {
+/// Every file under `dir` that `keep` keeps.
+fn files_under(
+    dir: &std::path::Path,
+    keep: &dyn Fn(&std::path::Path) -> bool,
+) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -109,8 +128,7 @@ fn files_holding(dir: &std::path::Path, needle: &[u8]) -> Vec<std::path::PathBuf
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if std::fs::read(&p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
-            {
+            } else if keep(&p) {
                 found.push(p);
             }
         }
@@ -118,22 +136,16 @@ fn files_holding(dir: &std::path::Path, needle: &[u8]) -> Vec<std::path::PathBuf
     found
 }
 
+/// Every file under `dir` whose bytes contain `needle`.
+fn files_holding(dir: &std::path::Path, needle: &[u8]) -> Vec<std::path::PathBuf> {
+    files_under(dir, &|p| {
+        std::fs::read(p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
+    })
+}
+
 /// Files under `dir` whose path names `id` (the object store's keys carry the asset id).
 fn objects_of(dir: &std::path::Path, id: &str) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.to_string_lossy().contains(id) {
-                found.push(p);
-            }
-        }
-    }
-    found
+    files_under(dir, &|p| p.to_string_lossy().contains(id))
 }
 
 /// Every stored document of asset `id` in the search index's segments, deleted ones included

@@ -14,6 +14,7 @@ pub mod legal_hold;
 pub mod ops;
 pub mod purge;
 pub mod reindex;
+pub mod restore;
 pub mod search;
 pub mod sql;
 pub mod workflow;
