@@ -78,7 +78,10 @@ mod tests {
         assert_eq!(Ready.transition(Processing), Ok(Processing));
         assert_eq!(Failed.transition(Processing), Ok(Processing));
         assert_eq!(Ready.transition(Deleted), Ok(Deleted));
-        assert_eq!(Deleted.transition(Processing), Ok(Processing));
+        // A restore goes back to what the asset was.
+        for was in [Processing, Ready, Failed] {
+            assert_eq!(Deleted.transition(was), Ok(was));
+        }
         assert_eq!(Deleted.transition(Purged), Ok(Purged));
         assert_eq!(Offline.transition(Uploading), Ok(Uploading));
     }
@@ -89,7 +92,8 @@ mod tests {
         assert_eq!((err.from, err.to), (Ready, Uploading));
         assert_eq!(err.to_string(), "illegal asset status transition from ready to uploading");
         for (from, to) in [
-            (Deleted, Ready),
+            (Deleted, Uploading),
+            (Deleted, Offline),
             (Uploading, Ready),
             (Failed, Ready),
             (Purged, Processing),
