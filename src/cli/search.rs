@@ -129,11 +129,25 @@ fn print_results(v: &Value) {
         v.get("total").and_then(Value::as_u64).map(|t| t.to_string()).unwrap_or_else(|| "?".into());
     println!("{total} matching");
     if let Some(f) = v.get("facets").and_then(Value::as_object) {
+        let interval = f.get("interval").and_then(Value::as_str).unwrap_or("month");
         for (name, counts) in f {
-            let list: Vec<String> =
-                counts.as_object().into_iter().flatten().map(|(k, n)| format!("{k}={n}")).collect();
+            // Values with counts, or the buckets of a histogram (dates, durations).
+            let list: Vec<String> = match counts {
+                Value::Object(m) => m.iter().map(|(k, n)| format!("{k}={n}")).collect(),
+                Value::Array(buckets) => buckets
+                    .iter()
+                    .filter(|b| b.get("count").and_then(Value::as_u64).unwrap_or(0) > 0)
+                    .map(|b| format!("{}={}", s(b, "key"), b.get("count").unwrap_or(&Value::Null)))
+                    .collect(),
+                _ => Vec::new(),
+            };
             if !list.is_empty() {
-                println!("{name}: {}", list.join(" "));
+                let by = if counts.is_array() && name != "duration" {
+                    format!(" (by {interval})")
+                } else {
+                    String::new()
+                };
+                println!("{name}{by}: {}", list.join(" "));
             }
         }
     }

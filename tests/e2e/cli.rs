@@ -50,6 +50,10 @@ async fn ingest_search_sql_and_verify() {
         acervo(&["search", "archivo", "--kind", "audio", "--server", &server.base]).unwrap();
     assert_eq!(code, 0);
     assert!(out.contains("entrevista") && out.contains("1 matching"), "{out}");
+    // The histograms too: one asset created this month (or the last, at midnight), one duration.
+    let line = |prefix: &str| out.lines().find(|l| l.starts_with(prefix)).map(str::to_string);
+    assert!(line("created (by month): ").is_some_and(|l| l.ends_with("=1")), "{out}");
+    assert!(line("duration: ").is_some_and(|l| l.matches('=').count() == 1), "{out}");
     let (code, out, _) = acervo(&[
         "sql",
         "SELECT kind, count(*) AS n FROM assets GROUP BY kind ORDER BY kind",
