@@ -16,23 +16,8 @@ pub struct PurgeArgs {
 }
 
 pub async fn run(args: PurgeArgs) -> anyhow::Result<()> {
-    let url = format!("{}/api/v1/purge", args.server.trim_end_matches('/'));
-    let resp = super::session::client_for(&args.server)
-        .await?
-        .post(&url)
-        .json(&json!({"dry_run": args.dry_run}))
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot reach {url}: {e}"))?;
-    let status = resp.status();
-    let report: Value = resp
-        .json()
-        .await
-        .map_err(|e| anyhow::anyhow!("{url} answered {status} without JSON: {e}"))?;
-    if !status.is_success() {
-        let detail = report.get("detail").and_then(Value::as_str).unwrap_or("no detail");
-        anyhow::bail!("purge failed ({status}): {detail}");
-    }
+    let body = json!({"dry_run": args.dry_run});
+    let report = super::session::post_json(&args.server, "/api/v1/purge", &body, "purge").await?;
     let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let verb = if args.dry_run { "would purge" } else { "purged" };
     let list = |k: &str| report.get(k).and_then(Value::as_array).cloned().unwrap_or_default();

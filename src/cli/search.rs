@@ -73,23 +73,7 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         "created_to": args.created_to, "duration_min": args.duration_min, "duration_max": args.duration_max,
         "prefix": args.prefix, "limit": args.limit, "search_after": args.search_after, "highlight": false,
     });
-    let url = format!("{}/api/v1/search", args.server.trim_end_matches('/'));
-    let resp = super::session::client_for(&args.server)
-        .await?
-        .post(&url)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot reach {url}: {e}"))?;
-    let status = resp.status();
-    let value: Value = resp
-        .json()
-        .await
-        .map_err(|e| anyhow::anyhow!("{url} answered {status} without JSON: {e}"))?;
-    if !status.is_success() {
-        let detail = value.get("detail").and_then(Value::as_str).unwrap_or("no detail");
-        anyhow::bail!("search failed ({status}): {detail}");
-    }
+    let value = super::session::post_json(&args.server, "/api/v1/search", &body, "search").await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());

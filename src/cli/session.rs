@@ -202,3 +202,31 @@ pub async fn client_for(server: &str) -> anyhow::Result<reqwest::Client> {
     }
     Ok(reqwest::Client::builder().default_headers(headers).build()?)
 }
+
+/// POSTs `body` as JSON to `path` of `server` with the caller's credentials; the JSON answer,
+/// or one line saying what failed (`what`) and the problem's detail.
+pub async fn post_json(
+    server: &str,
+    path: &str,
+    body: &Value,
+    what: &str,
+) -> anyhow::Result<Value> {
+    let url = format!("{}{path}", server.trim_end_matches('/'));
+    let resp = client_for(server)
+        .await?
+        .post(&url)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot reach {url}: {e}"))?;
+    let status = resp.status();
+    let value: Value = resp
+        .json()
+        .await
+        .map_err(|e| anyhow::anyhow!("{url} answered {status} without JSON: {e}"))?;
+    if !status.is_success() {
+        let detail = value.get("detail").and_then(Value::as_str).unwrap_or("no detail");
+        anyhow::bail!("{what} failed ({status}): {detail}");
+    }
+    Ok(value)
+}
